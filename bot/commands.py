@@ -1,0 +1,264 @@
+"""Implementations of the `lianxin` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.runtime import Runtime, build_runtime, install
+
+log = logging.getLogger("lianxin")
+
+
+def _runtime(settings: Settings, *, web: bool = False) -> Runtime:
+    rt = build_runtime(settings, web=web)
+    install(rt)
+    return rt
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the whole service as one supervised process group."""
+    from bot import queue as q
+    from bot.supervisor import Child, Supervisor, child_env, lianxin_argv
+    from storage import migrate
+    from storage.db import make_engine
+
+    host = args.host or settings.web.host
+    port = args.port if args.port is not None else settings.web.port
+    print("lianxin: preparing the database …", flush=True)
+    migrate.upgrade(make_engine(settings.database_url))
+    overrides: dict[str, str] = {}
+    if not settings.redis.url:
+        overrides["LIANXIN_REDIS__URL"] = q.embedded_redis_url(settings.var_dir)
+    sandbox = None
+    if settings.sandbox_mode:
+        from bot.sandbox.launch import start_sandbox
+
+        sandbox = start_sandbox(settings, host=host, port=port)
+        overrides.update(sandbox.env)
+    children = [
+        Child("web", lianxin_argv("web", "--host", host, "--port", str(port))),
+        Child("worker", lianxin_argv("worker")),
+        Child("scheduler", lianxin_argv("scheduler")),
+    ]
+    if settings.dingtalk.configured or sandbox is not None:
+        children.append(Child("stream", lianxin_argv("stream")))
+    url = f"http://{host}:{port}/" + ("sandbox" if sandbox else "healthz")
+    print(f"lianxin {'sandbox ' if sandbox else ''}is starting: {url}  (Ctrl-C stops)", flush=True)
+    try:
+        return Supervisor(children, child_env(overrides)).run()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the Flask app (development server; use gunicorn `bot.wsgi:app` in production)."""
+    from werkzeug.serving import make_server
+
+    from bot.app import create_app
+
+    app = create_app(runtime=_runtime(settings, web=True))
+    host = args.host or settings.web.host
+    port = args.port if args.port is not None else settings.web.port
+    server = make_server(host, port, app, threaded=True)
+    signal.signal(signal.SIGTERM, lambda *_: _raise_interrupt())
+    log.info("web listening on http://%s:%s", host, server.server_port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Process jobs from every lianxin queue (no fork per job: sessions and pools stay warm)."""
+    from rq import SimpleWorker
+
+    from bot.queue import ALL_QUEUES
+    from bot.registry import load_adapters
+
+    rt = _runtime(settings)
+    load_adapters()
+    worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
+    worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    """Enqueue periodic jobs with rq's cron scheduler."""
+    from rq.cron import CronScheduler
+
+    from bot import jobs
+    from bot.queue import PERIODIC_QUEUE
+
+    rt = _runtime(settings)
+    cron = CronScheduler(connection=rt.redis, logging_level=settings.log_level)
+    queue_name = rt.queue(PERIODIC_QUEUE).name
+    for func, every in jobs.PERIODIC(settings):
+        cron.register(func, queue_name=queue_name, interval=every, result_ttl=60)
+    cron.start()
+    return 0
+
+
+def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
+    """Hold the DingTalk Stream connection and record every frame in the inbox."""
+    from bot.dingtalk.stream import run_stream
+
+    return run_stream(_runtime(settings))
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply database migrations."""
+    from storage import migrate
+    from storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    print(f"upgrading {engine.url.render_as_string(hide_password=True)} …", flush=True)
+    migrate.upgrade(engine)
+    print("database is up to date")
+    return 0
+
+
+def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a directory file; nothing is written when any row is bad."""
+    from storage.directory import DirectoryImportError, import_directory
+
+    rt = _runtime(settings)
+
+    def progress(section: str, done: int, total: int) -> None:
+        print(f"\r  {section}: {done}/{total}", end="" if done < total else "\n", flush=True)
+
+    try:
+        with rt.sessions.begin() as session:
+            report = import_directory(session, args.file, progress=progress)
+    except DirectoryImportError as exc:
+        print(
+            f"{args.file}: nothing imported, {len(exc.report.errors)} problem(s):", file=sys.stderr
+        )
+        for err in exc.report.errors:
+            print(f"  {err.source} row {err.row}: {err.reason}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    for label, counts in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+    ):
+        if counts:
+            print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_cases_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List recent cases for operators."""
+    from storage.models import Case
+
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        stmt = select(Case).order_by(Case.id.desc()).limit(args.limit)
+        if args.status:
+            stmt = stmt.where(Case.status == args.status)
+        rows = list(session.scalars(stmt))
+    if not rows:
+        print("no cases")
+    for case in rows:
+        print(
+            f"#{case.id:<6} {case.status:<11} {case.created_at:%Y-%m-%d %H:%M}  "
+            f"{_shorten(case.text, 40)}"
+        )
+    return 0
+
+
+def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
+    """Show one case and its event log."""
+    from handlers.caselog import events_of
+    from storage.models import Case
+
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        case = session.get(Case, args.number)
+        if case is None:
+            print(f"no case #{args.number}", file=sys.stderr)
+            return 1
+        print(f"#{case.id}  {case.status}  opened {case.created_at:%Y-%m-%d %H:%M} UTC")
+        for field in (
+            "station_id",
+            "assignee_deputy_id",
+            "department_id",
+            "category",
+            "claim_due_at",
+            "answer_due_at",
+            "close_due_at",
+            "rework_count",
+        ):
+            print(f"  {field}: {getattr(case, field)}")
+        print(f"  text: {case.text}")
+        if case.answer:
+            print(f"  answer: {case.answer}")
+        print("events:")
+        for ev in events_of(session, case.id):
+            move = f"{ev.from_status}→{ev.to_status}" if ev.to_status else ""
+            print(
+                f"  {ev.at:%Y-%m-%d %H:%M:%S} {ev.kind:<11} {ev.action or '':<12} {move:<22} "
+                f"{ev.actor_kind}:{ev.actor_id or '-'} via {ev.channel} {_payload(ev.payload)}"
+            )
+    return 0
+
+
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    """Push a notice to every deputy of a region or station."""
+    from handlers.notify import send_notice
+
+    from bot.jobs import enqueue_send, handler_context
+    from storage.outbox import take_new_outbox_ids
+
+    rt = _runtime(settings)
+    with rt.sessions.begin() as session:
+        result = send_notice(
+            session,
+            handler_context(rt, session),
+            region_code=args.region,
+            station_code=args.station,
+            text=args.text,
+            created_by="cli",
+        )
+        new_ids = take_new_outbox_ids(session)
+    for outbox_id in new_ids:
+        enqueue_send(rt, outbox_id)
+    print(result)
+    return 0
+
+
+def cmd_wecom_qrcode(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a station's kf contact-way link and a printable PNG."""
+    from bot.wecom.qrcode import make_station_qrcode
+
+    path = make_station_qrcode(
+        _runtime(settings), station_code=args.station, plate=args.plate, out=args.out
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _payload(payload: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_shorten(str(v), 30)}" for k, v in payload.items())

