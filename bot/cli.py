@@ -43,6 +43,10 @@ def _setup_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
     )
+    if settings.log_level != "DEBUG":
+        # rq logs every job at INFO; keep the console for what an operator needs
+        for name in ("rq.worker", "rq.cron", "rq.scheduler", "alembic.runtime.migration"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:

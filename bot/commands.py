@@ -33,7 +33,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port if args.port is not None else settings.web.port
     print("lianxin: preparing the database …", flush=True)
     migrate.upgrade(make_engine(settings.database_url))
-    overrides: dict[str, str] = {}
+    # children get resolved URLs: they share our embedded Redis and skip the migration we just ran
+    overrides: dict[str, str] = {"LIANXIN_DATABASE__URL": settings.database_url}
     if not settings.redis.url:
         overrides["LIANXIN_REDIS__URL"] = q.embedded_redis_url(settings.var_dir)
     sandbox = None
@@ -93,8 +94,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     rt = _runtime(settings)
     load_adapters()
     worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
-    worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
+    worker.work(burst=args.burst, with_scheduler=True, logging_level=_rq_log_level(settings))
     return 0
+
+
+def _rq_log_level(settings: Settings) -> str:
+    # rq logs every job at INFO; operators see our own log lines instead
+    return "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +111,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.queue import PERIODIC_QUEUE
 
     rt = _runtime(settings)
-    cron = CronScheduler(connection=rt.redis, logging_level=settings.log_level)
+    cron = CronScheduler(connection=rt.redis, logging_level=_rq_log_level(settings))
     queue_name = rt.queue(PERIODIC_QUEUE).name
     for func, every in jobs.PERIODIC(settings):
         cron.register(func, queue_name=queue_name, interval=every, result_ttl=60)

@@ -55,6 +55,7 @@ class WecomSettings(_Section):
     open_kfid: str = ""
     api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     timeout_seconds: float = Field(default=5.0, gt=0)
+    replay_window_seconds: int = Field(default=300, ge=0)
 
     @field_validator("encoding_aes_key")
     @classmethod

@@ -37,6 +37,9 @@ class ToConstituent:
     menu_tail: str = ""
     image_path: str | None = None
     purpose: Purpose = "info"
+    # kf enter_session welcome_code: the adapter uses send_msg_on_event while it is valid (20 s);
+    # such a welcome does not spend the 5-per-48h budget
+    welcome_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
-from rq import SimpleWorker
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +25,7 @@ from bot.runtime import Runtime
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.models import Base
+from tests.support import delete_keys
 
 TEST_DB = os.environ.get("LIANXIN_TEST_DATABASE_URL", "")
 TEST_REDIS = os.environ.get("LIANXIN_TEST_REDIS_URL", "")
@@ -111,6 +110,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
     return Settings.model_validate(
         {
             "var_dir": str(tmp_path / "var"),
+            "sandbox": "off",
             "database": {"url": database_url},
             "redis": {"url": redis_url, "queue_prefix": prefix},
             "queue": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2},
@@ -127,21 +127,3 @@ def rt(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> I
     yield runtime
     runtime_mod.install(None)
     delete_keys(conn, settings.redis.queue_prefix)
-
-
-def delete_keys(conn: redis.Redis, prefix: str) -> None:
-    """Delete only keys this test created (our prefix, and rq's keys for our queues/jobs)."""
-    patterns = [f"{prefix}*", f"rq:queue:{prefix}*", f"rq:*{prefix}*"]
-    for pattern in patterns:
-        keys = list(conn.scan_iter(match=pattern, count=1000))
-        if keys:
-            conn.delete(*keys)
-
-
-def drain(rt: Runtime, rounds: int = 20) -> None:
-    """Run queued jobs in this process until every queue is empty (burst mode, real rq)."""
-    queues = [rt.queue(name) for name in q.ALL_QUEUES]
-    for _ in range(rounds):
-        if not any(qu.count for qu in queues):
-            return
-        SimpleWorker(queues, connection=rt.redis).work(burst=True)

@@ -1,0 +1,111 @@
+"""The `lianxin` command: version, migrations, cases, and `run` as one supervised group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.cli import main
+from handlers.caselog import Actor, transition
+from handlers.lifecycle import Action
+from storage.models import Case, Constituent
+from storage.timeutil import utcnow
+
+
+def test_version(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("lianxin ")
+
+
+def test_bad_config_exits_2_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[web]\nprot = 1\n")
+    assert main(["--config", str(cfg), "db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "web.prot" in err and "port" in err
+
+
+def test_db_upgrade_then_cases_list_and_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIANXIN_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "upgrade"]) == 0  # idempotent
+    assert main(["cases", "list"]) == 0
+    assert "no cases" in capsys.readouterr().out
+
+    from sqlalchemy.orm import Session
+
+    from storage.db import make_engine
+
+    with Session(make_engine(f"sqlite:///{tmp_path / 'cli.db'}")) as s, s.begin():
+        person = Constituent(channel="wecom_kf", external_id="wm1")
+        s.add(person)
+        s.flush()
+        case = Case(status="new", constituent_id=person.id, text="小区门口路灯坏了一个月了")
+        s.add(case)
+        s.flush()
+        transition(s, case, Action.ROUTE, Actor.system(), utcnow(), reason="test")
+        number = case.id
+    assert main(["cases", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"#{number}" in out and "assigned" in out and "路灯" in out
+    assert main(["cases", "show", f"#{number}"]) == 0
+    out = capsys.readouterr().out
+    assert "new→assigned" in out and "reason=test" in out
+    assert main(["cases", "show", "99999"]) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+@pytest.mark.slow
+def test_run_serves_healthz_and_ctrl_c_leaves_nothing(tmp_path: Path):
+    port = _free_port()
+    env = dict(os.environ, LIANXIN_VAR_DIR=str(tmp_path / "var"), LIANXIN_SANDBOX="off")
+    env.pop("LIANXIN_CONFIG", None)
+    log = (tmp_path / "run.log").open("wb")  # a file, not a pipe nobody drains
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
+                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                res = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                status = res.status_code
+                if status == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        assert status == 200, (tmp_path / "run.log").read_text()[-3000:]
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["redis"] == "ok"
+        children = _children_of(proc.pid)
+        assert len(children) >= 3  # web, worker, scheduler (+ embedded redis-server)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    time.sleep(0.5)
+    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    assert alive == [], f"left behind: {alive}"
+    assert (tmp_path / "var" / "lianxin.db").exists()

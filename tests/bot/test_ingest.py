@@ -1,0 +1,110 @@
+"""Inbound path: record once (deduped), enqueue, process once; survives Redis being down."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import queue as q
+from bot.ingest import ingest
+from bot.jobs import sweep
+from bot.registry import processor
+from bot.runtime import Runtime
+from storage.models import InboxItem, KeyValue
+from tests.support import RedisServer, drain
+
+SOURCE = "test_counter"
+
+
+@processor(SOURCE)
+def _count(rt: Runtime, session: Session, item: InboxItem) -> None:
+    """A processor whose effect can be counted: one KeyValue row per processed event."""
+    session.add(KeyValue(key=f"seen:{item.key}", value=item.payload))
+
+
+def _inbox_rows(rt: Runtime, key: str) -> list[InboxItem]:
+    with rt.sessions() as s:
+        return list(s.scalars(select(InboxItem).where(InboxItem.key == key)))
+
+
+def test_duplicate_is_recorded_once_and_processed_once(rt: Runtime):
+    assert ingest(rt, source=SOURCE, key="m1", payload="hello") is True
+    assert ingest(rt, source=SOURCE, key="m1", payload="hello") is False
+    assert rt.queue(q.INBOUND_QUEUE).count == 1
+    drain(rt)
+    [row] = _inbox_rows(rt, "m1")
+    assert row.status == "done" and row.attempts == 1
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(KeyValue)) == 1
+
+
+def test_two_threads_same_key_one_row_one_job(rt: Runtime):
+    for attempt in range(5):
+        key = f"race-{attempt}"
+        barrier = threading.Barrier(2)
+        results: list[bool] = []
+
+        def record(key: str = key, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            results.append(ingest(rt, source=SOURCE, key=key, payload="x"))
+
+        threads = [threading.Thread(target=record) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [False, True]
+        assert len(_inbox_rows(rt, key)) == 1
+    assert rt.queue(q.INBOUND_QUEUE).count == 5
+
+
+def test_redis_down_event_recorded_then_processed_when_back(rt: Runtime, tmp_path: Path):
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    down_rt = Runtime(rt.settings, rt.engine, rt.sessions, server.url,
+                      q.connect(server.url, fast_fail=True))
+    server.stop()
+
+    assert ingest(down_rt, source=SOURCE, key="while-down", payload="p") is True
+    [row] = _inbox_rows(rt, "while-down")
+    assert row.status == "pending"
+
+    server.start()
+    try:
+        from bot import runtime as runtime_mod
+
+        runtime_mod.install(down_rt)
+        # received_at must be older than the sweep grace period before the sweeper touches it
+        with rt.sessions.begin() as s:
+            s.get(InboxItem, row.id).received_at = row.received_at.replace(year=2000)
+        assert sweep()["inbox"] == 1
+        drain(down_rt)
+        [row] = _inbox_rows(rt, "while-down")
+        assert row.status == "done"
+        assert sweep()["inbox"] == 0
+    finally:
+        runtime_mod.install(rt)
+        server.stop()
+
+
+def test_failing_processor_keeps_row_pending_then_fails_for_good(rt: Runtime):
+    @processor("test_broken")
+    def _broken(rt: Runtime, session: Session, item: InboxItem) -> None:
+        session.add(KeyValue(key="must-not-stay", value="x"))
+        raise RuntimeError("boom")
+
+    ingest(rt, source="test_broken", key="b1", payload="x")
+    drain(rt)
+    [row] = _inbox_rows(rt, "b1")
+    assert row.status == "pending" and row.attempts == 1 and "boom" in (row.last_error or "")
+    with rt.sessions() as s:
+        assert s.get(KeyValue, "must-not-stay") is None  # effects rolled back
+    for _ in range(rt.settings.queue.max_attempts):
+        from bot.jobs import process_inbox
+
+        process_inbox(row.id)
+    [row] = _inbox_rows(rt, "b1")
+    assert row.status == "failed"

