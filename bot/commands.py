@@ -9,11 +9,23 @@ import sys
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime, install
 
 log = logging.getLogger("lianxin")
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    """Database sessions for commands that need no Redis (the embedded default migrates)."""
+    from storage import migrate
+    from storage.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    if not settings.database.url:
+        migrate.upgrade(engine)
+    return make_session_factory(engine)
 
 
 def _runtime(settings: Settings, *, web: bool = False) -> Runtime:
@@ -142,20 +154,21 @@ def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a directory file; nothing is written when any row is bad."""
     from storage.directory import DirectoryImportError, import_directory
 
-    rt = _runtime(settings)
+    sessions = _sessions(settings)
 
     def progress(section: str, done: int, total: int) -> None:
-        print(f"\r  {section}: {done}/{total}", end="" if done < total else "\n", flush=True)
+        if sys.stdout.isatty():
+            print(f"\r  {section}: {done}/{total}", end="" if done < total else "\n", flush=True)
 
     try:
-        with rt.sessions.begin() as session:
+        with sessions.begin() as session:
             report = import_directory(session, args.file, progress=progress)
     except DirectoryImportError as exc:
         print(
             f"{args.file}: nothing imported, {len(exc.report.errors)} problem(s):", file=sys.stderr
         )
         for err in exc.report.errors:
-            print(f"  {err.source} row {err.row}: {err.reason}", file=sys.stderr)
+            print(f"  {err}", file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
@@ -165,8 +178,9 @@ def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
         ("updated", report.updated),
         ("unchanged", report.unchanged),
     ):
-        if counts:
-            print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        counted = {k: v for k, v in counts.items() if v}
+        if counted:
+            print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counted.items()))
     return 0
 
 
@@ -174,8 +188,7 @@ def cmd_cases_list(args: argparse.Namespace, settings: Settings) -> int:
     """List recent cases for operators."""
     from storage.models import Case
 
-    rt = _runtime(settings)
-    with rt.sessions() as session:
+    with _sessions(settings)() as session:
         stmt = select(Case).order_by(Case.id.desc()).limit(args.limit)
         if args.status:
             stmt = stmt.where(Case.status == args.status)
@@ -195,8 +208,7 @@ def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.caselog import events_of
     from storage.models import Case
 
-    rt = _runtime(settings)
-    with rt.sessions() as session:
+    with _sessions(settings)() as session:
         case = session.get(Case, args.number)
         if case is None:
             print(f"no case #{args.number}", file=sys.stderr)
@@ -228,9 +240,8 @@ def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     """Push a notice to every deputy of a region or station."""
-    from handlers.notify import send_notice
-
     from bot.jobs import enqueue_send, handler_context
+    from handlers.notify import send_notice
     from storage.outbox import take_new_outbox_ids
 
     rt = _runtime(settings)

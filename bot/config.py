@@ -108,6 +108,7 @@ class QueueSettings(_Section):
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=600.0, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=0)
 
 
 class Settings(_Section):

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.queue import OUTBOUND_QUEUE
 from bot.registry import HoldSend, IOProcessor, SendError, load_adapters
 from bot.runtime import Runtime
-from storage.inbox import lock_pending, mark_done, pending_inbox_ids
+from storage.inbox import lock_pending, mark_done, pending_inbox_ids, take_lease
 from storage.models import InboxItem, OutboxItem
 from storage.outbox import (
     NEW_OUTBOX_KEY,
@@ -30,11 +30,9 @@ from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
     from handlers.context import HandlerContext
-
     from handlers.events import InboundEvent
 
 log = logging.getLogger(__name__)
-SEND_LEASE = timedelta(seconds=120)
 
 
 def process_inbox(inbox_id: int) -> str:
@@ -46,13 +44,17 @@ def process_inbox(inbox_id: int) -> str:
         source = item.source if item is not None and item.status == "pending" else None
     if source is None:
         return "skipped"
+    lease = timedelta(seconds=rt.settings.queue.lease_seconds)
+    with rt.sessions() as session, session.begin():
+        # committed on its own, so the sweeper can tell a running job from a dead one
+        if take_lease(session, inbox_id, lease) is None:
+            return "skipped"
     if source in registry.io_processors:
         return _run_io_processor(rt, registry.io_processors[source], inbox_id)
     with rt.sessions() as session, session.begin():
         item = lock_pending(session, inbox_id)
         if item is None:
             return "skipped"
-        item.attempts += 1
         fn = registry.processors.get(item.source)
         if fn is None:
             _fail_inbox(rt, item, f"no processor for source {item.source!r}", final=True)
@@ -83,7 +85,6 @@ def _run_io_processor(rt: Runtime, fn: IOProcessor, inbox_id: int) -> str:
         with rt.sessions() as session, session.begin():
             item = lock_pending(session, inbox_id)
             if item is not None:
-                item.attempts += 1
                 _fail_inbox(
                     rt,
                     item,
@@ -98,6 +99,7 @@ def _run_io_processor(rt: Runtime, fn: IOProcessor, inbox_id: int) -> str:
 def _fail_inbox(rt: Runtime, item: InboxItem, error: str, *, final: bool) -> None:
     metrics.incr(rt, "inbox_errors")
     item.last_error = error[-2000:]
+    item.lease_until = None
     if final:
         item.status = "failed"
 
@@ -157,7 +159,7 @@ def _lease(rt: Runtime, outbox_id: int) -> OutboxItem | None:
             return None  # the predecessor's success enqueues this one
         item.status = "sending"
         item.attempts += 1
-        item.lease_until = now + SEND_LEASE
+        item.lease_until = now + timedelta(seconds=rt.settings.queue.lease_seconds)
         session.flush()
         session.expunge(item)
         return item
@@ -238,7 +240,7 @@ def sweep() -> dict[str, int]:
     now = utcnow()
     with rt.sessions() as session:
         inbox_ids = pending_inbox_ids(
-            session, older_than=now - timedelta(seconds=rt.settings.queue.sweep_seconds)
+            session, older_than=now - timedelta(seconds=rt.settings.queue.sweep_seconds), now=now
         )
         outbox_ids = due_outbox_ids(session, now=now)
     for inbox_id in inbox_ids:
@@ -257,7 +259,6 @@ def handler_context(rt: Runtime, session: Session) -> HandlerContext:
     from zoneinfo import ZoneInfo
 
     from handlers.context import HandlerContext
-
     from handlers.workcal import SlaPolicy, WorkCalendar, WorkingHours
 
     sla = rt.settings.sla

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,11 +33,17 @@ def record_inbound(session: Session, *, source: str, key: str, payload: str) -> 
     return session.execute(stmt).scalar_one_or_none()
 
 
-def pending_inbox_ids(session: Session, *, older_than: datetime, limit: int = 500) -> list[int]:
-    """Inbox rows still pending that were received before `older_than`."""
+def pending_inbox_ids(
+    session: Session, *, older_than: datetime, now: datetime, limit: int = 500
+) -> list[int]:
+    """Rows still pending, received before `older_than`, that no live worker holds."""
     stmt = (
         select(InboxItem.id)
-        .where(InboxItem.status == "pending", InboxItem.received_at < older_than)
+        .where(
+            InboxItem.status == "pending",
+            InboxItem.received_at < older_than,
+            or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now),
+        )
         .order_by(InboxItem.id)
         .limit(limit)
     )
@@ -55,3 +61,13 @@ def mark_done(item: InboxItem) -> None:
     """Mark a locked inbox row processed (commit it together with the row's effects)."""
     item.status = "done"
     item.processed_at = utcnow()
+    item.lease_until = None
+
+
+def take_lease(session: Session, inbox_id: int, lease: timedelta) -> InboxItem | None:
+    """Count an attempt and lease a pending row to this worker; None if it is not pending."""
+    item = lock_pending(session, inbox_id)
+    if item is not None:
+        item.attempts += 1
+        item.lease_until = utcnow() + lease
+    return item

