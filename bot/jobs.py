@@ -272,6 +272,7 @@ def handler_context(rt: Runtime, session: Session) -> HandlerContext:
         calendar=WorkCalendar(hours),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
+        office_group_id=rt.settings.dingtalk.staff_group_id or None,
     )
 
 

@@ -230,6 +230,25 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "unassigned": texts.unassigned,
     "media_only_summary": texts.media_only_summary,
     "no_notice_to_confirm": texts.no_notice_to_confirm,
+    # added with the handlers (intake, routing, actions, notify)
+    "welcome": lambda: texts.welcome("城南联络站"),
+    "ack_choose_station": lambda: texts.ack_choose_station(123),
+    "ack_unrouted": lambda: texts.ack_unrouted(123),
+    "station_chosen": lambda: texts.station_chosen("城南联络站"),
+    "location_received": texts.location_received,
+    "closed_by_staff": lambda: texts.closed_by_staff(123, "已电话回访"),
+    "supplement_media_arrived": lambda: texts.supplement_media_arrived(123, "image"),
+    "location_text": lambda: texts.location_text("解放路12号", None, None),
+    "department_answer_to_handler": lambda: texts.department_answer_to_handler(
+        123, "住建局", "已修复"
+    ),
+    "reopened_to_staff": lambda: texts.reopened_to_staff(123, "张代表", "还没修"),
+    "delivery_failed": lambda: texts.delivery_failed(123),
+    "route_reason": lambda: texts.route_reason("substitute", "张伟"),
+    "not_transferred_to_you": lambda: texts.not_transferred_to_you(123, "住建局"),
+    "department_help": texts.department_help,
+    "notice_not_allowed": lambda: texts.notice_not_allowed("城北联络站"),
+    "office_sender": lambda: texts.office_sender("海州区"),
 }
 
 # Texts sent to constituents or refusing someone must be visibly polite.
@@ -257,6 +276,15 @@ POLITE = {
     "escalation_remind_assignee",
     "escalation_station_staff",
     "notice_confirm_prompt",
+    "welcome",
+    "ack_choose_station",
+    "ack_unrouted",
+    "station_chosen",
+    "location_received",
+    "closed_by_staff",
+    "delivery_failed",
+    "not_transferred_to_you",
+    "notice_not_allowed",
 }
 
 
