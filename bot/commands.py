@@ -41,7 +41,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from storage import migrate
     from storage.db import make_engine
 
-    host = args.host or settings.web.host
+    # the sandbox has no authentication: it stays on loopback unless --host says otherwise
+    host = args.host or ("127.0.0.1" if settings.sandbox_mode else settings.web.host)
     port = args.port if args.port is not None else settings.web.port
     print("lianxin: preparing the database …", flush=True)
     migrate.upgrade(make_engine(settings.database_url))
