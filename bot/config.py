@@ -81,7 +81,7 @@ class DingtalkSettings(_Section):
     card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
-    qps_limit: int = Field(default=18, ge=1, le=20)
+    qps_limit: int = Field(default=19, ge=1, le=20)
 
     @property
     def configured(self) -> bool:

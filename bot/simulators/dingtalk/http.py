@@ -38,6 +38,11 @@ def _xml(result: dict[str, str]) -> web.Response:
     )
 
 
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 class SimApp:
     """Builds the aiohttp routes around one SimCore."""
 
@@ -77,7 +82,12 @@ class SimApp:
         self.core.calls.append((request.method, path, body if isinstance(body, dict) else {}))
         delay = self.core.faults.latency.get(path)
         if delay:
+            abandon = path in self.core.faults.abandon  # as set when the request arrived
             await asyncio.sleep(delay)
+            if abandon and _client_gone(request):
+                # a gateway that drops a request whose client left before it was forwarded
+                self.core.ctx.stats["abandoned_requests"] += 1
+                return body, ok, web.Response(status=499)
         injected = self.core.faults.take(path)
         if injected is not None:
             return body, ok, web.json_response(injected.body, status=injected.status)

@@ -309,9 +309,30 @@ class DingTalkSimulator:
         injection = Injection(status, body, times)
         self._sync(lambda: self._core.faults.injections[_norm(path)].append(injection))
 
-    def set_latency(self, path: str, seconds: float) -> None:
-        """Delay every call to a path by `seconds` (real time) before processing it."""
-        self._sync(lambda: self._core.faults.latency.__setitem__(_norm(path), seconds))
+    def set_latency(self, path: str, seconds: float, *, abandon_if_gone: bool = False) -> None:
+        """Delay every call to a path by `seconds` (real time) before processing it.
+
+        With `abandon_if_gone`, a call whose client disconnected during the delay is dropped
+        unprocessed (counted in `stats["abandoned_requests"]`), like a gateway that never
+        forwards a request its client abandoned; by default it is processed anyway.
+        """
+
+        def apply() -> None:
+            self._core.faults.latency[_norm(path)] = seconds
+            if abandon_if_gone:
+                self._core.faults.abandon.add(_norm(path))
+            else:
+                self._core.faults.abandon.discard(_norm(path))
+
+        self._sync(apply)
+
+    def freeze(self, seconds: float) -> None:
+        """Stop answering anything for `seconds` (real time), returning at once: sockets stay
+        open but go silent (no frames, no pongs, no HTTP answers), as on a dead network path."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("start() the simulator first")
+        loop.call_soon_threadsafe(time.sleep, seconds)
 
     def flow_control(self, user_id: str, times: int = 1) -> None:
         """The user's next `times` batchSend deliveries land in flowControlledStaffIdList."""

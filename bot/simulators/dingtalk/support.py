@@ -57,6 +57,7 @@ def new_stats() -> dict[str, Any]:
         "late_card_acks": 0,
         "card_param_non_string": 0,
         "flow_controlled": 0,
+        "abandoned_requests": 0,
     }
 
 
@@ -197,6 +198,7 @@ class Faults:
     def __init__(self) -> None:
         self.injections: dict[str, deque[Injection]] = defaultdict(deque)
         self.latency: dict[str, float] = {}
+        self.abandon: set[str] = set()  # latency paths that drop requests of vanished clients
         self.flow_control: dict[str, int] = {}
 
     def take(self, path: str) -> Injection | None:
