@@ -13,6 +13,9 @@ from storage.timeutil import utcnow
 
 NEW_OUTBOX_KEY = "lianxin.new_outbox_ids"
 UNSENT = ("pending", "sending", "held")
+# A held row (e.g. WeCom's 48-hour budget is spent on it) does not block later rows: the answer
+# and the rating menu have their own reserved slots and must not wait behind a held notice.
+BLOCKING = ("pending", "sending")
 
 
 def add_outbound(
@@ -77,7 +80,7 @@ def blocking_predecessor(session: Session, item: OutboxItem) -> int | None:
         .where(
             OutboxItem.ordering_key == item.ordering_key,
             OutboxItem.id < item.id,
-            OutboxItem.status.in_(UNSENT),
+            OutboxItem.status.in_(BLOCKING),
         )
         .order_by(OutboxItem.id)
         .limit(1)

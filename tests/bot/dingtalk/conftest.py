@@ -3,10 +3,8 @@ the real Stream client (SDK subclass) running in its own thread and event loop."
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DingtalkSettings, Settings
 from bot.dingtalk.events import BOT_SOURCE
-from bot.dingtalk.stream import LianxinStreamClient, StreamOptions
+from bot.dingtalk.stream import StreamOptions
 from bot.jobs import dispatch_event, enqueue_send
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
@@ -37,6 +35,7 @@ from storage.models import (
     Station,
 )
 from storage.outbox import take_new_outbox_ids
+from tests.support import StreamThread
 
 ROOT = Path(__file__).resolve().parents[3]
 APP_KEY = "dinglianxintest"
@@ -212,29 +211,6 @@ def open_case(rt: Runtime, text: str = "小区门口路灯坏了一个月了") -
         enqueue_send(rt, outbox_id)
     assert case_id is not None and case_id > before
     return int(case_id)
-
-
-class StreamThread:
-    """`LianxinStreamClient.run()` in a daemon thread with its own event loop."""
-
-    def __init__(self, rt: Runtime, options: StreamOptions = FAST) -> None:
-        self.client = LianxinStreamClient(rt, options)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True, name="stream-under-test")
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self.client.run())
-        except BaseException as exc:  # surfaced by stop()
-            self.error = exc
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop cleanly; fail if the client does not return or crashed."""
-        self.client.stop()
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "stream client did not stop"
-        assert self.error is None, f"stream client crashed: {self.error!r}"
 
 
 StartStream = Callable[..., StreamThread]
