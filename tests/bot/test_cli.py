@@ -84,8 +84,13 @@ def test_run_serves_healthz_and_ctrl_c_leaves_nothing(tmp_path: Path):
     env = dict(os.environ, LIANXIN_VAR_DIR=str(tmp_path / "var"), LIANXIN_SANDBOX="off")
     env.pop("LIANXIN_CONFIG", None)
     log = (tmp_path / "run.log").open("wb")  # a file, not a pipe nobody drains
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
-                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         status = None

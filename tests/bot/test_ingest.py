@@ -47,7 +47,9 @@ def test_two_threads_same_key_one_row_one_job(rt: Runtime):
         barrier = threading.Barrier(2)
         results: list[bool] = []
 
-        def record(key: str = key, barrier: threading.Barrier = barrier) -> None:
+        def record(
+            key: str = key, barrier: threading.Barrier = barrier, results: list[bool] = results
+        ) -> None:
             barrier.wait()
             results.append(ingest(rt, source=SOURCE, key=key, payload="x"))
 
@@ -64,8 +66,9 @@ def test_two_threads_same_key_one_row_one_job(rt: Runtime):
 def test_redis_down_event_recorded_then_processed_when_back(rt: Runtime, tmp_path: Path):
     server = RedisServer(tmp_path / "redis")
     server.start()
-    down_rt = Runtime(rt.settings, rt.engine, rt.sessions, server.url,
-                      q.connect(server.url, fast_fail=True))
+    down_rt = Runtime(
+        rt.settings, rt.engine, rt.sessions, server.url, q.connect(server.url, fast_fail=True)
+    )
     server.stop()
 
     assert ingest(down_rt, source=SOURCE, key="while-down", payload="p") is True

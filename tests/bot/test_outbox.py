@@ -33,8 +33,13 @@ def _send(rt: Runtime, item: OutboxItem) -> dict[str, Any]:
 def _queue(rt: Runtime, *messages: tuple[str, int]) -> list[int]:
     with rt.sessions.begin() as s:
         for to, n in messages:
-            add_outbound(s, channel="test_channel", kind="text", payload={"to": to, "n": n},
-                         ordering_key=f"to:{to}")
+            add_outbound(
+                s,
+                channel="test_channel",
+                kind="text",
+                payload={"to": to, "n": n},
+                ordering_key=f"to:{to}",
+            )
         ids = take_new_outbox_ids(s)
     for outbox_id in ids:
         enqueue_send(rt, outbox_id)
@@ -43,7 +48,8 @@ def _queue(rt: Runtime, *messages: tuple[str, int]) -> list[int]:
 
 def _rows(rt: Runtime, ids: list[int]) -> list[OutboxItem]:
     with rt.sessions() as s:
-        return list(s.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id)))
+        stmt = select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id)
+        return list(s.scalars(stmt))
 
 
 def _settle(rt: Runtime, rounds: int = 30) -> None:

@@ -34,7 +34,10 @@ def _worker(rt: Runtime, log: Path) -> subprocess.Popen[bytes]:
     env.pop("LIANXIN_CONFIG", None)
     return subprocess.Popen(
         [sys.executable, "-m", "tests.bot.crash_support", "worker"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
