@@ -70,6 +70,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if not settings.redis.url:
+            q.stop_embedded(settings.var_dir)
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
@@ -264,11 +266,16 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_wecom_qrcode(args: argparse.Namespace, settings: Settings) -> int:
     """Create a station's kf contact-way link and a printable PNG."""
+    from bot.registry import SendError
     from bot.wecom.qrcode import make_station_qrcode
 
-    path = make_station_qrcode(
-        _runtime(settings), station_code=args.station, plate=args.plate, out=args.out
-    )
+    try:
+        path = make_station_qrcode(
+            _runtime(settings), station_code=args.station, plate=args.plate, out=args.out
+        )
+    except (ValueError, SendError) as exc:
+        print(f"lianxin: no QR code: {exc}", file=sys.stderr)
+        return 1
     print(f"wrote {path}")
     return 0
 

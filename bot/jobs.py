@@ -188,7 +188,8 @@ def _finish(
         if status == "sent":
             item.sent_at = utcnow()
             item.result = result
-        follower = next_in_order(session, item) if status == "sent" else None
+        # a held row does not block the ones behind it (storage.outbox.BLOCKING)
+        follower = next_in_order(session, item) if status in ("sent", "held") else None
     if follower is not None:
         enqueue_send(rt, follower)
 

@@ -32,6 +32,16 @@ def embedded_redis_url(var_dir: Path) -> str:
     return f"unix://{server.socket_file}"
 
 
+def stop_embedded(var_dir: Path) -> None:
+    """Shut down the embedded redis-server this process started for `var_dir`, if any."""
+    server = _embedded.pop((var_dir / "redis.db").resolve(), None)
+    if server is not None:
+        try:
+            server.shutdown(nosave=True)
+        except Exception as exc:  # already gone: nothing to stop
+            log.debug("embedded redis shutdown: %s", exc)
+
+
 def connect(url: str, *, fast_fail: bool = False) -> redis.Redis:
     """A Redis client; `fast_fail` keeps web requests from waiting on a Redis that is down."""
     opts: dict[str, Any] = {"health_check_interval": 30}

