@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 
 from rq.job import Job, JobStatus
 
 from bot import metrics
 from bot.queue import INBOUND_QUEUE
 from bot.runtime import Runtime
+from storage.db import SqliteWriteLock
 from storage.inbox import record_inbound
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ def ingest(rt: Runtime, *, source: str, key: str, payload: str) -> bool:
     The caller acks the platform after this returns. If Redis is down the event is still
     recorded, and the sweeper enqueues it once Redis is back.
     """
-    with rt.sessions.begin() as session:
+    with _write_slot(rt), rt.sessions.begin() as session:
         inbox_id = record_inbound(session, source=source, key=key, payload=payload)
     if inbox_id is None:
         metrics.incr(rt, "inbox_duplicates")
@@ -31,6 +33,11 @@ def ingest(rt: Runtime, *, source: str, key: str, payload: str) -> bool:
         return False
     enqueue_inbox(rt, inbox_id)
     return True
+
+
+def _write_slot(rt: Runtime) -> AbstractContextManager[object]:
+    # SQLite: queue on a lock instead of its sleeping busy handler (the ack deadline is tight)
+    return SqliteWriteLock.for_engine(rt.engine) or nullcontext()
 
 
 def enqueue_inbox(rt: Runtime, inbox_id: int, *, unless_queued: bool = False) -> bool:

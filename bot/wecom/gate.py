@@ -15,66 +15,19 @@ and logs that it did.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import metrics
-from bot.ingest import enqueue_inbox, ingest
+from bot.ingest import ingest
 from bot.runtime import Runtime
 from bot.wecom.callbacks import Classified, classify
 from bot.wecom.crypto import CallbackCrypto, Refused, SignedQuery, extract_encrypt, parse_inner
 from bot.wecom.crypto import parse_query as parse_signed_query
-from storage.inbox import record_inbound
 
 log = logging.getLogger(__name__)
-
-
-class SqliteWriteLock:
-    """Queue inbox writers of all web processes on one SQLite file without its busy handler.
-
-    SQLite lets one writer in at a time and makes the others poll in its busy handler, sleeping
-    1, 2, 5 … 100 ms between tries: under load that sleep, not the insert, is the ack latency.
-    Threads queue on a mutex and processes on an flock of a file beside the database, so a
-    writer waits exactly as long as the one before it takes.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._threads = threading.Lock()
-        try:
-            self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:  # a read-only or missing folder: threads still queue
-            log.warning("no inbox write lock file %s (%s)", path, exc)
-            self._fd = None
-
-    @classmethod
-    def for_engine(cls, rt: Runtime) -> SqliteWriteLock | None:
-        """A lock for a file-backed SQLite database; None for anything else."""
-        url = rt.engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return None
-        return cls(f"{url.database}.inbox-write.lock")
-
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        if self._fd is None:
-            return
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except OSError:
-            self._threads.release()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
 
 
 @dataclass(frozen=True)
@@ -99,7 +52,6 @@ class CallbackGate:
         self.window = cfg.replay_window_seconds
         self.max_body = rt.settings.web.max_body_bytes
         self._nonce_prefix = f"{rt.settings.redis.queue_prefix}:wecom:nonce:"
-        self._write_lock = SqliteWriteLock.for_engine(rt)
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -189,26 +141,11 @@ class CallbackGate:
 
     def _record(self, what: Classified) -> bool:
         try:
-            if self._write_lock is None:
-                ingest(self.rt, source=what.source, key=what.key, payload=what.payload)
-            else:
-                self._record_sqlite(what)
+            ingest(self.rt, source=what.source, key=what.key, payload=what.payload)
         except Exception as exc:  # database down: let WeCom retry, never a 500
             log.error("wecom callback not recorded (%s); answering 503", type(exc).__name__)
             return False
         return True
-
-    def _record_sqlite(self, what: Classified) -> None:
-        """`ingest` split in two: only the insert waits on the write lock, not the enqueue."""
-        assert self._write_lock is not None
-        with self._write_lock, self.rt.sessions.begin() as session:
-            inbox_id = record_inbound(
-                session, source=what.source, key=what.key, payload=what.payload
-            )
-        if inbox_id is None:
-            metrics.incr(self.rt, "inbox_duplicates")
-            return
-        enqueue_inbox(self.rt, inbox_id)
 
     def _refuse(self, exc: Refused, what: str, remote: str) -> Ack:
         log.warning("wecom %s refused %s: %s (from %s)", what, exc.status, exc.reason, remote)
