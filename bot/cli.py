@@ -9,6 +9,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alembic.util.exc import CommandError as AlembicError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 
@@ -36,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, settings))
     except KeyboardInterrupt:
         return 130
+    except (AlembicError, SQLAlchemyError, RedisError) as exc:
+        # an operator problem (database or Redis unreachable, unknown schema), not a bug
+        print(f"lianxin: {type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
 
 
 def _setup_logging(settings: Settings) -> None:

@@ -248,19 +248,26 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     from storage.outbox import take_new_outbox_ids
 
     rt = _runtime(settings)
-    with rt.sessions.begin() as session:
-        result = send_notice(
-            session,
-            handler_context(rt, session),
-            region_code=args.region,
-            station_code=args.station,
-            text=args.text,
-            created_by="cli",
-        )
-        new_ids = take_new_outbox_ids(session)
+    try:
+        with rt.sessions.begin() as session:
+            result = send_notice(
+                session,
+                handler_context(rt, session),
+                region_code=args.region,
+                station_code=args.station,
+                text=args.text,
+                created_by="cli",
+            )
+            new_ids = take_new_outbox_ids(session)
+    except LookupError as exc:
+        print(f"lianxin: nothing sent: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
     for outbox_id in new_ids:
         enqueue_send(rt, outbox_id)
-    print(result)
+    print(
+        f"notice #{result.notice_id} queued for {result.deputies} deputies of {result.target}; "
+        "`lianxin worker` delivers it"
+    )
     return 0
 
 

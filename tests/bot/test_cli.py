@@ -114,3 +114,27 @@ def test_run_serves_healthz_and_ctrl_c_leaves_nothing(tmp_path: Path):
     alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
     assert alive == [], f"left behind: {alive}"
     assert (tmp_path / "var" / "lianxin.db").exists()
+
+
+def test_directory_import_then_notify(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIANXIN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LIANXIN_SANDBOX", "off")
+    example = Path(__file__).parents[2] / "examples" / "directory.yaml"
+    assert main(["directory", "import", str(example)]) == 0
+    assert "created: regions 4, stations 3, deputies 6" in capsys.readouterr().out
+    assert main(["notify", "--region", "nowhere", "--text", "x"]) == 1
+    assert "no region 'nowhere'" in capsys.readouterr().err
+    assert main(["notify", "--station", "dh01", "--text", "周五下午开展代表接待日活动"]) == 0
+    assert "3 deputies of 东湖镇人大代表联络站" in capsys.readouterr().out
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from storage.db import make_engine
+    from storage.models import NoticeDelivery, OutboxItem
+
+    with Session(make_engine(f"sqlite:///{tmp_path / 'var' / 'lianxin.db'}")) as s:
+        assert s.scalar(select(func.count()).select_from(NoticeDelivery)) == 3
+        assert s.scalar(select(func.count()).select_from(OutboxItem)) >= 1
