@@ -25,8 +25,8 @@ def ingest(rt: Runtime, *, source: str, key: str, payload: str) -> bool:
     The caller acks the platform after this returns. If Redis is down the event is still
     recorded, and the sweeper enqueues it once Redis is back.
     """
-    with _write_slot(rt), rt.sessions.begin() as session:
-        inbox_id = record_inbound(session, source=source, key=key, payload=payload)
+    with _write_slot(rt), rt.engine.begin() as conn:
+        inbox_id = record_inbound(conn, source=source, key=key, payload=payload)
     if inbox_id is None:
         metrics.incr(rt, "inbox_duplicates")
         log.info("duplicate inbound %s %s ignored", source, key)

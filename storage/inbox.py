@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Connection, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -12,10 +12,16 @@ from storage.models import InboxItem
 from storage.timeutil import utcnow
 
 
-def record_inbound(session: Session, *, source: str, key: str, payload: str) -> int | None:
-    """Insert unless (source, key) exists; return the new row id, or None for a duplicate."""
-    bind = session.get_bind()
-    dialect = bind.dialect.name if isinstance(bind, Engine) else bind.engine.dialect.name
+def record_inbound(
+    db: Session | Connection, *, source: str, key: str, payload: str
+) -> int | None:
+    """Insert unless (source, key) exists; return the new row id, or None for a duplicate.
+
+    Takes a Core connection too: the web tier records on a plain connection (no ORM session)
+    because this insert sits on the platforms' ack path.
+    """
+    bind = db.get_bind() if isinstance(db, Session) else db
+    dialect = bind.dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = (
         module.insert(InboxItem)
@@ -30,7 +36,7 @@ def record_inbound(session: Session, *, source: str, key: str, payload: str) -> 
         .on_conflict_do_nothing(index_elements=["source", "key"])
         .returning(InboxItem.id)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    return db.execute(stmt).scalar_one_or_none()
 
 
 def pending_inbox_ids(
