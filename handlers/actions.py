@@ -9,6 +9,7 @@ holder (and staff) may work on it. Every refusal is a polite reply and changes n
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from handlers.commands import Command, ParseError, Verb, parse_command
 from handlers.context import HandlerContext
 from handlers.events import CardAction, StaffText
 from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
-from handlers.notices import PostCaseCard, ToConstituent, queue_notice
+from handlers.notices import PostCaseCard, Purpose, ToConstituent, queue_notice
 from handlers.queries import Person
 from storage.models import Case, Department, Station
 
@@ -204,6 +205,37 @@ def _held_by_other(case: Case, person: Person, verb: Verb) -> bool:
     return not person.is_staff or verb == Verb.CLAIM
 
 
+def _move(
+    session: Session,
+    case: Case,
+    action: Action,
+    person: Person,
+    target: ReplyTarget,
+    ctx: HandlerContext,
+    **payload: Any,
+) -> None:
+    """One lifecycle step by `person`; leaving need_info restarts the SLA clock."""
+    before = case.status
+    transition(session, case, action, person.actor(_channel(target)), ctx.now, **payload)
+    if before == Status.NEED_INFO and case.status != Status.NEED_INFO:
+        escalation.resume_clock(case, ctx)
+
+
+def _done(
+    session: Session, case: Case, target: ReplyTarget, ctx: HandlerContext, confirmation: str
+) -> None:
+    """After a step: new due times, a confirmation to the actor, and every card refreshed."""
+    escalation.refresh_dues(session, case, ctx)
+    cards.reply(session, target, confirmation, case_id=case.id)
+    cards.refresh_cards(session, case)
+
+
+def _tell_constituent(session: Session, case: Case, text: str, purpose: Purpose) -> None:
+    queue_notice(
+        session, ToConstituent(case.constituent_id, text, purpose=purpose), case_id=case.id
+    )
+
+
 def _claim(
     session: Session,
     case: Case,
@@ -216,12 +248,10 @@ def _claim(
         cards.reply(session, target, texts.claim_ok(case.id), case_id=case.id)  # a repeated click
         return
     previous = queries.assignee_of(session, case)
-    transition(session, case, Action.CLAIM, person.actor(_channel(target)), ctx.now)
+    _move(session, case, Action.CLAIM, person, target, ctx)
     _assign(case, person)
     case.claimed_at = ctx.now
-    escalation.refresh_dues(session, case, ctx)
-    cards.reply(session, target, texts.claim_ok(case.id), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _done(session, case, target, ctx, texts.claim_ok(case.id))
     if previous is None or (previous.kind, previous.id) != (person.kind, person.id):
         cards.post_to_person(session, case, person)
 
@@ -239,13 +269,9 @@ def _reply(
     target: ReplyTarget,
     ctx: HandlerContext,
 ) -> None:
-    before = case.status
-    transition(session, case, Action.REPLY, person.actor(_channel(target)), ctx.now, text=cmd.arg)
-    if before == Status.NEED_INFO:
-        escalation.resume_clock(case, ctx)
-    rating.record_answer(session, case, cmd.arg, ctx)
-    cards.reply(session, target, texts.reply_sent(case.id), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _move(session, case, Action.REPLY, person, target, ctx, text=cmd.arg)
+    rating.record_answer(session, case, cmd.arg, ctx)  # stores the answer, sends it and the menu
+    _done(session, case, target, ctx, texts.reply_sent(case.id))
 
 
 def _ask_info(
@@ -256,21 +282,11 @@ def _ask_info(
     target: ReplyTarget,
     ctx: HandlerContext,
 ) -> None:
-    transition(
-        session, case, Action.ASK_INFO, person.actor(_channel(target)), ctx.now, question=cmd.arg
-    )
+    _move(session, case, Action.ASK_INFO, person, target, ctx, question=cmd.arg)
     escalation.pause_clock(case, ctx)
-    escalation.refresh_dues(session, case, ctx)
     who = texts.deputy_title(person.name) if person.kind == "deputy" else texts.staff_public_title()
-    queue_notice(
-        session,
-        ToConstituent(
-            case.constituent_id, texts.need_info_request(who, case.id, cmd.arg), purpose="info"
-        ),
-        case_id=case.id,
-    )
-    cards.reply(session, target, texts.ask_info_ok(case.id), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _tell_constituent(session, case, texts.need_info_request(who, case.id, cmd.arg), "info")
+    _done(session, case, target, ctx, texts.ask_info_ok(case.id))
 
 
 def _transfer(
@@ -285,31 +301,17 @@ def _transfer(
     if dept is None:
         cards.reply(session, target, texts.department_not_found(cmd.target), case_id=case.id)
         return
-    transition(
-        session,
-        case,
-        Action.TRANSFER,
-        person.actor(_channel(target)),
-        ctx.now,
-        department_id=dept.id,
-        department=dept.name,
-        note=cmd.body,
-    )
+    _move(
+        session, case, Action.TRANSFER, person, target, ctx,
+        department_id=dept.id, department=dept.name, note=cmd.body,
+    )  # fmt: skip
     case.department_id = dept.id
-    escalation.refresh_dues(session, case, ctx)
     if dept.dingtalk_group_id:
         queue_notice(
             session, PostCaseCard(case.id, f"group:{dept.dingtalk_group_id}"), case_id=case.id
         )
-    queue_notice(
-        session,
-        ToConstituent(
-            case.constituent_id, texts.transferred_notice(case.id, dept.name), purpose="info"
-        ),
-        case_id=case.id,
-    )
-    cards.reply(session, target, texts.transfer_ok(case.id, dept.name), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _tell_constituent(session, case, texts.transferred_notice(case.id, dept.name), "info")
+    _done(session, case, target, ctx, texts.transfer_ok(case.id, dept.name))
 
 
 def _reject(
@@ -320,23 +322,10 @@ def _reject(
     target: ReplyTarget,
     ctx: HandlerContext,
 ) -> None:
-    before = case.status
-    transition(
-        session, case, Action.REJECT, person.actor(_channel(target)), ctx.now, reason=cmd.arg
-    )
-    if before == Status.NEED_INFO:
-        escalation.resume_clock(case, ctx)
+    _move(session, case, Action.REJECT, person, target, ctx, reason=cmd.arg)
     case.closed_at = ctx.now
-    escalation.refresh_dues(session, case, ctx)
-    queue_notice(
-        session,
-        ToConstituent(
-            case.constituent_id, texts.rejected_notice(case.id, cmd.arg), purpose="answer"
-        ),
-        case_id=case.id,
-    )
-    cards.reply(session, target, texts.reject_ok(case.id), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _tell_constituent(session, case, texts.rejected_notice(case.id, cmd.arg), "answer")
+    _done(session, case, target, ctx, texts.reject_ok(case.id))
 
 
 def _reassign(
@@ -352,19 +341,10 @@ def _reassign(
         cards.reply(session, target, texts.deputy_not_found(cmd.target), case_id=case.id)
         return
     new = queries.deputy_person(session, deputy)
-    before = case.status
-    transition(
-        session,
-        case,
-        Action.REASSIGN,
-        person.actor(_channel(target)),
-        ctx.now,
-        deputy_id=deputy.id,
-        deputy=deputy.name,
-        note=cmd.body,
-    )
-    if before == Status.NEED_INFO:
-        escalation.resume_clock(case, ctx)
+    _move(
+        session, case, Action.REASSIGN, person, target, ctx,
+        deputy_id=deputy.id, deputy=deputy.name, note=cmd.body,
+    )  # fmt: skip
     _assign(case, new)
     case.claimed_at = None
     case.department_id = None
@@ -372,10 +352,8 @@ def _reassign(
         case.station_id = next(iter(new.station_ids))
         station = session.get(Station, case.station_id)
         case.region_id = station.region_id if station else None
-    escalation.refresh_dues(session, case, ctx)
     cards.post_to_person(session, case, new)
-    cards.reply(session, target, texts.reassign_ok(case.id, new.title), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _done(session, case, target, ctx, texts.reassign_ok(case.id, new.title))
 
 
 def _close(
@@ -386,20 +364,11 @@ def _close(
     target: ReplyTarget,
     ctx: HandlerContext,
 ) -> None:
-    before = case.status
-    transition(session, case, Action.CLOSE, person.actor(_channel(target)), ctx.now, note=cmd.arg)
-    if before == Status.NEED_INFO:
-        escalation.resume_clock(case, ctx)
+    _move(session, case, Action.CLOSE, person, target, ctx, note=cmd.arg)
     case.closed_at = ctx.now
     case.rating_due_at = None
-    escalation.refresh_dues(session, case, ctx)
-    queue_notice(
-        session,
-        ToConstituent(case.constituent_id, texts.closed_by_staff(case.id, cmd.arg), purpose="info"),
-        case_id=case.id,
-    )
-    cards.reply(session, target, texts.close_ok(case.id), case_id=case.id)
-    cards.refresh_cards(session, case)
+    _tell_constituent(session, case, texts.closed_by_staff(case.id, cmd.arg), "info")
+    _done(session, case, target, ctx, texts.close_ok(case.id))
 
 
 _CASE_ACTIONS: dict[Verb, CaseFn] = {
