@@ -12,9 +12,7 @@ from storage.models import InboxItem
 from storage.timeutil import utcnow
 
 
-def record_inbound(
-    db: Session | Connection, *, source: str, key: str, payload: str
-) -> int | None:
+def record_inbound(db: Session | Connection, *, source: str, key: str, payload: str) -> int | None:
     """Insert unless (source, key) exists; return the new row id, or None for a duplicate.
 
     Takes a Core connection too: the web tier records on a plain connection (no ORM session)
