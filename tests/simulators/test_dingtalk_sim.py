@@ -50,7 +50,7 @@ def wait_until(predicate: Callable[[], object], timeout: float = 3.0) -> None:
 
 # -- the real SDK, run in its own thread and loop ----------------------------------------------
 class LocalStreamClient(dingtalk_stream.DingTalkStreamClient):
-    """The SDK client, minus its UDP 'connect' to 8.8.8.8 for the local IP."""
+    """The SDK client, minus its UDP 'connect' to a public resolver for the local IP."""
 
     def get_host_ip(self) -> str:
         return "127.0.0.1"
