@@ -6,12 +6,16 @@ import asyncio
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 from rq import SimpleWorker
+from werkzeug.serving import make_server
 
 from bot import queue as q
+from bot.app import create_app
 from bot.dingtalk.stream import LianxinStreamClient, StreamOptions
 from bot.runtime import Runtime
 
@@ -106,3 +110,17 @@ class StreamThread:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "stream client did not stop"
         assert self.error is None, f"stream client crashed: {self.error!r}"
+
+
+@contextmanager
+def serve(rt: Runtime) -> Iterator[str]:
+    """lianxin's real web app on 127.0.0.1:<free port>; yields the callback URL."""
+    server = make_server("127.0.0.1", 0, create_app(runtime=rt), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/wecom/callback"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -19,9 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from bot.app import create_app
 from bot.config import DingtalkSettings, Settings, WecomSettings
 from bot.dingtalk.stream import StreamOptions
 from bot.jobs import run_escalations, sweep
@@ -32,7 +30,7 @@ from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
 from storage.models import CardRef, Case, InboxItem, KeyValue, OutboxItem
 from storage.timeutil import utcnow
-from tests.support import StreamThread, drain
+from tests.support import StreamThread, drain, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -197,20 +195,17 @@ class Service:
 def service(rt: Runtime, wecom: WeComSimulator, dingtalk: DingTalkSimulator) -> Iterator[Service]:
     ensure_directory(rt.sessions, ROOT / "examples" / "directory.yaml")
     sync_directory(rt.sessions, dingtalk, None)
-    server = make_server("127.0.0.1", 0, create_app(runtime=rt), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    wecom.callback_url = f"http://127.0.0.1:{server.server_port}/wecom/callback"
-    assert wecom.verify_url() == wecom.last_verification[0]  # WeCom's URL check passes
-    stream = StreamThread(rt, FAST)
-    assert dingtalk.wait_connections(1)
-    svc = Service(rt, wecom, dingtalk)
-    svc.set_clock(MONDAY_10)
-    try:
-        yield svc
-    finally:
-        stream.stop()
-        server.shutdown()
-        server.server_close()
+    with serve(rt) as callback_url:
+        wecom.callback_url = callback_url
+        assert wecom.verify_url() == wecom.last_verification[0]  # WeCom's URL check passes
+        stream = StreamThread(rt, FAST)
+        assert dingtalk.wait_connections(1)
+        svc = Service(rt, wecom, dingtalk)
+        svc.set_clock(MONDAY_10)
+        try:
+            yield svc
+        finally:
+            stream.stop()
 
 
 def _latest_case(svc: Service) -> int:

@@ -3,20 +3,17 @@ real port (so the simulator's encrypted callbacks reach it), and a small seeded 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 from pydantic import SecretStr
-from werkzeug.serving import make_server
 
-from bot.app import create_app
 from bot.config import DingtalkSettings, Settings, WecomSettings
 from bot.runtime import Runtime
 from bot.simulators.wecom import WeComSimulator
 from storage.models import Deputy, DeputyStation, Region, RosterSlot, SceneCode, Staff, Station
+from tests.support import serve
 
 CORP_ID = "wwlianxintest0001"
 SECRET = "lianxin-sim-secret"
@@ -71,20 +68,6 @@ def settings(settings: Settings, sim: WeComSimulator) -> Settings:
     return settings.model_copy(
         update={"wecom": wecom_settings(sim), "dingtalk": dingtalk, "sandbox": "off"}
     )
-
-
-@contextmanager
-def serve(rt: Runtime) -> Iterator[str]:
-    """lianxin's real web app on 127.0.0.1:<free port>; yields the callback URL."""
-    server = make_server("127.0.0.1", 0, create_app(runtime=rt), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/wecom/callback"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture()

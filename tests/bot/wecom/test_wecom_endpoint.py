@@ -18,8 +18,8 @@ from bot.runtime import Runtime
 from bot.simulators.wecom import CallbackCrypto, WeComSimulator, percent_encoded_query
 from bot.simulators.wecom.inbound import kf_msg_or_event_xml
 from storage.models import InboxItem
-from tests.bot.wecom.conftest import AES_KEY, AGENT_ID, CORP_ID, OPEN_KFID, TOKEN, serve
-from tests.support import RedisServer
+from tests.bot.wecom.conftest import AES_KEY, AGENT_ID, CORP_ID, OPEN_KFID, TOKEN
+from tests.support import RedisServer, serve
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "wecom"
 VECTORS = json.loads((FIXTURES / "official_vectors.json").read_text(encoding="utf-8"))
