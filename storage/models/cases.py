@@ -52,6 +52,8 @@ class Case(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     category: Mapped[str | None] = mapped_column(String(64))
+    # where the case came from: bot (WeCom/DingTalk intake) | 12345 (hotline import) | ...
+    source: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot", index=True)
     text: Mapped[str] = mapped_column(Text, default="")
     plate: Mapped[str | None] = mapped_column(String(128))
     lat: Mapped[float | None] = mapped_column(Float)
