@@ -1,0 +1,1 @@
+"""民情大脑: places, categories and similar cases of incoming messages."""

@@ -1,0 +1,189 @@
+"""Is a new message the same case as an earlier one? Same place, same problem, same episode.
+
+insight.md: the same concrete problem (object and fault) at the same named place (or within
+about 100 m) within about 10 days of the case's first report. The same problem at the same
+place after the episode is a recurrence: a new case linked to the old one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from handlers.insight.data_files import load_yaml
+from handlers.insight.places import Resolution, distance_m
+
+_STOP = re.compile(r"[的了吗呢吧啊呀嘛哦么很太都也还又就是在有我们你他她它这那个一\s\d]")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Matching thresholds (a deployment may change them)."""
+
+    episode_days: float = 10.0
+    recurrence_days: float = 365.0
+    near_m: float = 100.0
+    threshold: float = 0.42  # same place, score at least this: the same problem
+    threshold_no_place: float = 0.62  # one side names no place and has no location
+
+
+@dataclass(frozen=True)
+class Features:
+    """What matching needs of one message, computed once at intake."""
+
+    at: datetime
+    places: frozenset[int]
+    lat: float | None
+    lng: float | None
+    objects: frozenset[str]
+    faults: frozenset[str]
+    grams: frozenset[str]
+    category: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The problem key as stored on the case: objects|faults."""
+        return ",".join(sorted(self.objects)) + "|" + ",".join(sorted(self.faults))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An earlier report: its case, its group's main case and first report, its features."""
+
+    case_id: int
+    root_id: int
+    root_at: datetime
+    features: Features
+    reporters: int = 1
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best earlier case: `same` (joins it) or `recurrence` (a new case linked to it)."""
+
+    kind: str  # same | recurrence
+    case_id: int  # the main case of the matched group
+    score: float
+    place: str  # place | near
+    days: float  # since the matched case's first report
+    reporters: int  # reports in the group, this one included
+    reasons: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    data = load_yaml("problems.yaml")
+    objects = {k: tuple(v) for k, v in data["objects"].items()}
+    faults = {k: tuple(v) for k, v in data["faults"].items()}
+    return objects, faults
+
+
+def _concepts(text: str, table: dict[str, tuple[str, ...]]) -> frozenset[str]:
+    return frozenset(k for k, words in table.items() if any(w in text for w in words))
+
+
+def features(
+    text: str,
+    resolution: Resolution,
+    at: datetime,
+    lat: float | None = None,
+    lng: float | None = None,
+    category: str | None = None,
+) -> Features:
+    """Features of normalised `text`; place names (resolution.spans) are cut out first."""
+    kept = list(text)
+    for start, end in resolution.spans:
+        for i in range(start, end):
+            kept[i] = " "
+    rest = "".join(kept)
+    flat = rest.replace(" ", "")
+    objects_table, faults_table = _lexicon()
+    core = _STOP.sub("", rest)
+    grams = frozenset(
+        part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
+    )
+    return Features(
+        at=at,
+        places=resolution.mentioned,
+        lat=lat,
+        lng=lng,
+        objects=_concepts(flat, objects_table),
+        faults=_concepts(flat, faults_table),
+        grams=grams,
+        category=category,
+    )
+
+
+def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
+    """'place' (a shared named place), 'near' (locations within near_m), 'unknown' or None."""
+    if a.places and b.places and a.places & b.places:
+        return "place"
+    if a.lat is not None and a.lng is not None and b.lat is not None and b.lng is not None:
+        if distance_m(a.lat, a.lng, b.lat, b.lng) <= cfg.near_m:
+            return "near"
+        return None
+    if a.places and b.places:
+        return None
+    return "unknown"
+
+
+def problem_score(a: Features, b: Features) -> float:
+    """How surely two messages report the same problem, in [0, 1]."""
+    union = a.grams | b.grams
+    dice = 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams)) if union else 0.0
+    if a.objects and b.objects:
+        shared = a.objects & b.objects
+        if not shared:
+            return 0.25 * dice
+        obj = len(shared) / min(len(a.objects), len(b.objects))
+    else:
+        obj = 0.3
+    if a.faults and b.faults:
+        fault = 1.0 if a.faults & b.faults else 0.0
+    else:
+        fault = 0.5
+    score = 0.45 * obj + 0.2 * fault + 0.35 * min(1.0, dice * 1.6)
+    if a.category and b.category and a.category != b.category:
+        score *= 0.7
+    return round(score, 4)
+
+
+def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) -> Match | None:
+    """The group this message belongs to, or the case it recurs, or None."""
+    best: Match | None = None
+    for cand in candidates:
+        place = same_place(new, cand.features, cfg)
+        if place is None:
+            continue
+        days = (new.at - cand.root_at).total_seconds() / 86400
+        if days < 0 or days > cfg.recurrence_days:
+            continue
+        score = problem_score(new, cand.features)
+        need = cfg.threshold_no_place if place == "unknown" else cfg.threshold
+        if score < need:
+            continue
+        in_episode = days <= cfg.episode_days
+        if not in_episode and place == "unknown":
+            continue  # a recurrence needs a known place
+        kind = "same" if in_episode else "recurrence"
+        rank = (kind == "same", score, -days)
+        if best is None or rank > ((best.kind == "same"), best.score, -best.days):
+            best = Match(
+                kind=kind,
+                case_id=cand.root_id,
+                score=score,
+                place=place,
+                days=round(days, 2),
+                reporters=cand.reporters + 1,
+                reasons={
+                    "place": place,
+                    "objects": sorted(new.objects & cand.features.objects),
+                    "faults": sorted(new.faults & cand.features.faults),
+                    "matched_case": cand.case_id,
+                },
+            )
+    return best
