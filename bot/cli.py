@@ -100,6 +100,19 @@ def _parser() -> argparse.ArgumentParser:
     imp = dsub.add_parser("import", help="import a YAML directory or a CSV/XLSX deputy list")
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=c.cmd_directory_import)
+    from bot import commands_insight as ci
+
+    dsub.add_parser(
+        "places", help="list places with the name variants lianxin matches"
+    ).set_defaults(func=ci.cmd_directory_places)
+    insight = sub.add_parser("insight", help="民情大脑: places, categories, similar cases")
+    isub = insight.add_subparsers(metavar="ACTION")
+    clu = isub.add_parser("cluster", help="group a JSONL history as intake would (writes nothing)")
+    clu.add_argument("--input", type=Path, required=True)
+    clu.set_defaults(func=ci.cmd_insight_cluster)
+    cor = isub.add_parser("corrections", help="export category corrections as training data")
+    cor.add_argument("--out", type=Path, required=True)
+    cor.set_defaults(func=ci.cmd_insight_corrections)
 
     cases = sub.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
     ls = cases.add_parser("list", help="list recent cases")

@@ -63,7 +63,9 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 
 @functools.cache
-def _rules() -> tuple[list[tuple[re.Pattern[str], list[str]]], frozenset[str], tuple[str, ...], tuple[str, ...]]:
+def _rules() -> tuple[
+    list[tuple[re.Pattern[str], list[str]]], frozenset[str], tuple[str, ...], tuple[str, ...]
+]:
     data = load_yaml("places.yaml")
     abbreviations = [(re.compile(p), list(r)) for p, r in data["abbreviations"]]
     return (
@@ -74,7 +76,9 @@ def _rules() -> tuple[list[tuple[re.Pattern[str], list[str]]], frozenset[str], t
     )
 
 
-def derive_variants(name: str, kind: str, aliases: Iterable[str], prefixes: Iterable[str]) -> list[str]:
+def derive_variants(
+    name: str, kind: str, aliases: Iterable[str], prefixes: Iterable[str]
+) -> list[str]:
     """The official name, its aliases and the obvious variants, most specific first.
 
     Variants: without the county/township/community prefix, with or without 小区, a village
@@ -106,7 +110,9 @@ def derive_variants(name: str, kind: str, aliases: Iterable[str], prefixes: Iter
     return [v for v in seen if v in official or (len(v) >= 2 and v not in generic)]
 
 
-def region_prefixes(region: str | None, names: dict[str, str], parents: dict[str, str | None]) -> list[str]:
+def region_prefixes(
+    region: str | None, names: dict[str, str], parents: dict[str, str | None]
+) -> list[str]:
     """Names of `region` and its ancestors, full and short (城关镇, 城关)."""
     found: list[str] = []
     code = region

@@ -142,10 +142,8 @@ def problem_score(a: Features, b: Features) -> float:
         obj = len(shared) / min(len(a.objects), len(b.objects))
     else:
         obj = 0.3
-    if a.faults and b.faults:
-        fault = 1.0 if a.faults & b.faults else 0.0
-    else:
-        fault = 0.5
+    # a fault on one side only neither confirms nor contradicts
+    fault = (1.0 if a.faults & b.faults else 0.0) if a.faults and b.faults else 0.5
     score = 0.45 * obj + 0.2 * fault + 0.35 * min(1.0, dice * 1.6)
     if a.category and b.category and a.category != b.category:
         score *= 0.7

@@ -25,6 +25,7 @@ from storage.models.directory import (
     Staff,
     Station,
 )
+from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "CasePlace",
+    "Place",
     "InboxItem",
     "KeyValue",
     "OutboxItem",
