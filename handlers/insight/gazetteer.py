@@ -11,7 +11,8 @@ from handlers.insight.places import Gazetteer, PlaceInfo
 from storage.models import Place, Region
 
 _TTL_S = 60.0  # a re-import that only edits aliases is seen within a minute
-_cache: dict[str, tuple[tuple[int, int | None], float, Gazetteer, dict[int, str]]] = {}
+_Stamp = tuple[float | None, ...]
+_cache: dict[str, tuple[_Stamp, float, Gazetteer, dict[int, str]]] = {}
 
 
 def load_gazetteer(session: Session) -> Gazetteer:
@@ -27,8 +28,17 @@ def region_codes(session: Session) -> dict[int, str]:
 def _load(session: Session) -> tuple[Gazetteer, dict[int, str]]:
     bind = session.get_bind()
     key = str(bind.engine.url)
-    count, top = session.execute(select(func.count(Place.id), func.max(Place.id))).one()
-    stamp = (int(count), top)
+    # a cheap fingerprint of the table; an edit of aliases alone is seen after the TTL
+    row = session.execute(
+        select(
+            func.count(Place.id),
+            func.max(Place.id),
+            func.sum(func.length(Place.name)),
+            func.sum(func.coalesce(Place.lat, 0.0) + func.coalesce(Place.lng, 0.0)),
+            func.sum(Place.region_id),
+        )
+    ).one()
+    stamp = tuple(round(float(v), 6) if v is not None else None for v in row)
     cached = _cache.get(key)
     if cached is not None and cached[0] == stamp and time.monotonic() - cached[1] < _TTL_S:
         return cached[2], cached[3]
