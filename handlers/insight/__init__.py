@@ -13,8 +13,8 @@ from handlers.context import HandlerContext
 from handlers.insight.analysis import Analysis, analyse, decide
 from handlers.insight.gazetteer import load_gazetteer
 from handlers.insight.similar import Match, Settings
-from handlers.insight.sql_index import SqlIndex, features_to_json
-from storage.models import Case, CasePlace, Station
+from handlers.insight.sql_index import SqlIndex, features_to_json, place_rows
+from storage.models import Case, Station
 
 __all__ = ["annotate_case", "Analysis", "Match", "Settings"]
 
@@ -60,8 +60,7 @@ def _store(session: Session, case: Case, analysis: Analysis, match: Match | None
     case.place_id = analysis.resolution.place_id
     case.place_how = analysis.resolution.how
     case.insight = features_to_json(analysis.features)
-    for place_id in sorted(analysis.resolution.mentioned):
-        session.add(CasePlace(case_id=case.id, place_id=place_id))
+    session.add_all(place_rows(case.id, analysis.features))
     if match is None:
         return
     reason = {

@@ -1,22 +1,23 @@
-"""A CaseIndex over the cases table: candidates by place, nearby location or recent window.
+"""A CaseIndex over the cases table: candidates by place and object, nearby point, or window.
 
-Each leg is one indexed query bounded by time (case_places by place, cases by created_at and
-a lat/lng box), so the cost does not grow with the number of open cases elsewhere.
+Each leg is one indexed query (case_places by place and object, cases by a lat/lng box, cases
+by created_at), and only the columns matching needs are read, so the cost follows the cases
+at that place, not the number of open cases elsewhere.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from handlers.insight.similar import Candidate, Features, Settings
 from storage.models import Case, CasePlace
 
-_MAX_CANDIDATES = 400  # a hot spot (one estate) never makes one intake scan thousands
+_MAX_CANDIDATES = 400  # a hot spot (one estate) never makes one intake compare thousands
 _EXCLUDED = ("rejected",)
 
 
@@ -31,20 +32,23 @@ def features_to_json(feats: Features) -> dict[str, Any]:
     }
 
 
-def features_from_case(case: Case) -> Features | None:
-    """The stored features of a case (None for cases from before insight)."""
-    data = case.insight
-    if not data:
-        return None
+def place_rows(case_id: int, feats: Features) -> list[CasePlace]:
+    """The case_places rows of a case: each place × each object ('' when it names none)."""
+    objects = sorted(feats.objects) or [""]
+    return [CasePlace(case_id=case_id, place_id=p, object=o) for p in feats.places for o in objects]
+
+
+def _features(row: Any) -> Features:
+    data = row.insight or {}
     return Features(
-        at=case.created_at,
+        at=row.created_at,
         places=frozenset(data.get("places", ())),
-        lat=case.lat,
-        lng=case.lng,
+        lat=row.lat,
+        lng=row.lng,
         objects=frozenset(data.get("objects", ())),
         faults=frozenset(data.get("faults", ())),
         grams=frozenset(data.get("grams", ())),
-        category=case.category or data.get("category"),
+        category=row.category or data.get("category"),
     )
 
 
@@ -56,49 +60,67 @@ class SqlIndex:
         self.case_id = case_id
         self.region_id = region_id
 
-    def _base(self, since: datetime) -> Any:
-        stmt = select(Case).where(
-            Case.created_at >= since,
-            Case.insight.is_not(None),
-            Case.status.not_in(_EXCLUDED),
-        )
-        if self.case_id is not None:
-            stmt = stmt.where(Case.id != self.case_id)
-        return stmt
-
     def candidates(self, new: Features, cfg: Settings) -> list[Candidate]:
-        """Same place or within near_m (recurrence window); same region, no place (episode)."""
+        """Same place (sharing an object, or naming none), within near_m, or recent unplaced."""
         since = new.at - timedelta(days=cfg.recurrence_days)
         recent = new.at - timedelta(days=cfg.episode_days)
-        legs: list[ColumnElement[bool]] = []
+        ids: set[int] = set()
         if new.places:
-            by_place = select(CasePlace.case_id).where(CasePlace.place_id.in_(sorted(new.places)))
-            legs.append(Case.id.in_(by_place))
+            stmt = select(CasePlace.case_id).where(CasePlace.place_id.in_(sorted(new.places)))
+            if new.objects:
+                # a case naming other objects only cannot be the same problem (problem_score)
+                stmt = stmt.where(CasePlace.object.in_([*sorted(new.objects), ""]))
+            ids.update(self.session.scalars(stmt))
         if new.lat is not None and new.lng is not None:
             dlat = cfg.near_m / 111_320
             dlng = dlat / max(math.cos(math.radians(new.lat)), 0.01)
-            legs.append(
-                Case.lat.between(new.lat - dlat, new.lat + dlat)
-                & Case.lng.between(new.lng - dlng, new.lng + dlng)
+            box = select(Case.id).where(
+                Case.lat.between(new.lat - dlat, new.lat + dlat),
+                Case.lng.between(new.lng - dlng, new.lng + dlng),
+                Case.created_at >= since,
             )
-        # cases that name no place and carry no location can match anything recent nearby
-        unplaced: ColumnElement[bool] = (
-            Case.place_id.is_(None) & Case.lat.is_(None) & (Case.created_at >= recent)
-        )
+            ids.update(self.session.scalars(box))
+        # cases that name no place and carry no location may match anything recent
+        unplaced: ColumnElement[bool] = Case.place_id.is_(None) & Case.lat.is_(None)
         if not new.places and new.lat is None:
-            unplaced = Case.created_at >= recent
+            unplaced = Case.insight.is_not(None)
+        window = select(Case.id).where(Case.created_at >= recent, unplaced)
         if self.region_id is not None:
-            unplaced = unplaced & (Case.region_id == self.region_id)
-        legs.append(unplaced)
-        stmt = self._base(since).where(or_(*legs)).order_by(Case.id.desc()).limit(_MAX_CANDIDATES)
-        cases = list(self.session.scalars(stmt))
-        return self._as_candidates(cases)
-
-    def _as_candidates(self, cases: list[Case]) -> list[Candidate]:
-        roots = {c.similar_to_id or c.id for c in cases}
-        root_at = dict(
-            self.session.execute(select(Case.id, Case.created_at).where(Case.id.in_(roots))).all()
+            window = window.where(Case.region_id == self.region_id)
+        ids.update(self.session.scalars(window))
+        ids.discard(self.case_id or 0)
+        if not ids:
+            return []
+        rows = list(
+            self.session.execute(
+                select(
+                    Case.id,
+                    Case.similar_to_id,
+                    Case.created_at,
+                    Case.lat,
+                    Case.lng,
+                    Case.category,
+                    Case.insight,
+                )
+                .where(
+                    Case.id.in_(sorted(ids)),
+                    Case.created_at >= since,
+                    Case.insight.is_not(None),
+                    Case.status.not_in(_EXCLUDED),
+                )
+                .order_by(Case.id.desc())
+                .limit(_MAX_CANDIDATES)
+            )
         )
+        return self._as_candidates(rows)
+
+    def _as_candidates(self, rows: list[Any]) -> list[Candidate]:
+        roots = {r.similar_to_id or r.id for r in rows}
+        root_at = {r.id: r.created_at for r in rows if r.id in roots}
+        missing = roots - set(root_at)
+        if missing:
+            stmt = select(Case.id, Case.created_at).where(Case.id.in_(sorted(missing)))
+            root_at.update(self.session.execute(stmt).tuples())
         counts = dict(
             self.session.execute(
                 select(Case.similar_to_id, func.count(Case.id))
@@ -106,19 +128,13 @@ class SqlIndex:
                 .group_by(Case.similar_to_id)
             ).all()
         )
-        found = []
-        for case in cases:
-            feats = features_from_case(case)
-            if feats is None:
-                continue
-            root = case.similar_to_id or case.id
-            found.append(
-                Candidate(
-                    case_id=case.id,
-                    root_id=root,
-                    root_at=root_at.get(root, case.created_at),
-                    features=feats,
-                    reporters=1 + counts.get(root, 0),
-                )
+        return [
+            Candidate(
+                case_id=r.id,
+                root_id=r.similar_to_id or r.id,
+                root_at=root_at.get(r.similar_to_id or r.id, r.created_at),
+                features=_features(r),
+                reporters=1 + counts.get(r.similar_to_id or r.id, 0),
             )
-        return found
+            for r in rows
+        ]

@@ -89,7 +89,11 @@ class Case(Base):
     recurrence_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     insight: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_cases_created_region", "created_at", "region_id"),)
+    __table_args__ = (
+        Index("ix_cases_created_region", "created_at", "region_id"),
+        Index("ix_cases_lat_lng", "lat", "lng"),
+        Index("ix_cases_unplaced", "place_id", "lat", "created_at"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 

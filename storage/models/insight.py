@@ -25,12 +25,17 @@ class Place(Base):
 
 
 class CasePlace(Base):
-    """A place a case's text complains about (a case may name a crossing of two roads)."""
+    """A place a case complains about, with each object it names ('' when none).
+
+    One row per (place, object): similar cases are looked up by place and object in one
+    indexed query (a case may name a crossing of two roads, or a lamp and a manhole).
+    """
 
     __tablename__ = "case_places"
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     place_id: Mapped[int] = mapped_column(ForeignKey("places.id"), primary_key=True)
-    __table_args__ = (Index("ix_case_places_place", "place_id", "case_id"),)
+    object: Mapped[str] = mapped_column(String(32), primary_key=True, default="")
+    __table_args__ = (Index("ix_case_places_lookup", "place_id", "object", "case_id"),)
 
 
 InsightFeatures = dict[str, Any]

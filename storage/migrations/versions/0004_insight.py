@@ -45,18 +45,23 @@ def upgrade() -> None:
         batch.create_index("ix_cases_place_id", ["place_id"])
         batch.create_index("ix_cases_similar_to_id", ["similar_to_id"])
         batch.create_index("ix_cases_created_region", ["created_at", "region_id"])
+        batch.create_index("ix_cases_lat_lng", ["lat", "lng"])
+        batch.create_index("ix_cases_unplaced", ["place_id", "lat", "created_at"])
     op.create_table(
         "case_places",
         sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id"), primary_key=True),
         sa.Column("place_id", sa.Integer(), sa.ForeignKey("places.id"), primary_key=True),
+        sa.Column("object", sa.String(length=32), primary_key=True),
     )
-    op.create_index("ix_case_places_place", "case_places", ["place_id", "case_id"])
+    op.create_index("ix_case_places_lookup", "case_places", ["place_id", "object", "case_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_case_places_place", table_name="case_places")
+    op.drop_index("ix_case_places_lookup", table_name="case_places")
     op.drop_table("case_places")
     with op.batch_alter_table("cases") as batch:
+        batch.drop_index("ix_cases_unplaced")
+        batch.drop_index("ix_cases_lat_lng")
         batch.drop_index("ix_cases_created_region")
         batch.drop_index("ix_cases_similar_to_id")
         batch.drop_index("ix_cases_place_id")
