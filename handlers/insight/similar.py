@@ -75,15 +75,24 @@ class Match:
 
 
 @functools.cache
-def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+def _lexicon() -> tuple[re.Pattern[str], dict[str, str], dict[str, tuple[str, ...]]]:
     data = load_yaml("problems.yaml")
-    objects = {k: tuple(v) for k, v in data["objects"].items()}
-    faults = {k: tuple(v) for k, v in data["faults"].items()}
-    return objects, faults
+    term_object = {str(w): k for k, words in data["objects"].items() for w in words}
+    # longest term first at each position: 红绿灯坏了 is a signal, not a street lamp (灯坏)
+    ordered = sorted(term_object, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(w) for w in ordered))
+    faults = {k: tuple(str(w) for w in v) for k, v in data["faults"].items()}
+    return pattern, term_object, faults
 
 
-def _concepts(text: str, table: dict[str, tuple[str, ...]]) -> frozenset[str]:
-    return frozenset(k for k, words in table.items() if any(w in text for w in words))
+def _objects(text: str) -> frozenset[str]:
+    pattern, term_object, _ = _lexicon()
+    return frozenset(term_object[m.group(0)] for m in pattern.finditer(text))
+
+
+def _faults(text: str) -> frozenset[str]:
+    _, _, faults = _lexicon()
+    return frozenset(k for k, words in faults.items() if any(w in text for w in words))
 
 
 def features(
@@ -101,7 +110,6 @@ def features(
             kept[i] = " "
     rest = "".join(kept)
     flat = rest.replace(" ", "")
-    objects_table, faults_table = _lexicon()
     core = _STOP.sub("", rest)
     grams = frozenset(
         part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
@@ -111,8 +119,8 @@ def features(
         places=resolution.mentioned,
         lat=lat,
         lng=lng,
-        objects=_concepts(flat, objects_table),
-        faults=_concepts(flat, faults_table),
+        objects=_objects(flat),
+        faults=_faults(flat),
         grams=grams,
         category=category,
     )
@@ -139,9 +147,10 @@ def problem_score(a: Features, b: Features) -> float:
         shared = a.objects & b.objects
         if not shared:
             return 0.25 * dice
-        obj = len(shared) / min(len(a.objects), len(b.objects))
+        # one shared object is most of the evidence; extra objects on one side weigh little
+        obj = 0.7 + 0.3 * len(shared) / max(len(a.objects), len(b.objects))
     else:
-        obj = 0.3
+        obj = 0.5  # one side names no object: faults, wording and category decide
     # a fault on one side only neither confirms nor contradicts
     fault = (1.0 if a.faults & b.faults else 0.0) if a.faults and b.faults else 0.5
     score = 0.45 * obj + 0.2 * fault + 0.35 * min(1.0, dice * 1.6)
