@@ -1,9 +1,9 @@
 """Benchmark of 民情大脑 on the labelled fixture sets, and its cost at intake.
 
-For each set (tests/fixtures/insight/main and /holdout): a fresh database, its gazetteer
-imported with the directory importer, then the batch (`lianxin insight cluster`'s code path)
-with and without the messages' locations. Prints pairwise precision/recall/F1, false merges
-per trap kind, category accuracy and macro-F1, place accuracy.
+For each set (tests/fixtures/insight/main, /holdout and /handwritten): a fresh database,
+its gazetteer imported with the directory importer, then the batch (the code path of
+`lianxin insight cluster`) with and without the messages' locations. Prints pairwise
+precision/recall/F1, false merges per trap kind, category accuracy and macro-F1, place accuracy.
 
 Then the intake cost: 10,000 open cases spread over the gazetteer's places in the last 90 days
 (features stored as intake stores them), and `annotate_case` timed for each fixture message
@@ -216,7 +216,7 @@ def main() -> int:
     args = parser.parse_args()
     admins = []
     if not args.skip_quality:
-        for which in ("main", "holdout"):
+        for which in ("main", "holdout", "handwritten"):
             url, admin = _database(args.database_url, f"quality_{which}")
             admins.append(admin)
             quality(which, _sessions(url))

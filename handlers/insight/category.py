@@ -64,14 +64,27 @@ def _model() -> Any:
         return model
 
 
+@functools.cache
+def _object_categories() -> tuple[dict[str, str], float]:
+    data = load_yaml("category_lexicon.yaml")
+    return dict(data.get("object_categories", {})), float(data.get("object_weight", 0.0))
+
+
 def lexicon_scores(text: str) -> dict[str, float]:
-    """Lexicon points per category for compact normalised text."""
+    """Lexicon points per category for compact normalised text (words, then problem objects)."""
+    from handlers.insight.similar import objects_in  # the object lexicon lives with similarity
+
     _, terms = _lexicon()
     scores: dict[str, float] = {}
     for cat, words in terms.items():
         total = sum(weight for word, weight in words.items() if word in text)
         if total:
             scores[cat] = total
+    mapping, weight = _object_categories()
+    for obj in objects_in(text):
+        target = mapping.get(obj)
+        if target is not None:
+            scores[target] = scores.get(target, 0.0) + weight
     return scores
 
 

@@ -28,7 +28,7 @@ class Settings:
     recurrence_days: float = 365.0
     near_m: float = 100.0
     threshold: float = 0.42  # same place, score at least this: the same problem
-    threshold_no_place: float = 0.62  # one side names no place and has no location
+    threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,24 @@ class Match:
 
 
 @functools.cache
+def _compatible() -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for group in load_yaml("problems.yaml").get("compatible", []):
+        pairs.update((a, b) for a in group for b in group)
+    return frozenset(pairs)
+
+
+def _fault_agreement(a: frozenset[str], b: frozenset[str]) -> float:
+    """1 shared or compatible faults, 0.5 when a side names none, 0 when they conflict."""
+    if not a or not b:
+        return 0.5
+    if a & b:
+        return 1.0
+    pairs = _compatible()
+    return 0.8 if any((x, y) in pairs for x in a for y in b) else 0.0
+
+
+@functools.cache
 def _lexicon() -> tuple[re.Pattern[str], dict[str, str], dict[str, tuple[str, ...]]]:
     data = load_yaml("problems.yaml")
     term_object = {str(w): k for k, words in data["objects"].items() for w in words}
@@ -83,6 +101,11 @@ def _lexicon() -> tuple[re.Pattern[str], dict[str, str], dict[str, tuple[str, ..
     pattern = re.compile("|".join(re.escape(w) for w in ordered))
     faults = {k: tuple(str(w) for w in v) for k, v in data["faults"].items()}
     return pattern, term_object, faults
+
+
+def objects_in(text: str) -> frozenset[str]:
+    """The problem objects named in compact normalised text."""
+    return _objects(text)
 
 
 def _objects(text: str) -> frozenset[str]:
@@ -151,17 +174,23 @@ def problem_score(a: Features, b: Features) -> float:
         obj = 0.7 + 0.3 * len(shared) / max(len(a.objects), len(b.objects))
     else:
         obj = 0.5  # one side names no object: faults, wording and category decide
-    # a fault on one side only neither confirms nor contradicts
-    fault = (1.0 if a.faults & b.faults else 0.0) if a.faults and b.faults else 0.5
-    score = 0.45 * obj + 0.2 * fault + 0.35 * min(1.0, dice * 1.6)
+    fault = _fault_agreement(a.faults, b.faults)
+    score = 0.45 * obj + 0.25 * fault + 0.30 * min(1.0, dice * 1.6)
+    if fault == 0.0:
+        score *= 0.75  # the same thing with another fault (水压低 / 水发黄) is another case
     if a.category and b.category and a.category != b.category:
-        score *= 0.7
+        score *= 0.85  # categories are predicted: a weak signal next to objects and faults
     return round(score, 4)
 
 
 def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) -> Match | None:
-    """The group this message belongs to, or the case it recurs, or None."""
+    """The group this message belongs to, or the case it recurs, or None.
+
+    A message whose place is unknown (no place named, no location) joins a group only when
+    exactly one recent group reports the same problem: otherwise it starts its own case.
+    """
     best: Match | None = None
+    unknown_roots: set[int] = set()
     for cand in candidates:
         place = same_place(new, cand.features, cfg)
         if place is None:
@@ -170,15 +199,18 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         if days < 0 or days > cfg.recurrence_days:
             continue
         score = problem_score(new, cand.features)
-        need = cfg.threshold_no_place if place == "unknown" else cfg.threshold
-        if score < need:
-            continue
         in_episode = days <= cfg.episode_days
-        if not in_episode and place == "unknown":
-            continue  # a recurrence needs a known place
+        if place == "unknown":
+            if new.places or new.lat is not None:
+                continue  # a placed report joins placed reports, not a group of unknowns
+            if not in_episode or score < cfg.threshold_no_place:
+                continue  # a recurrence needs a known place
+            unknown_roots.add(cand.root_id)
+        elif score < cfg.threshold:
+            continue
         kind = "same" if in_episode else "recurrence"
-        rank = (kind == "same", score, -days)
-        if best is None or rank > ((best.kind == "same"), best.score, -best.days):
+        rank = (place != "unknown", kind == "same", score, -days)
+        if best is None or rank > _rank(best):
             best = Match(
                 kind=kind,
                 case_id=cand.root_id,
@@ -193,4 +225,10 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
                     "matched_case": cand.case_id,
                 },
             )
+    if best is not None and best.place == "unknown" and len(unknown_roots) > 1:
+        return None
     return best
+
+
+def _rank(m: Match) -> tuple[bool, bool, float, float]:
+    return (m.place != "unknown", m.kind == "same", m.score, -m.days)
