@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from handlers.privacy.context import labelled
+from handlers.privacy.context import labelled, non_personal_label
 from handlers.privacy.lexicon import alternation
 from handlers.privacy.spans import Span
 
@@ -23,10 +23,11 @@ DASHED = re.compile(
 )
 ROOM_ONLY = re.compile(rf"{_NB}\d{{3,4}}室")
 HOUSE = re.compile(r"(?:村|组|路|街|巷|弄|胡同|里|大道)(\d{1,4})号(?![楼院幢栋]|\d)")
+_CHAIN = re.compile(r"(?:\d{1,4}(?:弄|支弄|巷|号|组|队))+$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{1,12}$")
 # words a place name never starts before (住在阳光花园 → 阳光花园; 西湖区阳光花园 → 阳光花园)
 _BOUNDARY = re.compile(
-    r".*(?:住在|位于|地址|住址|家住|我家|在|住|是|的|于|到|我|省|市|县|区|镇|乡|街道|旁边|对面)"
+    r".*(?:住在|位于|地址|住址|家住|我家|在|住|是|的|于|到|我|省|市|县|(?<![一二三四五六七八九十东西南北中])区|镇|乡|街道|旁边|对面)"
 )
 
 
@@ -37,6 +38,9 @@ def _suffix_re() -> re.Pattern[str]:
 
 def _place_start(norm: str, pos: int) -> int | None:
     """Start of the estate/village/street name ending at `pos`, if one is written there."""
+    chain = _CHAIN.search(norm, max(0, pos - 12), pos)
+    if chain and chain.start() < pos:  # 新华路18弄|6号402室, 下王村3组|15号
+        pos = chain.start()
     run = _CJK_RUN.search(norm[max(0, pos - 12) : pos])
     if not run:
         return None
@@ -66,14 +70,17 @@ def _span(norm: str, start: int, end: int) -> Span:
 def find_addresses(norm: str) -> Iterator[Span]:
     """Household addresses, starting at the estate or street name written before them."""
     for m in FULL.finditer(norm):
-        yield _span(norm, m.start(), m.end())
+        if not non_personal_label(norm, m.start()):
+            yield _span(norm, m.start(), m.end())
     for rx in (DASHED, ROOM_ONLY):
         for m in rx.finditer(norm):
             homely = _place_start(norm, m.start()) is not None or labelled(
                 norm, m.start(), "home_cues", window=8
             )
             triple = m.group().count("-") == 2
-            if (homely or triple or m.group().endswith("室")) and not _shop_after(norm, m.end()):
+            if (homely or triple or m.group().endswith("室")) and not non_personal_label(
+                norm, m.start()
+            ):
                 yield _span(norm, m.start(), m.end())
     for m in HOUSE.finditer(norm):
         place = _place_start(norm, m.start(1))

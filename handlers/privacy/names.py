@@ -14,7 +14,7 @@ from handlers.privacy.text import is_cjk
 # characters that end a given name: particles, pronouns, verbs and nouns that follow names
 _STOP = frozenset(
     "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
-    "住家电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
+    "住电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
     "打叫找问告诉帮请麻烦每天已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才刚正"
 )
 _CUE_GAP = r"[\s:：,，是叫为]{0,2}"
@@ -48,7 +48,7 @@ def _surname_at(text: str, i: int) -> int:
     sur = words("surnames")
     if text[i : i + 2] in sur:
         return 2
-    return 1 if text[i] in sur else 0
+    return 1 if i < len(text) and text[i] in sur else 0
 
 
 def _given_ok(chars: str) -> bool:
@@ -67,18 +67,20 @@ def _plausible(name: str, s: int) -> bool:
     return _given_ok(name[s:])
 
 
-def _token_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
-    """The given-name length (1 or 2) at `i`, from the segmentation and then the characters."""
-    n = tokens.get(i, 0)
-    if n in (s + 1, s + 2) and _given_ok(text[i + s : i + n]):
-        return n - s
-    if n == s and (nxt := tokens.get(i + s, 0)) in (1, 2) and _given_ok(text[i + s : i + s + nxt]):
-        return nxt
-    g = text[i + s : i + s + 2]
-    if len(g) == 2 and _given_ok(g) and g[1] in lexicon().given_chars:
-        follow = lexicon().tags.get(text[i + s + 1 : i + s + 3])
-        return 1 if follow and follow[0] > 200 else 2
-    return 1 if g and _given_ok(g[0]) else 0
+def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
+    """The given-name length (1 or 2) after a cue, from the segmentation and the characters."""
+    a, b = text[i + s : i + s + 1], text[i + s + 1 : i + s + 2]
+    if not a or not _given_ok(a):
+        return 0
+    if not b or not _given_ok(b) or b not in lexicon().given_chars:
+        return 1
+    if tokens.get(i, 0) == s + 2:
+        return 2
+    # does the second character start a word of its own (王明住在 → 住在, 李强电话 → 电话)?
+    nxt = tokens.get(i + s + 1, 0)
+    if nxt >= 2 and segmenter().FREQ.get(text[i + s + 1 : i + s + 1 + nxt], 0) > 0:
+        return 1
+    return 2
 
 
 def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
@@ -87,15 +89,16 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
         return None
     if _title_re().match(text, i + s):
         return None  # 王阿姨, 张书记, 李总: a surname with a title is nobody in particular
+    nxt = _surname_at(text, i + s)
+    if nxt and _title_re().match(text, i + s + nxt):
+        return None  # 和陈阿姨: 陈阿姨 is a surname with a title, 和 is not a surname here
     # a full name before a title: 李建国书记, 王芳阿姨
     for g in (1, 2):
         name = text[i : i + s + g]
-        if g == 1 and _surname_at(text, i + s) and _title_re().match(text, i + s + 1):
-            continue  # 和张书记: 和 is not a surname here, 张书记 is a surname with a title
         if _full_title_re().match(text, i + s + g) and _plausible(name, s):
             return Span(i, i + s + g, "name")
     if _cue_re().search(text[max(0, i - 8) : i]):
-        g = _token_len(tokens, text, i, s)
+        g = _given_len(tokens, text, i, s)
         name = text[i : i + s + g]
         if g and _plausible(name, s):
             return Span(i, i + s + g, "name")
