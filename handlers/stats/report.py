@@ -110,13 +110,17 @@ def build_report(
     window: Window,
     calendar: WorkCalendar,
     by: str | None = None,
+    station_ids: frozenset[int] | None = None,
 ) -> StatsReport:
-    """Compute the report; `by` is one of GROUPINGS or None for totals only."""
+    """Compute the report; `by` is one of GROUPINGS or None for totals only.
+
+    `station_ids` narrows the report to those stations (a station's staff, a deputy).
+    """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
-    cases = load_cases(session, subtree, window)
+    cases = load_cases(session, subtree, window, station_ids)
     ratings = load_ratings(session, None, window)
     by_id = {c.id: c for c in cases}
     missing = {r.case_id for r in ratings} - set(by_id)
@@ -131,6 +135,12 @@ def build_report(
     groups = _groups(session, by, region, cases_all, cases, ratings, window, calendar)
     name = region.name if region is not None else "全部地区"
     return StatsReport(region_code, name, window, by, totals, groups)
+
+
+def _inside(case: CaseRow, subtree: set[int] | None, station_ids: frozenset[int] | None) -> bool:
+    if subtree is not None and case.region_id not in subtree:
+        return False
+    return station_ids is None or case.station_id in station_ids
 
 
 def _groups(
