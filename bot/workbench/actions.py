@@ -46,7 +46,8 @@ def perform(
     if verb in NEEDS_ARG and not arg:
         return NEEDS_ARG[verb]
     user_id = viewer.person.dingtalk_user_id or ""
-    target = ReplyTarget(platform="dingtalk", user_id=user_id, from_text=False)
+    # logged on the case as done in the workbench; the confirmation also reaches their 1:1 chat
+    target = ReplyTarget(platform="workbench", user_id=user_id, from_text=False)
     before = _last_outbox_id(session)
     try:
         with session.begin_nested():

@@ -18,6 +18,7 @@ from handlers import texts
 from handlers.stats import Window, build_report
 from handlers.workbench.caselist import SORT_LABELS, list_cases
 from handlers.workbench.detail import case_record, deputy_options
+from handlers.workbench.labels import event_line
 from handlers.workbench.scope import may_see, visible_regions, visible_stations
 from storage.models import AuditEntry, Case, Department, Message
 from storage.timeutil import utcnow
@@ -135,6 +136,7 @@ def register(bp: Blueprint) -> None:
             notice=request.args.get("notice"),
             labels=texts.STATUS_LABELS,
             mask=_mask,
+            event_line=event_line,
         )
 
     @bp.post("/cases/<int:number>/action")
