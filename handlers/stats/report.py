@@ -19,7 +19,7 @@ from handlers.stats.definitions import (
     SOURCE_LABELS,
     WORKING_HOURS_NOTE,
 )
-from handlers.stats.figures import Figure, compute
+from handlers.stats.figures import Figure, HoursCache, compute
 from handlers.stats.rows import CaseRow, RatingRow, cases_by_id, load_cases, load_ratings
 from handlers.stats.window import Window, local_week
 from handlers.workcal import WorkCalendar
@@ -131,8 +131,9 @@ def build_report(
             r for r in ratings if r.case_id in by_id and by_id[r.case_id].region_id in subtree
         ]
     cases_all = list(by_id.values())
-    totals = compute(cases, ratings, window, calendar)
-    groups = _groups(session, by, region, cases_all, cases, ratings, window, calendar)
+    hours = HoursCache(calendar)
+    totals = compute(cases, ratings, window, hours)
+    groups = _groups(session, by, region, cases_all, cases, ratings, window, hours)
     name = region.name if region is not None else "全部地区"
     return StatsReport(region_code, name, window, by, totals, groups)
 
@@ -151,7 +152,7 @@ def _groups(
     cases: list[CaseRow],
     ratings: list[RatingRow],
     window: Window,
-    calendar: WorkCalendar,
+    calendar: HoursCache,
 ) -> list[Group]:
     if by is None:
         return []
