@@ -108,6 +108,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     rt = _runtime(settings)
     load_adapters()
+    from bot.calendar_health import warn_at_start
+
+    warn_at_start(rt, "worker")
     worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
     worker.work(burst=args.burst, with_scheduler=True, logging_level=_rq_log_level(settings))
     return 0
@@ -225,6 +228,7 @@ def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
             "claim_due_at",
             "answer_due_at",
             "close_due_at",
+            "due_provisional",
             "rework_count",
         ):
             print(f"  {field}: {getattr(case, field)}")
