@@ -6,7 +6,7 @@ import logging
 import random
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -258,6 +258,11 @@ def sweep() -> dict[str, int]:
 
 def handler_context(rt: Runtime, session: Session) -> HandlerContext:
     """The handlers' view of configuration and the service clock."""
+    return build_context(rt.settings, session, rt.now(session))
+
+
+def build_context(settings: Settings, session: Session, now: datetime) -> HandlerContext:
+    """The handler context for `settings` at `now` (commands that need no Redis use this)."""
     from datetime import time as dtime
     from zoneinfo import ZoneInfo
 
@@ -265,19 +270,19 @@ def handler_context(rt: Runtime, session: Session) -> HandlerContext:
     from handlers.workcal import SlaPolicy, WorkingHours
     from storage.calendar import load_office_calendar
 
-    sla = rt.settings.sla
+    sla = settings.sla
     hours = WorkingHours(
         start=dtime.fromisoformat(sla.workday_start),
         end=dtime.fromisoformat(sla.workday_end),
         tz=ZoneInfo(sla.timezone),
     )
     return HandlerContext(
-        now=rt.now(session),
+        now=now,
         # the office's own calendar data goes ahead of the chinese_calendar library
         calendar=_work_calendar(hours, load_office_calendar(session)),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
-        office_group_id=rt.settings.dingtalk.staff_group_id or None,
+        office_group_id=settings.dingtalk.staff_group_id or None,
     )
 
 
