@@ -50,10 +50,20 @@ class CalendarFile:
     errors: list[RowError] = field(default_factory=list)
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """Dates stay text, so `2027-02-30` is reported with its place instead of crashing."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_calendar(path: Path) -> CalendarFile:
     """Read the `calendar:` section of a YAML file (ValueError when it has none)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_DatesAsText)  # noqa: S506
     except yaml.YAMLError as exc:
         raise ValueError(f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or SECTION not in data:

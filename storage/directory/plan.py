@@ -177,6 +177,10 @@ def _item(
     present = model.present() - {"code", "scene", "deputy", "from"}
     values = model.model_dump(by_alias=True)
     patch = {name: _canonical(name, values[name]) for name in present}
+    if raw.line is None and before is not None:
+        # a spreadsheet's empty cell in a column that may never be empty means "not known
+        # here" (an office sheet that lacks some 钉钉ID), so the stored value stays
+        patch = {k: v for k, v in patch.items() if not (v is None and k in NOT_EMPTY[section])}
     problems = [
         raw.error("must not be empty", f)
         for f in NOT_EMPTY[section]
