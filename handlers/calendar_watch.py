@@ -91,6 +91,7 @@ def refresh_provisional(session: Session, ctx: HandlerContext) -> int:
     count = 0
     for case in list(session.scalars(stmt.order_by(Case.id))):
         refresh_dues(session, case, ctx)
+        cards.refresh_cards(session, case)  # the 时限 line loses its （暂定）
         count += 1
     return count
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -19,13 +20,14 @@ from storage.directory.sources import COLUMNS, EXPORT_HEADERS
 
 _LEVELS = {"city": "市级", "county": "县级", "township": "乡镇级"}
 _DAYS = {day: "周" + digit for day, digit in zip(WEEKDAYS, "一二三四五六日", strict=True)}
+_SEPARATORS = re.compile(r"[;；,，、:：\s]")  # a name with one would split on import
 _FIELD_OF = {alias: name for name, aliases in COLUMNS.items() for alias in aliases}
 
 
 def roster_table(session: Session) -> list[list[str]]:
     """Header row then one row per deputy (sorted by code), as text cells."""
     snap = load_snapshot(session)
-    station_names = {code: e["name"] for code, e in snap.entries["stations"].items()}
+    station_names = _station_labels(snap.entries["stations"])
     deputies = [snap.entries["deputies"][c] for c in sorted(snap.entries["deputies"])]
     rows = [list(EXPORT_HEADERS)]
     for number, deputy in enumerate(deputies, start=1):
@@ -37,6 +39,17 @@ def roster_table(session: Session) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _station_labels(stations: dict[str, Entry]) -> dict[str, str]:
+    """Stations by name, as offices write them; by code where a name would not read back."""
+    names = [e["name"] for e in stations.values()]
+    return {
+        code: e["name"]
+        if e["name"] and names.count(e["name"]) == 1 and not _SEPARATORS.search(e["name"])
+        else code
+        for code, e in stations.items()
+    }
 
 
 def _cells(deputy: Entry, station_names: dict[str, str]) -> dict[str, str]:

@@ -70,7 +70,9 @@ def test_importing_the_year_re_times_provisional_cases(world: World) -> None:
     assert guessed is not None and world.case(n).due_provisional
     world.ctx_overrides["calendar"] = _office_2027()
     world.tick(hours=1)
+    world.new_outbox()
     assert world.run(calendar_watch.refresh_provisional) == 1
+    assert [s.kind for s in world.new_outbox()] == ["card_refresh"]
     case = world.case(n)
     assert case.due_provisional is False
     assert case.close_due_at is not None and case.close_due_at > guessed  # 元旦 skipped now

@@ -257,3 +257,26 @@ def test_export_then_import_changes_nothing(
     report = run_import(directory, path)
     assert report.unchanged == {"deputies": 6} and report.changed == 0
     assert report.warnings == [] and dump(directory) == before
+
+
+def test_station_names_that_would_not_read_back_are_exported_as_codes(
+    directory: Sessions, tmp_path: Path
+) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "stations:\n"
+        "  - {code: hb01, name: 东湖镇 湖滨联络点, region: donghu}\n"
+        "  - {code: hb02, name: 东湖镇人大代表联络站, region: donghu}\n"  # dh01's name again
+        "deputies:\n"
+        "  - {code: d010, name: 何欣, dingtalk_user_id: dt_hexin, stations: [hb01, hb02],\n"
+        "     duty: {hb01: [周一], hb02: [周二]}}\n",
+        "utf-8",
+    )
+    run_import(directory, extra)
+    with directory() as session:
+        table = roster_table(session)
+    (row,) = [r for r in table if r[1] == "d010"]
+    assert (row[4], row[7]) == ("hb01、hb02", "hb01:周一;hb02:周二")
+    path = tmp_path / "back.csv"
+    write_roster(table, path)
+    assert run_import(directory, path).unchanged == {"deputies": 7}
