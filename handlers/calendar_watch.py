@@ -77,8 +77,33 @@ def warn_office_groups(session: Session, ctx: HandlerContext, years: list[int]) 
 
 
 def warn_missing(session: Session, ctx: HandlerContext) -> int:
-    """Find the missing years and tell the office groups not told yet; returns notices queued."""
+    """Mark stale open cases, tell the office groups not told yet; returns notices queued."""
+    mark_provisional(session, ctx)
     return warn_office_groups(session, ctx, missing_years(session, ctx))
+
+
+def mark_provisional(session: Session, ctx: HandlerContext) -> int:
+    """Re-time open cases whose stored deadlines reach an uncovered year but are not 暂定.
+
+    Deadlines stored before this check existed (or before a year dropped out of coverage)
+    carry no mark; re-timing them sets it, logs it and refreshes their cards.
+    """
+    first = min((y for y in needed_years(session, ctx) if not ctx.calendar.covers(y)), default=None)
+    if first is None:
+        return 0
+    start = datetime(first, 1, 1, tzinfo=ctx.calendar.hours.tz)
+    stmt = select(Case).where(
+        Case.status.in_(ACTIVE_STATUSES),
+        Case.due_provisional.is_(False),
+        Case.close_due_at >= start - timedelta(days=1),  # a local date, compared in UTC
+    )
+    count = 0
+    for case in list(session.scalars(stmt.order_by(Case.id))):
+        refresh_dues(session, case, ctx)
+        if case.due_provisional:
+            cards.refresh_cards(session, case)
+            count += 1
+    return count
 
 
 def _told(session: Session, key: str) -> bool:

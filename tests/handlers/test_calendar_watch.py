@@ -79,3 +79,18 @@ def test_importing_the_year_re_times_provisional_cases(world: World) -> None:
     assert [e.kind for e in world.events(n)].count("due_confirmed") == 1
     assert world.run(calendar_watch.refresh_provisional) == 0
     assert world.run(calendar_watch.missing_years) == []
+
+
+def test_open_cases_timed_before_the_check_are_marked_by_the_job(world: World) -> None:
+    world.now = bj(2026, 12, 24, 10)
+    world.ctx_overrides["calendar"] = WorkCalendar(office_years=frozenset({2027}))  # "covered"
+    n = _open(world)
+    assert world.case(n).due_provisional is False
+    world.ctx_overrides.pop("calendar")  # the data turns out to be missing after all
+    world.new_outbox()
+    assert world.run(calendar_watch.warn_missing) == 1  # the office group, once
+    out = world.new_outbox()
+    assert sorted(s.kind for s in out) == ["card_refresh", "group"]
+    assert world.case(n).due_provisional is True
+    assert [e.kind for e in world.events(n)].count("due_provisional") == 1
+    assert world.run(calendar_watch.warn_missing) == 0 and world.new_outbox() == []
