@@ -4,6 +4,7 @@ New areas add a module beside these and one import line below (so Alembic sees t
 """
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.calendar import CalendarDay, CalendarYear
 from storage.models.cases import (
     CardRef,
     Case,
@@ -31,6 +32,8 @@ from storage.models.workbench import AuditEntry, WebSession
 __all__ = [
     "Base",
     "UTCDateTime",
+    "CalendarDay",
+    "CalendarYear",
     "Case",
     "CardRef",
     "CaseEvent",
