@@ -83,6 +83,9 @@ def _register_adapters(app: Flask, rt: Runtime) -> None:
     from bot.wecom.web import blueprint as wecom_blueprint
 
     app.register_blueprint(wecom_blueprint(rt))
+    from bot.workbench import blueprint as workbench_blueprint
+
+    app.register_blueprint(workbench_blueprint(rt))
     if rt.settings.sandbox_mode:  # only then: the sandbox is not even imported in production
         from bot.sandbox.web import blueprint as sandbox_blueprint
 

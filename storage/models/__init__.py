@@ -27,6 +27,7 @@ from storage.models.directory import (
     Station,
 )
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
+from storage.models.workbench import AuditEntry, WebSession
 
 __all__ = [
     "Base",
@@ -53,4 +54,6 @@ __all__ = [
     "InboxItem",
     "KeyValue",
     "OutboxItem",
+    "AuditEntry",
+    "WebSession",
 ]
