@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median
 
+from handlers.stats.clock import WorkClock
 from handlers.stats.definitions import DEFINITIONS
 from handlers.stats.rows import CaseRow, RatingRow
 from handlers.stats.window import Window
@@ -65,16 +66,17 @@ class HoursCache:
 
     def __init__(self, cal: WorkCalendar) -> None:
         self.cal = cal
-        self._seen: dict[tuple[datetime, datetime], float] = {}
+        self._clock: WorkClock | None = None
 
     def between(self, start: datetime, stop: datetime | None, w: Window) -> float | None:
         """Working hours from `start` to `stop`; None when `stop` is missing or after the window."""
         if stop is None or stop >= w.end or stop < start:
             return None
-        key = (start, stop)
-        if key not in self._seen:
-            self._seen[key] = self.cal.working_seconds_between(start, stop) / 3600
-        return self._seen[key]
+        first = start.astimezone(self.cal.hours.tz).date()
+        if self._clock is None or first < self._clock.anchor:
+            # anchored a year early so every case of a report shares one clock
+            self._clock = WorkClock(self.cal, first - timedelta(days=366))
+        return self._clock.between(start, stop) / 3600
 
 
 def compute(
