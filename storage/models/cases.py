@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,6 +79,8 @@ class Case(Base):
     answer_due_at: Mapped[datetime | None]
     close_due_at: Mapped[datetime | None]
     rating_due_at: Mapped[datetime | None]
+    # the deadlines reach into a year without holiday data (counted Monday–Friday): 暂定
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
     # 民情大脑 (handlers/insight): category confidence and source, the place and how it was
     # found, the suggested same case or the case this one recurs, and the matching features
