@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import cards, escalation, insight, queries, rating, routing, texts
+from handlers import cards, cosign, escalation, insight, queries, rating, routing, texts
 from handlers.caselog import note, transition
 from handlers.context import HandlerContext
 from handlers.events import ConstituentEntered, ConstituentMessage
@@ -234,6 +234,7 @@ def open_case(
     else:
         escalation.refresh_dues(session, case, ctx)
         _ask_station(session, case, person)
+    cosign.auto_merge(session, case, ctx)  # only when [insight] auto_merge is on
     return case
 
 
