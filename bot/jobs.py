@@ -307,11 +307,13 @@ def dispatch_event(rt: Runtime, session: Session, event: InboundEvent) -> None:
 def _periodic(name: str) -> str:
     rt = runtime.current()
     from handlers import calendar_watch, escalation, rating
+    from handlers.insight.brief_send import send_due_briefs
 
     step = {
         "escalation": escalation.run_due,
         "rating": rating.expire_unrated,
         "calendar": calendar_watch.warn_missing,
+        "brief": send_due_briefs,
     }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
@@ -336,6 +338,11 @@ def check_calendar() -> str:
     return _periodic("calendar")
 
 
+def send_briefs() -> str:
+    """Periodic: last week's 热点专报 to each office group, once (Monday 09:00 or next workday)."""
+    return _periodic("brief")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
@@ -343,4 +350,5 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (run_escalations, 60),
         (expire_ratings, 300),
         (check_calendar, 3600),
+        (send_briefs, 600),
     ]

@@ -113,8 +113,8 @@ def on_command(
         if case.status != Status.MERGED or case.merged_into_id is None:
             cards.reply(session, target, ctexts.uncosign_not_merged(case.id), case_id=case.id)
             return
-        into = unmerge(session, case, actor, ctx)
-        cards.reply(session, target, ctexts.unmerged_ok(case.id, into), case_id=case.id)
+        was = unmerge(session, case, actor, ctx)
+        cards.reply(session, target, ctexts.unmerged_ok(case.id, was), case_id=case.id)
         return
     into = _target_number(arg, case)
     if isinstance(into, str):
