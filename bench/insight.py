@@ -54,11 +54,26 @@ def _database(url: str | None, name: str) -> tuple[str, Any]:
         return f"sqlite:///{folder / (name + '.db')}", None
     base = make_url(url)
     db = f"{base.database or 'bench'}_{name}"
-    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        base.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{db}"'))
     return base.set(database=db).render_as_string(hide_password=False), admin
+
+
+def _drop(url: str) -> None:
+    """Drop the databases this run made on the server."""
+    base = make_url(url)
+    admin = create_engine(
+        base.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        for name in ("quality_main", "quality_holdout", "quality_handwritten", "intake"):
+            db = f"{base.database or 'bench'}_{name}"
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _sessions(url: str) -> sessionmaker[Session]:
@@ -226,6 +241,8 @@ def main() -> int:
     for admin in admins:
         if admin is not None:
             admin.dispose()
+    if args.database_url:
+        _drop(args.database_url)
     return 0
 
 

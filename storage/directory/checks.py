@@ -227,8 +227,9 @@ def _places(plan: Plan, errors: list[RowError]) -> None:
         place = item.after
         if _ref(plan, item, "region", "regions", "region", errors):
             level = regions.get(place["region"], {}).get("level")
-            if level not in (None, "community", "township"):
-                reason = f"a place belongs to a community or township, not a {level}"
+            # a county-wide road or bridge may belong to the county; a city is too coarse
+            if level not in (None, "community", "township", "county"):
+                reason = f"a place belongs to a community, township or county, not a {level}"
                 errors.append(item.raw.error(reason, "region"))
         if item.given("lat", "lng") and (place["lat"] is None) != (place["lng"] is None):
             key = "lat" if "lat" in item.present else "lng"

@@ -64,9 +64,22 @@ _PLACE_KINDS = {
     "住宅小区": "estate",
     "自然村": "village",
     "村庄": "village",
+    "街": "road",
+    "街巷": "road",
+    "住宅区": "estate",
+    "村": "village",
     "地标": "landmark",
     "场所": "landmark",
     "公共场所": "landmark",
+    "学校": "landmark",
+    "医院": "landmark",
+    "市场": "landmark",
+    "公园": "landmark",
+    "桥": "landmark",
+    "桥梁": "landmark",
+    "公交站": "landmark",
+    "车站": "landmark",
+    "广场": "landmark",
 }
 
 

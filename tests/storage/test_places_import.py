@@ -16,7 +16,8 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "insight" / "main" 
 Sessions = sessionmaker[Session]
 
 REGIONS = """regions:
-  - {code: k, name: 桐川县, level: county}
+  - {code: s, name: 云州市, level: city}
+  - {code: k, name: 桐川县, level: county, parent: s}
   - {code: t, name: 城关镇, level: 镇, parent: k}
   - {code: c, name: 城东社区, level: 社区, parent: t}
 """
@@ -49,10 +50,11 @@ def test_places_only_file_into_existing_regions(sessions: Sessions, tmp_path: Pa
     places = """places:
   - {name: 阳光花园, kind: 小区, region: c, lat: 29.1, lng: 119.9, aliases: 阳光小区、阳光}
   - {name: 人民路, kind: road, region: t}
+  - {name: 桐川大道, kind: road, region: k}
 """
     with sessions.begin() as s:
         report = import_directory(s, _write(tmp_path, places))
-    assert report.created == {"places": 2}
+    assert report.created == {"places": 3}
     with sessions() as s:
         estate = s.scalars(select(Place).where(Place.name == "阳光花园")).one()
         assert estate.kind == "estate" and estate.aliases == ["阳光小区", "阳光"]
@@ -64,7 +66,7 @@ def test_bad_place_rows_are_named(sessions: Sessions, tmp_path: Path) -> None:
         + """places:
   - {name: 阳光花园, kind: estate, region: zz}
   - {name: 人民路, kind: river, region: t}
-  - {name: 县广场, kind: landmark, region: k}
+  - {name: 市广场, kind: landmark, region: s}
   - {name: 二中, kind: landmark, region: c, lat: 29.1}
   - {name: 阳光花园, kind: estate, region: zz}
   - {name: 老街, region: c}
@@ -75,7 +77,7 @@ def test_bad_place_rows_are_named(sessions: Sessions, tmp_path: Path) -> None:
     errors = [str(e) for e in caught.value.report.errors if e.source == "places"]
     assert any("row 1" in e and "unknown region 'zz'" in e for e in errors)
     assert any("row 2" in e and "kind" in e for e in errors)
-    assert any("row 3" in e and "not a county" in e for e in errors)
+    assert any("row 3" in e and "not a city" in e for e in errors)
     assert any("row 4" in e and "both lat and lng" in e for e in errors)
     assert any("row 5" in e and "duplicate place" in e for e in errors)
     assert any("row 6" in e and "needs kind" in e for e in errors)
