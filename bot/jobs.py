@@ -283,6 +283,8 @@ def build_context(settings: Settings, session: Session, now: datetime) -> Handle
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
         office_group_id=settings.dingtalk.staff_group_id or None,
+        episode_days=settings.insight.episode_days,
+        auto_merge_score=settings.insight.auto_merge_score if settings.insight.auto_merge else None,
     )
 
 

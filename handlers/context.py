@@ -46,6 +46,7 @@ class HandlerContext:
     reason_window_hours: float = 24  # how long a reply after 不满意 counts as its reason
     burst_minutes: float = 10  # follow-ups within this of the last message are not re-acked
     auto_merge_score: float | None = None  # 附议 without asking at this match score (None: off)
+    episode_days: float = 10  # a same-place, same-problem report within this is the same case
 
     def __post_init__(self) -> None:
         """Handlers compare instants; a naive clock would silently shift every deadline."""

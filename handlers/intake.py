@@ -225,7 +225,8 @@ def open_case(
         message_id=msg.id,
         message_kind=ev.kind,
     )
-    insight.annotate_case(session, case, ctx)  # category, place, similar cases (民情大脑)
+    episode = insight.Settings(episode_days=ctx.episode_days)
+    insight.annotate_case(session, case, ctx, episode)  # category, place, similar cases (民情大脑)
     if case.station_id is not None:
         routing.route_case(session, case, ctx, "remembered")
         ack(session, case, person, ctx)
