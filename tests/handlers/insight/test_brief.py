@@ -20,7 +20,7 @@ LAMP, PARKING, DIRT = "市政设施(路灯/井盖)", "停车", "环境卫生"
 SUN, JIN = "新坝社区·阳光花园", "新坝社区·锦绣家园"
 
 
-def _seed(world: World) -> dict[str, int]:
+def seed_brief_cases(world: World) -> dict[str, int]:
     """The cases of the hand count (see the test's comments); returns their ids by letter."""
     ids: dict[str, int] = {}
     with world.sessions() as session, session.begin():
@@ -82,7 +82,7 @@ def _seed(world: World) -> dict[str, int]:
 
 
 def test_seeded_week_equals_the_hand_count_and_is_stable(world: World) -> None:
-    ids = _seed(world)
+    ids = seed_brief_cases(world)
     with world.sessions() as session:
         brief = build_brief(session, "K", parse_week("2026-W48"))
         again = build_brief(session, "K", parse_week("2026W48"))
@@ -127,7 +127,7 @@ def _tick(world: World, at: datetime, calendar: WorkCalendar | None = None) -> i
 
 
 def test_monday_tick_sends_last_weeks_brief_once(world: World) -> None:
-    _seed(world)
+    seed_brief_cases(world)
     assert _tick(world, bj(2026, 11, 30, 8, 59)) == 0
     assert _tick(world, bj(2026, 11, 30, 9, 0)) == 1  # K has an office group; C and T none
     assert _tick(world, bj(2026, 11, 30, 15, 0)) == 0
