@@ -129,6 +129,7 @@ def compute(
         Figure("unrated", sum(r.value == "unrated" for r in ratings)),
         _rate("closed_rate", len(closed), len(collected)),
         Figure("rejected", len(rejected)),
+        Figure("reworked", sum(c.rework_count > 0 for c in collected)),
     ]
     for key, attr, pool in (
         ("hours_to_claim", "claimed_at", collected),
