@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import metrics, runtime
 from bot.config import Settings
+from bot.outcomes import report_outcome
 from bot.queue import OUTBOUND_QUEUE
 from bot.registry import HoldSend, IOProcessor, SendError, load_adapters
 from bot.runtime import Runtime
@@ -123,6 +124,12 @@ def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
 def send_outbox(outbox_id: int) -> str:
     """Send one outbox row: lease it, call the platform, record the outcome."""
     rt = runtime.current()
+    outcome = _send_outbox(rt, outbox_id)
+    report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
+    return outcome
+
+
+def _send_outbox(rt: Runtime, outbox_id: int) -> str:
     registry = load_adapters()
     item = _lease(rt, outbox_id)
     if item is None:

@@ -271,7 +271,7 @@ def _reply(
 ) -> None:
     _move(session, case, Action.REPLY, person, target, ctx, text=cmd.arg)
     rating.record_answer(session, case, cmd.arg, ctx)  # stores the answer, sends it and the menu
-    _done(session, case, target, ctx, texts.reply_sent(case.id))
+    _done(session, case, target, ctx, texts.reply_sending(case.id))
 
 
 def _ask_info(
@@ -463,7 +463,7 @@ def _department_answer(
             texts.department_answer_to_handler(case.id, dept.name, cmd.arg),
             case.id,
         )
-    cards.reply(session, target, texts.reply_sent(case.id), case_id=case.id)
+    cards.reply(session, target, texts.reply_sending(case.id), case_id=case.id)
     cards.refresh_cards(session, case)
 
 

@@ -113,6 +113,11 @@ def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
         yield labels["attachments"], texts.attachment_count(media)
     if case.answer:
         yield labels["answer"], case.answer
+        from handlers.delivery import card_label  # delivery tells people through this module
+
+        delivery = card_label(session, case)
+        if delivery:
+            yield labels["delivery"], delivery
     if case.rating:
         yield labels["rating"], texts.rating_label(case.rating)
 

@@ -40,6 +40,9 @@ class ToConstituent:
     # kf enter_session welcome_code: the adapter uses send_msg_on_event while it is valid (20 s);
     # such a welcome does not spend the 5-per-48h budget
     welcome_code: str | None = None
+    # the case's answer number when this is that answer: its outcome is reported back
+    # (handlers.delivery) so the deputy and the card learn whether it was delivered
+    answer_seq: int | None = None
 
 
 @dataclass(frozen=True)

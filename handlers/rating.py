@@ -53,9 +53,8 @@ def record_answer(
         body = texts.answer_to_constituent(
             queries.handler_public_name(session, case) or texts.staff_public_title(), case.id, text
         )
-    queue_notice(
-        session, ToConstituent(case.constituent_id, body, purpose="answer"), case_id=case.id
-    )
+    answer = ToConstituent(case.constituent_id, body, purpose="answer", answer_seq=case.answer_seq)
+    queue_notice(session, answer, case_id=case.id)
     items = tuple(MenuItem(menu_id(case, v), label) for v, label in texts.rating_options())
     queue_notice(
         session,

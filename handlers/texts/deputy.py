@@ -109,14 +109,62 @@ def claim_ok(number: int) -> str:
     return f"您已接单 {_num(number)}，请及时办理并回复群众，谢谢。"
 
 
-def reply_sent(number: int) -> str:
-    """Reply to the deputy after the answer was sent to the constituent."""
-    return f"{_num(number)} 的答复已发送给群众，谢谢。"
+def reply_sending(number: int) -> str:
+    """Reply to the deputy at once: the answer is on its way (not yet known to have arrived)."""
+    return f"{_num(number)} 的答复已提交，正在发送给群众；如未能送达，会再告诉您，谢谢。"
 
 
-def reply_held(number: int) -> str:
-    """Reply to the deputy when the answer is saved but waits for the constituent's next message."""
-    return f"{_num(number)} 的答复已保存，将在群众下次来消息时送达，谢谢。"
+def answer_held(number: int, *, closed: bool, staff_told: bool) -> str:
+    """To the deputy: the answer waits for the constituent's next message (WeCom's kf rules)."""
+    if closed:
+        why = "群众超过 48 小时未发消息，微信规定需等其再次来信"
+    else:
+        why = "本轮可发给群众的消息条数已用完，需等其再次来信"
+    who = "已告知联络站工作人员" if staff_told else "暂无联络站工作人员可通知"
+    return f"{_num(number)} 的答复暂未送达：{why}，来信后自动补发。{who}，如较紧急请电话联系群众。"
+
+
+def answer_failed(number: int, code: str, meaning: str) -> str:
+    """To the deputy: the answer could not be delivered (code and meaning)."""
+    return (
+        f"{_num(number)} 的答复未能送达群众（错误 {code}：{meaning}）。"
+        "请通过电话等方式联系群众，或稍后重新回复，谢谢。"
+    )
+
+
+def answer_delivered(number: int) -> str:
+    """To the deputy, once: a held answer has now reached the constituent."""
+    return f"{_num(number)} 的答复现已送达群众，谢谢。"
+
+
+_DELIVERY_LABELS: Mapping[str, str] = {
+    "sending": "答复发送中",
+    "held": "答复待送达（待群众再次来信后补发）",
+    "failed": "答复未送达",
+    "sent": "答复已送达",
+}
+
+
+def delivery_label(state: str, code: str = "") -> str:
+    """The card's 送达情况 value: sending, held, failed (with its code) or sent."""
+    label = _DELIVERY_LABELS.get(state, _DELIVERY_LABELS["sending"])
+    return f"{label}（错误 {code}）" if state == "failed" and code else label
+
+
+_SEND_ERRORS: Mapping[str, str] = {
+    "95000": "客服账号无效",
+    "95001": "本轮可发消息条数已用完",
+    "95002": "群众超过 48 小时未发消息",
+    "95018": "会话已由人工客服接待，机器人不能发送",
+    "40096": "群众的微信账号无效",
+    "timeout": "微信接口无应答",
+    "connection": "无法连接微信接口",
+}
+
+
+def send_error_meaning(code: str) -> str:
+    """A short Chinese meaning of a send error code (WeCom errcode or transport failure)."""
+    return _SEND_ERRORS.get(code, "发送失败")
 
 
 def transfer_ok(number: int, department: str) -> str:
