@@ -78,6 +78,9 @@ class DingtalkSettings(_Section):
     client_secret: SecretStr = SecretStr("")
     robot_code: str = ""  # empty = client_id
     openapi_endpoint: str = "https://api.dingtalk.com"
+    # the old API host (media upload); empty = oapi.dingtalk.com, or openapi_endpoint when
+    # that points elsewhere (the simulator serves both)
+    oapi_endpoint: str = ""
     card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
@@ -87,6 +90,15 @@ class DingtalkSettings(_Section):
     def configured(self) -> bool:
         """True when real credentials are present."""
         return bool(self.client_id and self.client_secret.get_secret_value())
+
+    @property
+    def oapi_base(self) -> str:
+        """Where the old `oapi` APIs (media/upload) are called."""
+        if self.oapi_endpoint:
+            return self.oapi_endpoint.rstrip("/")
+        if self.openapi_endpoint.rstrip("/") == "https://api.dingtalk.com":
+            return "https://oapi.dingtalk.com"
+        return self.openapi_endpoint.rstrip("/")
 
 
 class SlaSettings(_Section):

@@ -21,7 +21,7 @@ from handlers.commands import Command, ParseError, Verb, parse_command
 from handlers.context import HandlerContext
 from handlers.events import CardAction, StaffText
 from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
-from handlers.notices import PostCaseCard, Purpose, ToConstituent, queue_notice
+from handlers.notices import Purpose, ToConstituent, queue_notice
 from handlers.queries import Person
 from storage.models import Case, Department, Station
 
@@ -307,9 +307,7 @@ def _transfer(
     )  # fmt: skip
     case.department_id = dept.id
     if dept.dingtalk_group_id:
-        queue_notice(
-            session, PostCaseCard(case.id, f"group:{dept.dingtalk_group_id}"), case_id=case.id
-        )
+        cards.post_card(session, case, f"group:{dept.dingtalk_group_id}")
     _tell_constituent(session, case, texts.transferred_notice(case.id, dept.name), "info")
     _done(session, case, target, ctx, texts.transfer_ok(case.id, dept.name))
 

@@ -95,7 +95,7 @@ def delivery_state(session: Session, case_id: int, answer_seq: int) -> DeliveryS
     """The latest known delivery state of answer `answer_seq` ("sending" until one is known)."""
     latest = _latest(session, case_id, answer_seq)
     state = latest.payload.get("state") if latest is not None else None
-    return state if state in ("held", "failed", "sent") else "sending"  # type: ignore[return-value]
+    return state if state in ("held", "failed", "sent") else "sending"
 
 
 def card_label(session: Session, case: Case) -> str | None:

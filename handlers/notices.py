@@ -86,6 +86,21 @@ class PostCaseCard:
 
 
 @dataclass(frozen=True)
+class ToDingTalkMedia:
+    """A constituent's photo (shown as a picture) or voice note / file, after the case card.
+
+    The adapter re-uploads the kept file to DingTalk and posts it into `space` right after
+    the case's card (same ordering key), so the picture sits under the card it belongs to.
+    """
+
+    case_id: int
+    space: str  # "group:<openConversationId>" | "user:<userId>"
+    kind: str  # image | voice | video | file
+    path: str  # the file kept from WeCom (var/media/kf/...)
+    file_name: str = ""  # how DingTalk names a non-image file
+
+
+@dataclass(frozen=True)
 class RefreshCaseCards:
     """Re-render every card of a case from its current state."""
 
@@ -110,6 +125,7 @@ Notice = (
     | ToDingTalkGroup
     | ReplyToStaff
     | PostCaseCard
+    | ToDingTalkMedia
     | RefreshCaseCards
     | ToWecomMember
 )
@@ -148,6 +164,8 @@ def queue_notice(session: Session, notice: Notice, *, case_id: int | None = None
 
 
 def _dingtalk_kind(notice: Notice) -> tuple[str, str | None]:
+    if isinstance(notice, ToDingTalkMedia):
+        return "media", f"card:{notice.case_id}"  # after the card it belongs to
     if isinstance(notice, PostCaseCard | RefreshCaseCards):
         # create before update, in order, per case
         return (

@@ -94,9 +94,19 @@ def mask_constituent(external_id: str) -> str:
     return f"群众（…{tail}）" if tail else "群众"
 
 
-def attachment_count(count: int) -> str:
-    """Card value for the number of photos, voice notes and locations sent."""
-    return f"{count} 个"
+def attachment_summary(counts: Mapping[str, int]) -> str:
+    """Card value for what the constituent sent: 图片 2 张、语音 1 条（见卡片下方）."""
+    parts = [
+        f"{_MEDIA_LABELS.get(kind, '附件')} {n} {_MEDIA_UNITS.get(kind, '个')}"
+        for kind, n in counts.items()
+        if n
+    ]
+    return "、".join(parts) + "（见卡片下方）"
+
+
+def media_file_name(number: int, kind: str, suffix: str) -> str:
+    """How a voice note or file from the constituent is named in DingTalk: 语音-123.amr."""
+    return f"{_MEDIA_LABELS.get(kind, '附件')}-{number}{suffix}"
 
 
 def media_only_summary() -> str:
@@ -182,10 +192,12 @@ def supplement_arrived(number: int, text: str) -> str:
     return f"群众补充（{_num(number)}）：{text}"
 
 
-def supplement_media_arrived(number: int, kind: str) -> str:
+def supplement_media_arrived(number: int, kind: str, *, shown: bool = True) -> str:
     """To the handler: the constituent sent a photo, voice note, video or file."""
     what = _MEDIA_LABELS.get(kind, "附件")
-    return f"群众补充了{what}（{_num(number)}），请在工作台查看。"
+    if shown:
+        return f"群众补充了{what}（{_num(number)}），见下一条消息。"
+    return f"群众补充了{what}（{_num(number)}），请联系联络站工作人员调阅。"
 
 
 _MEDIA_LABELS: Mapping[str, str] = {
@@ -194,14 +206,16 @@ _MEDIA_LABELS: Mapping[str, str] = {
     "video": "视频",
     "file": "文件",
 }
+_MEDIA_UNITS: Mapping[str, str] = {"image": "张", "voice": "条", "video": "段", "file": "个"}
 
 
 def location_text(label: str | None, lat: float | None, lng: float | None) -> str:
-    """A shared location as text: its label, else its coordinates."""
-    if label:
-        return f"位置：{label}"
-    if lat is not None and lng is not None:
-        return f"位置：{lat:.5f}, {lng:.5f}"
+    """A shared location as text: 位置：name（lat, lng）, either part alone when missing."""
+    where = f"{lat:.5f}, {lng:.5f}" if lat is not None and lng is not None else ""
+    if label and where:
+        return f"位置：{label}（{where}）"
+    if label or where:
+        return f"位置：{label or where}"
     return "位置"
 
 
@@ -458,6 +472,6 @@ def todo_list(items: Sequence[TodoLine], max_items: int = _TODO_MAX_ITEMS) -> st
             due = f"（{'已超时' if item.overdue else '时限'} {fmt_when(item.due)}）"
         lines.append(f"{_num(item.number)} {status_label(item.status)} {summary}{due}")
     if len(items) > max_items:
-        lines.append(f"……另有 {len(items) - max_items} 件，请在工作台查看。")
+        lines.append(f"……另有 {len(items) - max_items} 件未列出。")
     lines.append("发送「#编号」查看详情。")
     return "\n".join(lines)

@@ -233,7 +233,9 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "location_received": texts.location_received,
     "closed_by_staff": lambda: texts.closed_by_staff(123, "已电话回访"),
     "supplement_media_arrived": lambda: texts.supplement_media_arrived(123, "image"),
-    "location_text": lambda: texts.location_text("解放路12号", None, None),
+    "location_text": lambda: texts.location_text("解放路12号", 34.6, 119.2),
+    "attachment_summary": lambda: texts.attachment_summary({"image": 2, "voice": 1}),
+    "media_file_name": lambda: texts.media_file_name(123, "voice", ".amr"),
     "department_answer_to_handler": lambda: texts.department_answer_to_handler(
         123, "住建局", "已修复"
     ),
@@ -325,7 +327,6 @@ def test_every_public_template_is_sampled() -> None:
         "case_detail",
         "card_command",
         "mask_constituent",
-        "attachment_count",
     }
     public = {
         name
