@@ -108,6 +108,7 @@ class SlaSettings(_Section):
     answer_days: float = Field(default=3, gt=0)
     close_days: float = Field(default=15, gt=0)
     rating_days: float = Field(default=7, gt=0)  # calendar days before 未评价
+    reason_wait_minutes: float = Field(default=10, ge=0)  # 不满意: wait this long for the reason
     workday_start: str = Field(default="09:00", pattern=r"^\d\d:\d\d$")
     workday_end: str = Field(default="17:30", pattern=r"^\d\d:\d\d$")
     timezone: str = "Asia/Shanghai"

@@ -280,6 +280,7 @@ def handler_context(rt: Runtime, session: Session) -> HandlerContext:
         calendar=WorkCalendar(hours),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
+        reason_wait_minutes=sla.reason_wait_minutes,
         office_group_id=rt.settings.dingtalk.staff_group_id or None,
     )
 
@@ -295,7 +296,11 @@ def _periodic(name: str) -> str:
     rt = runtime.current()
     from handlers import escalation, rating
 
-    step = {"escalation": escalation.run_due, "rating": rating.expire_unrated}[name]
+    step = {
+        "escalation": escalation.run_due,
+        "rating": rating.expire_unrated,
+        "reasons": rating.notify_unexplained,
+    }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
         new_ids = take_new_outbox_ids(session)
@@ -314,10 +319,16 @@ def expire_ratings() -> str:
     return _periodic("rating")
 
 
+def report_unexplained_ratings() -> str:
+    """Periodic: tell handlers and staff of each 不满意 whose reason did not come in time."""
+    return _periodic("reasons")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
         (sweep, settings.queue.sweep_seconds),
         (run_escalations, 60),
         (expire_ratings, 300),
+        (report_unexplained_ratings, 60),
     ]

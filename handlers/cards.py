@@ -27,7 +27,16 @@ from handlers.notices import (
     queue_notice,
 )
 from handlers.queries import Person
-from storage.models import Case, Constituent, Department, Deputy, Message, Staff, Station
+from storage.models import (
+    Case,
+    Constituent,
+    Department,
+    Deputy,
+    Message,
+    Rating,
+    Staff,
+    Station,
+)
 
 MEDIA_KINDS = ("image", "voice", "video", "file")
 
@@ -121,7 +130,13 @@ def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
         if delivery:
             yield labels["delivery"], delivery
     if case.rating:
-        yield labels["rating"], texts.rating_label(case.rating)
+        label = texts.rating_label(case.rating)
+        reason = session.scalar(
+            select(Rating.reason)
+            .where(Rating.case_id == case.id, Rating.answer_seq == case.answer_seq)
+            .limit(1)
+        )
+        yield labels["rating"], texts.rating_with_reason(label, reason) if reason else label
 
 
 def _location(case: Case) -> str:

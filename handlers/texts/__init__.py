@@ -112,6 +112,7 @@ from handlers.texts.deputy import (
     rating_not_open,
     rating_not_yours,
     rating_to_handler,
+    rating_with_reason,
     reassign_ok,
     reject_ok,
     reopened_to_handler,
@@ -268,4 +269,5 @@ __all__ = [
     "send_error_meaning",
     "attachment_summary",
     "media_file_name",
+    "rating_with_reason",
 ]

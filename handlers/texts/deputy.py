@@ -104,6 +104,12 @@ def attachment_summary(counts: Mapping[str, int]) -> str:
     return "、".join(parts) + "（见卡片下方）"
 
 
+def rating_with_reason(label: str, reason: str) -> str:
+    """The card's 群众评价 with the constituent's reason: 不满意（路灯还是不亮）."""
+    short = reason if len(reason) <= 40 else reason[:40] + "…"
+    return f"{label}（{short}）"
+
+
 def media_file_name(number: int, kind: str, suffix: str) -> str:
     """How a voice note or file from the constituent is named in DingTalk: 语音-123.amr."""
     return f"{_MEDIA_LABELS.get(kind, '附件')}-{number}{suffix}"
@@ -226,7 +232,7 @@ def department_answer_to_handler(number: int, department: str, text: str) -> str
 
 def reopened_to_staff(number: int, handler: str, reason: str | None) -> str:
     """Copy to station staff: a case went back to its handler after 不满意."""
-    why = f"\n群众意见：{reason}" if reason else ""
+    why = f"\n群众意见：{reason}" if reason else "\n群众未说明具体原因。"
     return f"请关注：群众对 {_num(number)} 的答复不满意，已退回{handler}重新办理。{why}"
 
 
@@ -274,7 +280,7 @@ def rating_to_handler(number: int, value: str, reason: str | None = None) -> str
 
 def reopened_to_handler(number: int, reason: str | None) -> str:
     """To the handler (copy to station staff): the case is back after 不满意."""
-    why = f"\n群众意见：{reason}" if reason else ""
+    why = f"\n群众意见：{reason}" if reason else "\n群众未说明具体原因。"
     return f"群众对 {_num(number)} 的答复不满意，已退回请您重新办理。{why}"
 
 

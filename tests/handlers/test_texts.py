@@ -235,6 +235,7 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "supplement_media_arrived": lambda: texts.supplement_media_arrived(123, "image"),
     "location_text": lambda: texts.location_text("解放路12号", 34.6, 119.2),
     "attachment_summary": lambda: texts.attachment_summary({"image": 2, "voice": 1}),
+    "rating_with_reason": lambda: texts.rating_with_reason("不满意", "路灯还是不亮"),
     "media_file_name": lambda: texts.media_file_name(123, "voice", ".amr"),
     "department_answer_to_handler": lambda: texts.department_answer_to_handler(
         123, "住建局", "已修复"
