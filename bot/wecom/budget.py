@@ -32,6 +32,7 @@ which is believed (`exhausted`) and reported.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -161,13 +162,15 @@ def on_inbound(
     sent_at: datetime,
     previous: datetime | None,
     msgid: str | None = None,
+    menu_id: str | None = None,
 ) -> list[int]:
     """The constituent wrote (kf `msgid`, stamped `sent_at`): a new window; release held rows.
 
     `previous` is the window start before this message: a message processed late (stamped
     before it) does not open a new window. Our sends reserved from now on count exactly, as do
     those finished well after the stamp; the ones in flight or finished within a second of it
-    are uncertain (see the module doc).
+    are uncertain (see the module doc) — unless the message is a tap on a menu we sent
+    (`menu_id`): everything we sent up to that menu came before it.
     """
     rows = session.scalars(
         select(OutboxItem).where(
@@ -184,13 +187,36 @@ def on_inbound(
     if previous is None or sent_at >= previous:
         person.last_inbound_at = sent_at
         person.window_msgid = msgid
-        counts = [_order(row, sent_at) for row in rows]
+        seen_until = _menu_sent_at(rows, menu_id)
+        counts = [
+            (0, 0)
+            if seen_until is not None and row.sent_at is not None and row.sent_at <= seen_until
+            else _order(row, sent_at)
+            for row in rows
+        ]
         person.sends_since_inbound = min(sum(c for c, _ in counts), LIMIT)
         person.uncertain_sends = min(sum(m for _, m in counts), LIMIT)
     session.info.setdefault(NEW_OUTBOX_KEY, []).extend(released)
     if released:
         log.info("constituent %s wrote again: %s held message(s) released", person.id, released)
     return released
+
+
+def _menu_sent_at(rows: Sequence[OutboxItem], menu_id: str | None) -> datetime | None:
+    """When the message carrying the tapped menu item went out (a merged rating menu went
+    out with its answer), or None."""
+    if not menu_id:
+        return None
+    by_id = {row.id: row for row in rows}
+    for row in rows:
+        if row.status != "sent" or not any(
+            item.get("id") == menu_id for item in row.payload.get("menu") or []
+        ):
+            continue
+        merged = (row.result or {}).get("merged_into")
+        carrier = by_id.get(int(merged)) if merged else row
+        return carrier.sent_at if carrier is not None else None
+    return None
 
 
 def _order(row: OutboxItem, stamp: datetime) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.runtime import Runtime
 from bot.wecom import budget
-from handlers.notices import ToConstituent, queue_notice
+from handlers.notices import MenuItem, ToConstituent, queue_notice
 from storage.models import Constituent, OutboxItem
 from storage.timeutil import utcnow
 
@@ -122,3 +122,26 @@ def test_wecom_saying_95001_is_believed(rt: Runtime) -> None:
     budget.exhausted(rt, item, budget.Verdict(False, "budget full: [95001]"))
     assert _usage(rt, cid)[0] == budget.LIMIT
     assert not _judge(rt, cid, "answer", 1).ok
+
+
+def test_a_tap_on_our_menu_comes_after_everything_sent_up_to_that_menu(rt: Runtime) -> None:
+    cid = _person(rt)
+    second = utcnow().replace(microsecond=0)
+    _writes(rt, cid, "from_msgid_1", second)
+    _we_send(rt, cid, "info", second + timedelta(milliseconds=100))
+    with rt.sessions.begin() as s:  # the answer, and its rating menu merged into it
+        answer = queue_notice(s, ToConstituent(cid, "答复", purpose="answer"))
+        menu = queue_notice(
+            s,
+            ToConstituent(cid, "请评价", menu=(MenuItem("rate:1:1:ok", "满意"),), purpose="rating"),
+        )
+        answer.status, answer.sent_at = "sent", second + timedelta(milliseconds=200)
+        answer.result = {"msgids": [f"lx{answer.id}"], "spent_budget": 1}
+        menu.status, menu.sent_at = "sent", second + timedelta(milliseconds=200)
+        menu.result = {"merged_into": answer.id, "spent_budget": 0}
+    with rt.sessions.begin() as s:
+        person = s.get(Constituent, cid)
+        assert person is not None
+        budget.on_inbound(s, person, second, second, "from_msgid_2", "rate:1:1:ok")
+    assert _usage(rt, cid) == (0, 0)  # the tap answers our menu: all of it came before
+    assert _judge(rt, cid, "info", 3).ok
