@@ -23,12 +23,13 @@ from handlers.caselog import Actor, note
 from handlers.context import HandlerContext
 from handlers.lifecycle import Action
 from handlers.queries import Person
-from storage.models import Case, CaseEvent, Deputy, Staff
+from storage.models import Case, CaseEvent, Deputy, OutboxItem, Staff
 
 DeliveryState = Literal["sending", "held", "failed", "sent"]
 EVENT = "answer_delivery"
 WINDOW_CLOSED = "window closed"  # the tag bot.wecom.budget puts on a hold's reason
 _CODE = re.compile(r"\[([^\]]+)\]")
+_KF_MSGID = re.compile(r"^lx(\d{1,18})i?$")  # bot/wecom/senders.py names kf messages so
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,23 @@ def _message(
         )
         return texts.answer_held(case.id, closed=closed, staff_told=bool(staff))
     return texts.answer_failed(case.id, code or "?", texts.send_error_meaning(code))
+
+
+def after_send_failure(
+    session: Session, failed_msgid: str, fail_type: int | None, ctx: HandlerContext
+) -> bool:
+    """WeCom's msg_send_fail for one of our kf msgids (`lx<outbox id>`): if it carried an
+    answer, that answer did not arrive after all. True when it was an answer."""
+    found = _KF_MSGID.match(failed_msgid or "")
+    row = session.get(OutboxItem, int(found.group(1))) if found else None
+    if row is None or row.case_id is None or row.kind != "to_constituent":
+        return False
+    seq = row.payload.get("answer_seq")
+    if not isinstance(seq, int):
+        return False
+    error = f"[msg_send_fail] fail_type={fail_type if fail_type is not None else '?'}"
+    on_outbox_outcome(session, Outcome(row.case_id, seq, "failed", error), ctx)
+    return True
 
 
 def error_code(error: str | None) -> str:

@@ -175,6 +175,7 @@ _SEND_ERRORS: Mapping[str, str] = {
     "40096": "群众的微信账号无效",
     "timeout": "微信接口无应答",
     "connection": "无法连接微信接口",
+    "msg_send_fail": "微信报告消息未能投递给群众",
 }
 
 

@@ -92,3 +92,34 @@ def test_error_codes_are_read_from_stored_errors() -> None:
     assert error_code("[40035] invalid parameter") == "40035"
     assert error_code("timed out") == ""
     assert error_code(None) == ""
+
+
+def test_wecom_reporting_msg_send_fail_for_the_answer_reaches_the_deputy(
+    world: World, answered: int
+) -> None:
+    from handlers.events import DeliveryFailed
+
+    n = answered
+    _report(world, n, "sent")
+    with world.sessions() as session:
+        from sqlalchemy import select
+
+        from storage.models import OutboxItem
+
+        answer_id = session.scalars(
+            select(OutboxItem.id).where(OutboxItem.purpose == "answer", OutboxItem.case_id == n)
+        ).one()
+    out = world.send(
+        DeliveryFailed(
+            channel="wecom_kf",
+            external_id="wm-alice",
+            platform_id="fail-answer",
+            failed_msgid=f"lx{answer_id}",
+            fail_type=3,
+        )
+    )
+    [told] = texts_to(out, "u-zhang")
+    assert told == texts.answer_failed(
+        n, "msg_send_fail", texts.send_error_meaning("msg_send_fail")
+    )
+    assert _delivery_field(world, n) == "答复未送达（错误 msg_send_fail）"
