@@ -199,7 +199,6 @@ class SimClient:
             raise ApiProblem(400, _explain(str(data.get("error", resp.status_code))))
         return data
 
-
     def media(self, media_id: str) -> tuple[bytes, str]:
         """A file uploaded to the DingTalk simulator (a photo shown under a card)."""
         if self.endpoints is None:
