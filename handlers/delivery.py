@@ -23,7 +23,7 @@ from handlers.caselog import Actor, note
 from handlers.context import HandlerContext
 from handlers.lifecycle import Action
 from handlers.queries import Person
-from storage.models import Case, CaseEvent, Deputy, OutboxItem, Staff
+from storage.models import Case, CaseEvent, Deputy, OutboxItem, Staff, Station
 
 DeliveryState = Literal["sending", "held", "failed", "sent"]
 EVENT = "answer_delivery"
@@ -79,10 +79,7 @@ def _message(
         return texts.answer_delivered(case.id) if before in ("held", "failed") else None
     if outcome.status == "held":
         closed = (outcome.error or "").startswith(WINDOW_CLOSED)
-        staff = queries.station_staff(session, case.station_id) or queries.office_staff(
-            session, case.region_id
-        )
-        return texts.answer_held(case.id, closed=closed, staff_told=bool(staff))
+        return texts.answer_held(case.id, closed=closed, staff_told=_staff_reachable(session, case))
     return texts.answer_failed(case.id, code or "?", texts.send_error_meaning(code))
 
 
@@ -101,6 +98,17 @@ def after_send_failure(
     error = f"[msg_send_fail] fail_type={fail_type if fail_type is not None else '?'}"
     on_outbox_outcome(session, Outcome(row.case_id, seq, "failed", error), ctx)
     return True
+
+
+def _staff_reachable(session: Session, case: Case) -> bool:
+    """Whether bot/wecom/budget.py had someone to tell: station staff or group, else office."""
+    station = session.get(Station, case.station_id) if case.station_id else None
+    if station is not None and station.dingtalk_group_id:
+        return True
+    return bool(
+        queries.station_staff(session, case.station_id)
+        or queries.office_staff(session, station.region_id if station else case.region_id)
+    )
 
 
 def error_code(error: str | None) -> str:
