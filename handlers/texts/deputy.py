@@ -204,7 +204,7 @@ def supplement_media_arrived(number: int, kind: str, *, shown: bool = True) -> s
     what = _MEDIA_LABELS.get(kind, "附件")
     if shown:
         return f"群众补充了{what}（{_num(number)}），见下一条消息。"
-    return f"群众补充了{what}（{_num(number)}），请联系联络站工作人员调阅。"
+    return f"群众补充了{what}（{_num(number)}），目前只能在钉钉中查看，请联系联络站工作人员。"
 
 
 _MEDIA_LABELS: Mapping[str, str] = {
