@@ -78,9 +78,8 @@ class DingtalkSettings(_Section):
     client_secret: SecretStr = SecretStr("")
     robot_code: str = ""  # empty = client_id
     openapi_endpoint: str = "https://api.dingtalk.com"
-    # the old API host (media upload); empty = oapi.dingtalk.com, or openapi_endpoint when
-    # that points elsewhere (the simulator serves both)
-    oapi_endpoint: str = ""
+    oapi_endpoint: str = "https://oapi.dingtalk.com"  # the old topapi host (workbench login)
+    login_endpoint: str = "https://login.dingtalk.com"  # 扫码登录 (OAuth 2) page
     card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
@@ -93,12 +92,23 @@ class DingtalkSettings(_Section):
 
     @property
     def oapi_base(self) -> str:
-        """Where the old `oapi` APIs (media/upload) are called."""
-        if self.oapi_endpoint:
-            return self.oapi_endpoint.rstrip("/")
-        if self.openapi_endpoint.rstrip("/") == "https://api.dingtalk.com":
-            return "https://oapi.dingtalk.com"
-        return self.openapi_endpoint.rstrip("/")
+        """Where media/upload is called: `oapi_endpoint`, except that when it is left at the
+        public default while `openapi_endpoint` points elsewhere (the simulator, which serves
+        both) it follows `openapi_endpoint`, so a test never reaches the public host."""
+        oapi = self.oapi_endpoint.rstrip("/")
+        openapi = self.openapi_endpoint.rstrip("/")
+        if oapi == "https://oapi.dingtalk.com" and openapi != "https://api.dingtalk.com":
+            return openapi
+        return oapi
+
+
+class WorkbenchSettings(_Section):
+    """[workbench] — the office's web workbench (DingTalk login)."""
+
+    admin_user_ids: list[str] = []  # DingTalk userIds with the admin role (audit, directory)
+    idle_minutes: int = Field(default=30, ge=1)  # a session unused this long logs out
+    logins_per_minute: int = Field(default=10, ge=1)  # per client address
+    export_max_rows: int = Field(default=50000, ge=1)
 
 
 class SlaSettings(_Section):
@@ -136,6 +146,7 @@ class Settings(_Section):
     wecom: WecomSettings = WecomSettings()
     dingtalk: DingtalkSettings = DingtalkSettings()
     sla: SlaSettings = SlaSettings()
+    workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 

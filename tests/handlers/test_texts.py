@@ -181,6 +181,7 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "budget_exhausted_held": lambda: texts.budget_exhausted_held(123),
     "card_title": lambda: texts.card_title(123, "城南联络站"),
     "card_due_line": lambda: texts.card_due_line("claim", AT),
+    "calendar_missing_notice": lambda: texts.calendar_missing_notice([2027]),
     "claim_ok": lambda: texts.claim_ok(123),
     "reply_sending": lambda: texts.reply_sending(123),
     "answer_held": lambda: texts.answer_held(123, closed=True, staff_told=True),
@@ -287,6 +288,7 @@ POLITE = {
     "answer_delivered",
     "not_transferred_to_you",
     "notice_not_allowed",
+    "calendar_missing_notice",
 }
 
 
