@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import metrics, runtime
 from bot.config import Settings
+from bot.outcomes import report_outcome
 from bot.queue import OUTBOUND_QUEUE
 from bot.registry import HoldSend, IOProcessor, SendError, load_adapters
 from bot.runtime import Runtime
@@ -125,6 +126,12 @@ def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
 def send_outbox(outbox_id: int) -> str:
     """Send one outbox row: lease it, call the platform, record the outcome."""
     rt = runtime.current()
+    outcome = _send_outbox(rt, outbox_id)
+    report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
+    return outcome
+
+
+def _send_outbox(rt: Runtime, outbox_id: int) -> str:
     registry = load_adapters()
     item = _lease(rt, outbox_id)
     if item is None:
@@ -282,6 +289,7 @@ def build_context(settings: Settings, session: Session, now: datetime) -> Handle
         calendar=_work_calendar(hours, load_office_calendar(session)),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
+        reason_wait_minutes=sla.reason_wait_minutes,
         office_group_id=settings.dingtalk.staff_group_id or None,
     )
 
@@ -312,6 +320,7 @@ def _periodic(name: str) -> str:
         "escalation": escalation.run_due,
         "rating": rating.expire_unrated,
         "calendar": calendar_watch.warn_missing,
+        "reasons": rating.notify_unexplained,
     }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
@@ -336,6 +345,11 @@ def check_calendar() -> str:
     return _periodic("calendar")
 
 
+def report_unexplained_ratings() -> str:
+    """Periodic: tell handlers and staff of each 不满意 whose reason did not come in time."""
+    return _periodic("reasons")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
@@ -343,4 +357,5 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (run_escalations, 60),
         (expire_ratings, 300),
         (check_calendar, 3600),
+        (report_unexplained_ratings, 60),
     ]
