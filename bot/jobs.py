@@ -32,8 +32,6 @@ from storage.timeutil import utcnow
 if TYPE_CHECKING:
     from handlers.context import HandlerContext
     from handlers.events import InboundEvent
-    from handlers.workcal import WorkCalendar, WorkingHours
-    from storage.calendar import OfficeCalendar
 
 log = logging.getLogger(__name__)
 
@@ -270,38 +268,19 @@ def handler_context(rt: Runtime, session: Session) -> HandlerContext:
 
 def build_context(settings: Settings, session: Session, now: datetime) -> HandlerContext:
     """The handler context for `settings` at `now` (commands that need no Redis use this)."""
-    from datetime import time as dtime
-    from zoneinfo import ZoneInfo
-
+    from bot.workcal_config import work_calendar
     from handlers.context import HandlerContext
-    from handlers.workcal import SlaPolicy, WorkingHours
-    from storage.calendar import load_office_calendar
+    from handlers.workcal import SlaPolicy
 
     sla = settings.sla
-    hours = WorkingHours(
-        start=dtime.fromisoformat(sla.workday_start),
-        end=dtime.fromisoformat(sla.workday_end),
-        tz=ZoneInfo(sla.timezone),
-    )
     return HandlerContext(
         now=now,
         # the office's own calendar data goes ahead of the chinese_calendar library
-        calendar=_work_calendar(hours, load_office_calendar(session)),
+        calendar=work_calendar(settings, session),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
         reason_wait_minutes=sla.reason_wait_minutes,
         office_group_id=settings.dingtalk.staff_group_id or None,
-    )
-
-
-def _work_calendar(hours: WorkingHours, office: OfficeCalendar) -> WorkCalendar:
-    from handlers.workcal import WorkCalendar
-
-    return WorkCalendar(
-        hours,
-        extra_holidays=office.holidays,
-        extra_workdays=office.workdays,
-        office_years=office.years,
     )
 
 
