@@ -67,16 +67,22 @@ class HoursCache:
     def __init__(self, cal: WorkCalendar) -> None:
         self.cal = cal
         self._clock: WorkClock | None = None
+        self._seen: dict[tuple[datetime, datetime], float] = {}
 
     def between(self, start: datetime, stop: datetime | None, w: Window) -> float | None:
         """Working hours from `start` to `stop`; None when `stop` is missing or after the window."""
         if stop is None or stop >= w.end or stop < start:
             return None
+        key = (start, stop)
+        seen = self._seen.get(key)
+        if seen is not None:  # the same case in another grouping of the report
+            return seen
         first = start.astimezone(self.cal.hours.tz).date()
         if self._clock is None or first < self._clock.anchor:
             # anchored a year early so every case of a report shares one clock
             self._clock = WorkClock(self.cal, first - timedelta(days=366))
-        return self._clock.between(start, stop) / 3600
+        self._seen[key] = hours = self._clock.between(start, stop) / 3600
+        return hours
 
 
 def compute(
@@ -123,6 +129,7 @@ def compute(
         Figure("unrated", sum(r.value == "unrated" for r in ratings)),
         _rate("closed_rate", len(closed), len(collected)),
         Figure("rejected", len(rejected)),
+        Figure("reworked", sum(c.rework_count > 0 for c in collected)),
     ]
     for key, attr, pool in (
         ("hours_to_claim", "claimed_at", collected),
