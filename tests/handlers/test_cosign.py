@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from handlers import cards
 from handlers.caselog import replayed_status
+from handlers.stats.report import build_report
+from handlers.stats.window import Window
+from handlers.workcal import WorkCalendar
 from storage.models import Place, Rating, Region
 from tests.handlers.world import World, replies, to_constituent
 
@@ -77,13 +83,13 @@ def test_card_offers_merge_and_one_answer_reaches_both(world: World) -> None:
     assert {s.case_id for s in answers} == {first, second}
     [bob_ok] = [m for m in _menu_ids(out, second) if m.endswith(":ok")]
     assert bob_ok == f"rate:{second}:1:ok"
+    [alice_ok] = [m for m in _menu_ids(out, first) if m.endswith(":ok")]
 
     out = world.tap(bob_ok, who="wm-bob")
     assert any("感谢" in s.text for s in to_constituent(out))
     assert world.case(second).status == "merged" and world.case(first).status == "replied"
     out = world.tap(bob_ok, who="wm-bob")  # a second tap counts nothing
     assert any("已评价" in s.text or "评价过" in s.text for s in to_constituent(out))
-    [alice_ok] = [m for m in _menu_ids(world.new_outbox(), first)] or [f"rate:{first}:1:ok"]
     world.tap(alice_ok, who="wm-alice")
     assert world.case(first).status == "closed"
     with world.sessions() as session:
@@ -91,6 +97,14 @@ def test_card_offers_merge_and_one_answer_reaches_both(world: World) -> None:
             select(Rating.case_id, Rating.answer_seq, Rating.value).order_by(Rating.case_id)
         ).all()
     assert [tuple(r) for r in rows] == [(first, 1, "satisfied"), (second, 1, "satisfied")]
+    with world.sessions() as session:  # statistics: one case collected, one 附议, two ratings
+        window = Window(date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("Asia/Shanghai"))
+        totals = build_report(
+            session, region_code=None, window=window, calendar=WorkCalendar()
+        ).totals
+    assert (totals["collected"].value, totals["co_signers"].value) == (1, 1)
+    rate = totals["satisfaction_rate"]
+    assert (rate.numerator, rate.denominator) == (2, 2)
 
 
 def test_text_command_undo_and_refusals(world: World) -> None:
