@@ -10,9 +10,10 @@ adapter's 5-in-48 h budget applies to co-signers like anyone else.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
 
 from handlers import cards, escalation, queries
 from handlers.cards import ReplyTarget
@@ -183,7 +184,7 @@ def rate(
     main = session.get(Case, case.merged_into_id)
     if main is None or seq <= 0 or seq != main.answer_seq or main.answered_at is None:
         return False
-    if ctx.now - main.answered_at > timedelta(days=ctx.rating_days):
+    if ctx.now - _rating_opened(case, main) > timedelta(days=ctx.rating_days):
         return False
     session.add(
         Rating(
@@ -209,6 +210,48 @@ def rate(
         cards.tell(session, people, text, case_id=main.id)
     cards.refresh_cards(session, main)
     return True
+
+
+def _rating_opened(case: Case, main: Case) -> datetime:
+    """When the co-signer got the answer: at the answer, or at the merge when that came later."""
+    assert main.answered_at is not None
+    merged_at = case.closed_at or main.answered_at
+    return max(main.answered_at, merged_at)
+
+
+def expire_unrated(session: Session, ctx: HandlerContext) -> int:
+    """Co-signers who left the main case's latest answer unrated for `rating_days`: 未评价."""
+    main = aliased(Case)
+    stmt = (
+        select(Case, main)
+        .join(main, main.id == Case.merged_into_id)
+        .outerjoin(Rating, and_(Rating.case_id == Case.id, Rating.answer_seq == main.answer_seq))
+        .where(
+            Case.status == Status.MERGED.value,
+            main.answer_seq > 0,
+            main.answered_at <= ctx.now - timedelta(days=ctx.rating_days),
+            Rating.id.is_(None),
+        )
+        .order_by(Case.id)
+    )
+    expired = 0
+    for case, head in list(session.execute(stmt)):
+        if ctx.now - _rating_opened(case, head) < timedelta(days=ctx.rating_days):
+            continue  # merged after the answer: their own window is still open
+        session.add(
+            Rating(
+                case_id=case.id,
+                answer_seq=head.answer_seq,
+                constituent_id=case.constituent_id,
+                value="unrated",
+                created_at=ctx.now,
+            )
+        )
+        case.rating = "unrated"
+        note(session, case, "cosigner_unrated", Actor.system(), ctx.now, main=head.id,
+             answer_seq=head.answer_seq)  # fmt: skip
+        expired += 1
+    return expired
 
 
 # ---------------------------------------------------------------- intake

@@ -297,7 +297,7 @@ def expire_unrated(session: Session, ctx: HandlerContext) -> int:
             continue
         _expire(session, case, ctx)
         closed += 1
-    return closed
+    return closed + cosign.expire_unrated(session, ctx)  # co-signers (附议) too
 
 
 def _expire(session: Session, case: Case, ctx: HandlerContext) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from handlers import cards
 from handlers.caselog import replayed_status
+from handlers.rating import expire_unrated
 from handlers.stats.report import build_report
 from handlers.stats.window import Window
 from handlers.workcal import WorkCalendar
@@ -171,3 +172,27 @@ def test_no_auto_merge_by_default_and_other_estate_not_offered(world: World) -> 
     other = world.last_case_id()
     assert world.case(other).status == "assigned"
     assert not [b for b in _card(world, other).buttons if b.action == "cosign"]
+
+
+def test_a_cosigner_who_never_rates_is_counted_unrated_once(world: World) -> None:
+    first, second = _two_reports(world)
+    world.text("u-zhang", f"#{second} 附议 #{first}")
+    world.text("u-zhang", f"#{first} 接单")
+    world.text("u-zhang", f"#{first} 回复 已修好")
+    world.tap(f"rate:{first}:1:ok", who="wm-alice")
+    world.tick(days=6)
+    assert world.run(expire_unrated) == 0
+    world.tick(days=2)
+    assert world.run(expire_unrated) == 1
+    assert world.run(expire_unrated) == 0
+    with world.sessions() as session:
+        values = (
+            session.execute(
+                select(Rating.value).where(Rating.case_id == second, Rating.answer_seq == 1)
+            )
+            .scalars()
+            .all()
+        )
+    assert values == ["unrated"]
+    out = world.tap(f"rate:{second}:1:ok", who="wm-bob")  # too late, and counted already
+    assert world.case(second).rating == "unrated" and to_constituent(out)
