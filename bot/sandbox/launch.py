@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.sandbox import common
 from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
+from handlers import texts
 from storage.db import make_engine, make_session_factory
 from storage.models import Department, Deputy, DeputyStation, Region, Staff, Station
 
@@ -206,7 +207,7 @@ def org_chart(session: Session) -> OrgChart:
                 for s in staff
                 if region.id in _ancestors(regions, s.region_id)
             ]
-            groups.append((region.office_group_id, f"{region.name}代表工委工作群", tuple(people)))
+            groups.append((region.office_group_id, texts.office_group_title(region.level, region.name), tuple(people)))
     for dept in session.scalars(select(Department).order_by(Department.id)):
         if dept.dingtalk_group_id:
             liaison = common.department_user_id(dept.code)

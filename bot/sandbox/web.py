@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime, clock_offset
 from bot.sandbox.common import SimEndpoints, department_user_id, department_user_name
+from handlers import texts
 from storage.models import (
     Department,
     Deputy,
@@ -659,7 +660,7 @@ def _groups(session: Session) -> list[dict[str, Any]]:
         if st.dingtalk_group_id
     ]
     groups += [
-        {"id": r.office_group_id, "title": f"{r.name}代表工委工作群", "kind": "office"}
+        {"id": r.office_group_id, "title": texts.office_group_title(r.level, r.name), "kind": "office"}
         for r in session.scalars(select(Region).order_by(Region.id))
         if r.office_group_id
     ]
