@@ -207,7 +207,13 @@ def org_chart(session: Session) -> OrgChart:
                 for s in staff
                 if region.id in _ancestors(regions, s.region_id)
             ]
-            groups.append((region.office_group_id, texts.office_group_title(region.level, region.name), tuple(people)))
+            groups.append(
+                (
+                    region.office_group_id,
+                    texts.office_group_title(region.level, region.name),
+                    tuple(people),
+                )
+            )
     for dept in session.scalars(select(Department).order_by(Department.id)):
         if dept.dingtalk_group_id:
             liaison = common.department_user_id(dept.code)

@@ -660,7 +660,11 @@ def _groups(session: Session) -> list[dict[str, Any]]:
         if st.dingtalk_group_id
     ]
     groups += [
-        {"id": r.office_group_id, "title": texts.office_group_title(r.level, r.name), "kind": "office"}
+        {
+            "id": r.office_group_id,
+            "title": texts.office_group_title(r.level, r.name),
+            "kind": "office",
+        }
         for r in session.scalars(select(Region).order_by(Region.id))
         if r.office_group_id
     ]

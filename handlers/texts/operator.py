@@ -93,7 +93,9 @@ def channel_label(channel: str) -> str:
 
 def no_cases(status: str | None) -> str:
     """`cases list` found nothing."""
-    return f"没有状态为「{STATUS_LABELS.get(status, status)}」的案件。" if status else "还没有案件。"
+    return (
+        f"没有状态为「{STATUS_LABELS.get(status, status)}」的案件。" if status else "还没有案件。"
+    )
 
 
 def case_not_found_cli(number: int) -> str:
