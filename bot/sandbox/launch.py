@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.examples import DIRECTORY as EXAMPLE_DIRECTORY
 from bot.sandbox import common
 from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
@@ -29,7 +30,6 @@ from storage.models import Department, Deputy, DeputyStation, Region, Staff, Sta
 
 log = logging.getLogger(__name__)
 
-EXAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "examples" / "directory.yaml"
 SYNC_SECONDS = 5.0  # how often a directory imported later reaches the DingTalk simulator
 READY_TIMEOUT = 120.0
 _ANY_HOST = ("", "0.0.0.0", "::", "localhost")
