@@ -132,11 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     notify.add_argument("--text", required=True)
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
-    qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")
-    qr.add_argument("--station", required=True)
-    qr.add_argument("--plate", help="door plate text, carried as scene_param")
-    qr.add_argument("--out", type=Path, help="PNG path (default: var/qrcodes/...)")
-    qr.set_defaults(func=c.cmd_wecom_qrcode)
+    from bot import commands_qrcode
+
+    commands_qrcode.add_parser(wecom)
     return p
 
 

@@ -213,19 +213,3 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
         "`lianxin worker` delivers it"
     )
     return 0
-
-
-def cmd_wecom_qrcode(args: argparse.Namespace, settings: Settings) -> int:
-    """Create a station's kf contact-way link and a printable PNG."""
-    from bot.registry import SendError
-    from bot.wecom.qrcode import make_station_qrcode
-
-    try:
-        path = make_station_qrcode(
-            _runtime(settings), station_code=args.station, plate=args.plate, out=args.out
-        )
-    except (ValueError, SendError) as exc:
-        print(f"lianxin: no QR code: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {path}")
-    return 0

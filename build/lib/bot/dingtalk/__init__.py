@@ -1,0 +1,1 @@
+"""DingTalk: the Stream connection, OpenAPI sends and live case cards."""

@@ -1,0 +1,96 @@
+"""Which code processes each inbound source and sends each outbound channel.
+
+Adapters register here at import time of `bot.adapters`; the table stays explicit and small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.runtime import Runtime
+from storage.models import InboxItem, OutboxItem
+
+Processor = Callable[[Runtime, Session, InboxItem], None]
+# A processor that does network I/O manages its own short transactions (holding a database
+# transaction across an HTTP call would block writers on SQLite) and must mark the row done
+# atomically with its effects (`storage.inbox.mark_done`).
+IOProcessor = Callable[[Runtime, int], None]
+Sender = Callable[[Runtime, OutboxItem], dict[str, Any] | None]
+
+
+class SendError(Exception):
+    """A send failed; `retryable` decides between backoff and giving up."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | int | None = None,
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+    def describe(self) -> str:
+        """The error as stored on the outbox row: code and meaning."""
+        return f"[{self.code}] {self}" if self.code is not None else str(self)
+
+
+class HoldSend(Exception):
+    """The send must wait for an outside event (e.g. WeCom's 48-hour budget is spent)."""
+
+
+@dataclass
+class Registry:
+    """Processors by inbox source and senders by outbox channel."""
+
+    processors: dict[str, Processor]
+    io_processors: dict[str, IOProcessor]
+    senders: dict[str, Sender]
+
+
+REGISTRY = Registry(processors={}, io_processors={}, senders={})
+
+
+def processor(source: str) -> Callable[[Processor], Processor]:
+    """Register the function that processes inbox rows of `source`."""
+
+    def wrap(fn: Processor) -> Processor:
+        REGISTRY.processors[source] = fn
+        return fn
+
+    return wrap
+
+
+def io_processor(source: str) -> Callable[[IOProcessor], IOProcessor]:
+    """Register a processor for `source` that runs outside the job's transaction."""
+
+    def wrap(fn: IOProcessor) -> IOProcessor:
+        REGISTRY.io_processors[source] = fn
+        return fn
+
+    return wrap
+
+
+def sender(channel: str) -> Callable[[Sender], Sender]:
+    """Register the function that sends outbox rows of `channel`."""
+
+    def wrap(fn: Sender) -> Sender:
+        REGISTRY.senders[channel] = fn
+        return fn
+
+    return wrap
+
+
+def load_adapters() -> Registry:
+    """Import every adapter so their processors and senders are registered."""
+    import bot.adapters  # noqa: F401  (registration side effect)
+
+    return REGISTRY

@@ -1,0 +1,83 @@
+"""The process-wide runtime: settings, database sessions, Redis and queues, built once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import redis
+from rq import Queue
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import queue as q
+from bot.config import Settings, load_settings
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+from storage.models import KeyValue
+
+log = logging.getLogger(__name__)
+CLOCK_OFFSET_KEY = "clock_offset_seconds"
+
+
+@dataclass
+class Runtime:
+    """Everything a job or request needs, shared within one process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis_url: str
+    redis: redis.Redis
+    queues: dict[str, Queue] = field(default_factory=dict)
+
+    def queue(self, name: str) -> Queue:
+        """The rq queue for `name` (inbound, outbound, periodic)."""
+        if name not in self.queues:
+            self.queues[name] = q.queue(self.redis, name, self.settings.redis.queue_prefix)
+        return self.queues[name]
+
+    def now(self, session: Session | None = None) -> datetime:
+        """The service clock: wall time plus the sandbox's fast-forward offset."""
+        offset = clock_offset(session) if session is not None else self._offset_fresh()
+        return datetime.now(UTC) + timedelta(seconds=offset)
+
+    def _offset_fresh(self) -> float:
+        with self.sessions() as session:
+            return clock_offset(session)
+
+
+def clock_offset(session: Session) -> float:
+    """Seconds the service clock runs ahead of the wall clock (sandbox 快进)."""
+    row = session.get(KeyValue, CLOCK_OFFSET_KEY)
+    return float(row.value) if row else 0.0
+
+
+def build_runtime(
+    settings: Settings, *, web: bool = False, migrate_db: bool | None = None
+) -> Runtime:
+    """Connect to the database and Redis described by `settings`."""
+    engine = make_engine(settings.database_url)
+    if migrate_db if migrate_db is not None else not settings.database.url:
+        migrate.upgrade(engine)  # the embedded default migrates itself
+    url = settings.redis.url or q.embedded_redis_url(settings.var_dir)
+    conn = q.connect(url, fast_fail=web)
+    return Runtime(settings, engine, make_session_factory(engine), url, conn)
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make `runtime` the one jobs in this process use (tests and `lianxin` commands call this)."""
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    """The installed runtime, or one built from the environment's config (rq worker processes)."""
+    global _current
+    if _current is None:
+        _current = build_runtime(load_settings())
+    return _current

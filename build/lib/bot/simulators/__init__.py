@@ -1,0 +1,1 @@
+"""Local simulators of the chat platforms, used by the tests and the sandbox."""

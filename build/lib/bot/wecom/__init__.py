@@ -1,0 +1,1 @@
+"""WeCom (企业微信): kf intake, app callbacks and the outbound client."""

@@ -1,0 +1,265 @@
+"""The live case card as a platform-neutral view model, and the notices that post or refresh it.
+
+Also the small helpers every handler uses to tell deputies and staff something: a 1:1 message,
+or the reply to a command in the conversation it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from handlers import queries, texts
+from handlers.notices import (
+    PostCaseCard,
+    RefreshCaseCards,
+    ReplyToStaff,
+    ToDingTalkGroup,
+    ToDingTalkUsers,
+    ToWecomMember,
+    queue_notice,
+)
+from handlers.queries import Person
+from storage.models import Case, Constituent, Department, Deputy, Message, Staff, Station
+
+MEDIA_KINDS = ("image", "voice", "video", "file")
+
+# Buttons shown on the card in each status (the state machine decides what they may do).
+_BUTTONS: dict[str, tuple[str, ...]] = {
+    "assigned": ("claim", "reject"),
+    "accepted": ("reply", "transfer", "ask_info", "reject"),
+    "reopened": ("reply", "transfer", "ask_info", "reject"),
+    "need_info": ("reply", "reject"),
+    "transferred": ("reply",),  # the department answers from its own group
+}
+
+
+class CardButton(NamedTuple):
+    """One button: action id (as in CardAction.action), label, and the equivalent text command."""
+
+    action: str
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class CaseCardView:
+    """Everything a platform needs to render the card of one case."""
+
+    case_id: int
+    title: str
+    status: str
+    status_label: str
+    fields: tuple[tuple[str, str], ...]
+    holder_line: str
+    buttons: tuple[CardButton, ...]
+    text: str
+
+    def as_text(self) -> str:
+        """The card as plain lines (for the `#123` command and markdown fallbacks)."""
+        return texts.case_detail(self.title, self.fields, self.holder_line)
+
+
+def case_card(session: Session, case_id: int, now: datetime | None = None) -> CaseCardView:
+    """The view model of the card of `case_id` (`now` decides whether the claim shows a date)."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    return CaseCardView(
+        case_id=case.id,
+        title=texts.card_headline(case.id, case.text or _media_placeholder(session, case)),
+        status=case.status,
+        status_label=texts.status_label(case.status),
+        fields=tuple(_fields(session, case)),
+        holder_line=_holder_line(session, case, now),
+        buttons=tuple(
+            CardButton(a, texts.CARD_BUTTON_LABELS[a], texts.card_command(a, case.id))
+            for a in _BUTTONS.get(case.status, ())
+        ),
+        text=case.text,
+    )
+
+
+def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
+    labels = texts.CARD_FIELD_LABELS
+    station = session.get(Station, case.station_id) if case.station_id else None
+    yield labels["station"], station.name if station else texts.station_unknown()
+    constituent = session.get(Constituent, case.constituent_id)
+    yield (
+        labels["constituent"],
+        texts.mask_constituent(constituent.external_id if constituent else ""),
+    )
+    yield labels["opened_at"], texts.fmt_when(case.created_at)
+    location = _location(case)
+    if location:
+        yield labels["location"], location
+    yield labels["status"], texts.status_label(case.status)
+    handler = queries.assignee_of(session, case)
+    yield labels["handler"], handler.title if handler else texts.unassigned()
+    if case.department_id is not None:
+        dept = session.get(Department, case.department_id)
+        if dept is not None:
+            yield labels["department"], dept.name
+    deadline = queries.current_deadline(case)
+    if deadline is not None:
+        yield labels["due"], texts.card_due_line(deadline[0], deadline[1])
+    media = _media_count(session, case)
+    if media:
+        yield labels["attachments"], texts.attachment_count(media)
+    if case.answer:
+        yield labels["answer"], case.answer
+    if case.rating:
+        yield labels["rating"], texts.rating_label(case.rating)
+
+
+def _location(case: Case) -> str:
+    if case.location_label:
+        return case.location_label
+    if case.plate:
+        return case.plate
+    if case.lat is not None and case.lng is not None:
+        return f"{case.lat:.5f}, {case.lng:.5f}"
+    return ""
+
+
+def _media_count(session: Session, case: Case) -> int:
+    stmt = select(func.count(Message.id)).where(
+        Message.case_id == case.id, Message.direction == "in", Message.kind.in_(MEDIA_KINDS)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def _media_placeholder(session: Session, case: Case) -> str:
+    return texts.media_only_summary() if _media_count(session, case) else ""
+
+
+def _holder_line(session: Session, case: Case, now: datetime | None) -> str:
+    handler = queries.assignee_of(session, case)
+    if handler is None:
+        return ""
+    if case.claimed_at is not None:
+        today = now.astimezone(texts.BEIJING).date() if now else None
+        return texts.claimed_by(handler.title, case.claimed_at, today)
+    if case.status == "assigned":
+        return texts.awaiting_claim(handler.title)
+    return ""
+
+
+# ---------------------------------------------------------------- card notices
+
+
+def post_assignment_cards(session: Session, case: Case) -> None:
+    """Post the card to the station group (@ the assignee) and to the assignee's 1:1 chat."""
+    handler = queries.assignee_of(session, case)
+    station = session.get(Station, case.station_id) if case.station_id else None
+    at = (handler.dingtalk_user_id,) if handler and handler.dingtalk_user_id else ()
+    if station is not None and station.dingtalk_group_id:
+        queue_notice(
+            session,
+            PostCaseCard(case.id, f"group:{station.dingtalk_group_id}", at_user_ids=at),
+            case_id=case.id,
+        )
+    if handler is not None:
+        post_to_person(session, case, handler)
+
+
+def post_to_person(session: Session, case: Case, person: Person) -> None:
+    """Post the case card into one person's 1:1 chat with the bot."""
+    if person.dingtalk_user_id:
+        queue_notice(
+            session, PostCaseCard(case.id, f"user:{person.dingtalk_user_id}"), case_id=case.id
+        )
+    elif person.wecom_user_id:
+        view = case_card(session, case.id)
+        queue_notice(
+            session, ToWecomMember((person.wecom_user_id,), view.as_text()), case_id=case.id
+        )
+
+
+def refresh_cards(session: Session, case: Case, note: str = "") -> None:
+    """Re-render every card of the case from its current state."""
+    queue_notice(session, RefreshCaseCards(case.id, note=note), case_id=case.id)
+
+
+# ---------------------------------------------------------------- messages to people
+
+
+def tell(session: Session, people: Iterable[Person], text: str, case_id: int | None = None) -> None:
+    """A 1:1 message to deputies/staff: DingTalk when known, else the WeCom app."""
+    seen: set[str] = set()
+    ding: list[str] = []
+    wecom: list[str] = []
+    for p in people:
+        if p.dingtalk_user_id and p.dingtalk_user_id not in seen:
+            seen.add(p.dingtalk_user_id)
+            ding.append(p.dingtalk_user_id)
+        elif not p.dingtalk_user_id and p.wecom_user_id:
+            wecom.append(p.wecom_user_id)
+    for i in range(0, len(ding), 20):  # DingTalk batchSend takes at most 20 users
+        queue_notice(session, ToDingTalkUsers(tuple(ding[i : i + 20]), text), case_id=case_id)
+    if wecom:
+        queue_notice(session, ToWecomMember(tuple(wecom), text), case_id=case_id)
+
+
+def tell_group(
+    session: Session,
+    conversation_id: str,
+    text: str,
+    at: Iterable[str] = (),
+    case_id: int | None = None,
+) -> None:
+    """A robot message in a DingTalk group, @-mentioning `at`."""
+    queue_notice(
+        session,
+        ToDingTalkGroup(conversation_id, text, at_user_ids=tuple(dict.fromkeys(at))),
+        case_id=case_id,
+    )
+
+
+def staff_people(staff: Iterable[Staff]) -> list[Person]:
+    """Staff rows as people."""
+    return [queries.staff_person(s) for s in staff]
+
+
+def deputy_people(session: Session, deputies: Iterable[Deputy]) -> list[Person]:
+    """Deputy rows as people."""
+    return [queries.deputy_person(session, d) for d in deputies]
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where the answer to a deputy's or staff member's action goes."""
+
+    platform: str  # dingtalk | wecom_app
+    user_id: str
+    conversation_id: str | None = None
+    conversation_type: str = "private"
+    webhook: str | None = None
+    webhook_expires_at: datetime | None = None
+    from_text: bool = True  # a text command (reply in place) or a card click (reply 1:1)
+
+
+def reply(session: Session, target: ReplyTarget, text: str, case_id: int | None = None) -> None:
+    """Answer the person who acted, in the conversation they used."""
+    if target.platform == "wecom_app":
+        queue_notice(session, ToWecomMember((target.user_id,), text), case_id=case_id)
+    elif target.from_text:
+        queue_notice(
+            session,
+            ReplyToStaff(
+                user_id=target.user_id,
+                text=text,
+                conversation_id=target.conversation_id,
+                conversation_type="group" if target.conversation_type == "group" else "private",
+                webhook=target.webhook,
+                webhook_expires_at=target.webhook_expires_at,
+            ),
+            case_id=case_id,
+        )
+    else:
+        queue_notice(session, ToDingTalkUsers((target.user_id,), text), case_id=case_id)

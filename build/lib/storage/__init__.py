@@ -1,0 +1,1 @@
+"""Persistence for lianxin: SQLAlchemy 2 models, sessions, queries and Alembic migrations."""

@@ -1,0 +1,53 @@
+"""SQLAlchemy 2 typed models, split by area; import them from here.
+
+New areas add a module beside these and one import line below (so Alembic sees the tables).
+"""
+
+from storage.models.base import Base, UTCDateTime
+from storage.models.cases import (
+    CardRef,
+    Case,
+    CaseEvent,
+    Constituent,
+    Message,
+    Notice,
+    NoticeDelivery,
+    Rating,
+)
+from storage.models.directory import (
+    Department,
+    Deputy,
+    DeputyStation,
+    Leave,
+    Region,
+    RosterSlot,
+    SceneCode,
+    Staff,
+    Station,
+)
+from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
+
+__all__ = [
+    "Base",
+    "UTCDateTime",
+    "Case",
+    "CardRef",
+    "CaseEvent",
+    "Constituent",
+    "Message",
+    "Notice",
+    "NoticeDelivery",
+    "Rating",
+    "Department",
+    "Deputy",
+    "DeputyStation",
+    "Leave",
+    "Region",
+    "RosterSlot",
+    "SceneCode",
+    "Staff",
+    "Station",
+    "InboxItem",
+    "KeyValue",
+    "OutboxItem",
+]
