@@ -115,3 +115,61 @@ def test_households_and_fonts() -> None:
         with pytest.raises(Exception, match="户号"):
             households_arg(bad)
     assert missing_glyphs("东湖镇人大代表联络站 张明 周一至周四") == set()
+
+
+def test_cli_in_the_sandbox_uses_the_running_sandboxs_simulator(
+    sim: WeComSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+    from bot.config import load_settings
+    from bot.sandbox import published
+    from tests.bot.wecom.conftest import CORP_ID, OPEN_KFID, SECRET
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LIANXIN_CONFIG", raising=False)
+    monkeypatch.setenv("LIANXIN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LIANXIN_SANDBOX", "on")
+    assert main(["directory", "import", str(DIRECTORY)]) == 0
+    poster = tmp_path / "dh01.pdf"
+    argv = ["wecom", "qrcode", "--station", "dh01", "--poster", str(poster)]
+    assert main(argv) == 1  # no `lianxin run` yet: said plainly, no gettoken ConnectionError
+    err = capsys.readouterr().err
+    assert "沙盒没有在运行" in err and "ConnectionError" not in err
+    # what `lianxin run` publishes when it starts the sandbox (here: this test's simulator)
+    settings = load_settings()
+    published.publish(
+        settings,
+        {
+            "LIANXIN_WECOM__API_BASE": sim.base_url,
+            "LIANXIN_WECOM__CORP_ID": CORP_ID,
+            "LIANXIN_WECOM__SECRET": SECRET,
+            "LIANXIN_WECOM__OPEN_KFID": OPEN_KFID,
+        },
+    )
+    try:
+        assert main(argv) == 0, capsys.readouterr().err
+        assert [c[0] for c in sim.calls].count("kf/add_contact_way") == 1
+        assert poster.exists() and "已写入" in capsys.readouterr().out
+        stickers = tmp_path / "s.pdf"
+        assert (
+            main(
+                [
+                    *argv[:4],
+                    "--building",
+                    "3幢",
+                    "--households",
+                    "101-102",
+                    "--stickers",
+                    str(stickers),
+                ]
+            )
+            == 0
+        )
+        assert "3幢101" in _text(stickers)
+        assert main([*argv[:4], "--building", "3幢"]) == 2  # stickers need all three options
+    finally:
+        published.withdraw(settings)
+    assert published.running_env(settings) is None
