@@ -25,13 +25,14 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
-from flask import Blueprint, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Response, jsonify, request, send_file, send_from_directory
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime, clock_offset
 from bot.sandbox import demo
+from bot.wecom.qrcode import BUNDLED_FONT
 from bot.sandbox.common import SimEndpoints, department_user_id, department_user_name
 from handlers import texts
 from storage.models import (
@@ -89,6 +90,12 @@ def blueprint(rt: Runtime, endpoints: SimEndpoints | None = None) -> Blueprint:
     def page() -> Response:
         response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
         response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.get("/static/font.ttf")
+    def font() -> Response:
+        # the CJK font lianxin ships, for browsers without one (headless Chromium on a server)
+        response = send_file(BUNDLED_FONT, mimetype="font/ttf", max_age=86400)
         return response
 
     @bp.get("/static/<path:name>")
