@@ -6,6 +6,7 @@ import ast
 import importlib.metadata as md
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -76,10 +77,16 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_a_non_editable_install_starts_a_sandbox_with_the_example_county(tmp_path: Path) -> None:
+    # a copy of the source, as a fresh clone has it: pip builds in the tree it is given
+    source = tmp_path / "src"
+    for name in ("bot", "handlers", "storage"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", str(ROOT)],
+        [str(venv / "bin" / "pip"), "install", "-q", str(source)],
         capture_output=True,
         text=True,
         check=False,

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime, clock_offset
 from bot.sandbox import demo
-from bot.wecom.qrcode import BUNDLED_FONT
 from bot.sandbox.common import SimEndpoints, department_user_id, department_user_name
+from bot.wecom.qrcode import BUNDLED_FONT
 from handlers import texts
 from storage.models import (
     Department,

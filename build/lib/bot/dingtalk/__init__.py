@@ -1,1 +1,0 @@
-"""DingTalk: the Stream connection, OpenAPI sends and live case cards."""

@@ -1,1 +1,0 @@
-"""Local simulators of the chat platforms, used by the tests and the sandbox."""

@@ -1,1 +1,0 @@
-"""WeCom (企业微信): kf intake, app callbacks and the outbound client."""

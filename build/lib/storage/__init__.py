@@ -1,1 +1,0 @@
-"""Persistence for lianxin: SQLAlchemy 2 models, sessions, queries and Alembic migrations."""
