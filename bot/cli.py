@@ -131,6 +131,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--station")
     notify.add_argument("--text", required=True)
 
+    from bot import commands_stats
+
+    commands_stats.add_parser(sub)
+
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     from bot import commands_qrcode
 
