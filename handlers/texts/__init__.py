@@ -148,7 +148,6 @@ from handlers.texts.poster import (
     STICKER_HINT,
     WEEKDAY_NAMES,
     duty_days,
-    poster_duty_line,
     poster_footer,
     sticker_label,
 )
@@ -307,7 +306,6 @@ __all__ = [
     "STICKER_HINT",
     "WEEKDAY_NAMES",
     "duty_days",
-    "poster_duty_line",
     "poster_footer",
     "sticker_label",
 ]

@@ -37,11 +37,6 @@ def duty_days(weekdays: Iterable[int]) -> str:
     return "、".join(parts)
 
 
-def poster_duty_line(name: str, days: str) -> str:
-    """One deputy on a poster: 张明代表  周一、周三."""
-    return f"{name}  {days}"
-
-
 def poster_footer(body: str, address: str | None) -> str:
     """The poster's last line: who runs the station and where it is."""
     return f"{body}　{address}" if address else body

@@ -250,6 +250,9 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "case_not_found_cli": lambda: texts.case_not_found_cli(123),
     "bad_case_number": lambda: texts.bad_case_number("abc"),
     "bad_status": lambda: texts.bad_status("bogus")[:100],
+    "duty_days": lambda: texts.duty_days([0, 1, 2, 3, 5]),
+    "poster_footer": lambda: texts.poster_footer("东湖镇人大主席团", "湖滨路18号"),
+    "sticker_label": lambda: texts.sticker_label("光明社区3幢101"),
 }
 
 # Texts sent to constituents or refusing someone must be visibly polite.
@@ -359,3 +362,10 @@ def test_cli_texts_are_local_and_list_what_is_allowed() -> None:
     assert texts.local_time(None, texts.BEIJING) == "无"
     out = texts.bad_status("bogus")
     assert all(label in out and code in out for code, label in texts.STATUS_LABELS.items())
+
+
+def test_duty_days_and_poster_glyphs() -> None:
+    assert texts.duty_days([0, 1, 2, 3]) == "周一至周四"
+    assert texts.duty_days([4, 0, 2]) == "周一、周三、周五"
+    assert texts.duty_days([0, 1, 5]) == "周一、周二、周六"
+    assert texts.duty_days([]) == "不定期接待"

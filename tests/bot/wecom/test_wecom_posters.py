@@ -115,6 +115,11 @@ def test_households_and_fonts() -> None:
         with pytest.raises(Exception, match="户号"):
             households_arg(bad)
     assert missing_glyphs("东湖镇人大代表联络站 张明 周一至周四") == set()
+    from handlers import texts
+
+    fixed = [texts.POSTER_HEADLINE, texts.POSTER_DEPUTIES_HEAD, texts.POSTER_NO_DEPUTIES]
+    fixed += [texts.STICKER_HINT, *(part for step in texts.POSTER_STEPS for part in step)]
+    assert missing_glyphs(*fixed) == set()  # the bundled font prints every fixed text
 
 
 def test_cli_in_the_sandbox_uses_the_running_sandboxs_simulator(
