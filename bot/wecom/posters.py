@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -86,17 +87,35 @@ def _fonts() -> tuple[_Font, ...]:
         except Exception as exc:  # an unusable system font: skip it, the bundled one remains
             log.debug("font %s not usable: %s", path, exc)
             continue
+        # the bundled subset and a system WenQuanYi share a face name, under which reportlab
+        # embeds one of them for both: give each its own
+        font.face.name = name.encode("ascii")
         pdfmetrics.registerFont(font)
         found.append(_Font(name, frozenset(font.face.charToGlyph)))
     return tuple(found)
 
 
-def _font_for(text: str) -> str:
-    needed = {ord(ch) for ch in text if not ch.isspace()}
+# One CJK font per document, so a page is set in one consistent typeface.
+_DOC_FONT: ContextVar[str | None] = ContextVar("lianxin_poster_font", default=None)
+
+
+def _font_covering(*lines: str) -> str:
+    """The first font (bundled first) with every character of `lines`, else the bundled one."""
+    needed = {ord(ch) for line in lines for ch in line if not ch.isspace()}
     for font in _fonts():
         if needed <= font.chars:
             return font.name
     return _fonts()[0].name
+
+
+def _font_for(text: str) -> str:
+    return _DOC_FONT.get() or _font_covering(text)
+
+
+def _canvas(path: Path, *lines: str) -> Canvas:
+    """A4 canvas whose text is set in one font covering `lines` (all the document's text)."""
+    _DOC_FONT.set(_font_covering(*lines))
+    return Canvas(str(path), pagesize=A4)
 
 
 def missing_glyphs(*lines: str) -> set[str]:
@@ -193,7 +212,16 @@ def _draw_qr(c: Canvas, link: str, x: float, y: float, modules_width: float) -> 
 
 def write_poster(path: Path, info: PosterInfo, link: str) -> Path:
     """An A4 portrait poster: headline, station, a code that scans from 1 m, steps, deputies."""
-    c = Canvas(str(path), pagesize=A4)
+    c = _canvas(
+        path,
+        texts.POSTER_HEADLINE,
+        info.station,
+        info.address or "",
+        info.body,
+        texts.POSTER_DEPUTIES_HEAD,
+        *(d.name for d in info.deputies),
+        *(part for step in texts.POSTER_STEPS for part in step),
+    )
     c.setTitle(f"{info.station} 二维码海报")
     c.setAuthor(info.body)
     margin = 15 * mm
@@ -322,7 +350,7 @@ def _deputies(
 
 def write_stickers(path: Path, station: str, plates: Sequence[tuple[str, str]]) -> Path:
     """A4 sheets of 3 × 4 stickers with cut lines: one code per (door plate, link)."""
-    c = Canvas(str(path), pagesize=A4)
+    c = _canvas(path, station, texts.STICKER_HINT, *(plate for plate, _ in plates))
     c.setTitle(f"{station} 门牌二维码")
     per_page = STICKER_COLUMNS * STICKER_ROWS
     cell_w, cell_h = PAGE_W / STICKER_COLUMNS, PAGE_H / STICKER_ROWS

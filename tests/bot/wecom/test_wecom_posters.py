@@ -178,3 +178,23 @@ def test_cli_in_the_sandbox_uses_the_running_sandboxs_simulator(
     finally:
         published.withdraw(settings)
     assert published.running_env(settings) is None
+
+
+def test_a_name_outside_the_font_still_prints_and_the_operator_is_told(
+    sim: WeComSimulator,
+    rt: Runtime,
+    county: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from storage.models import Deputy
+
+    with rt.sessions.begin() as s:  # 堃 is outside GB 2312, the bundled font's range
+        s.scalars(select(Deputy).where(Deputy.code == "d001")).one().name = "张堃"
+    pdf = write_station_poster(rt, "dh01", tmp_path / "poster.pdf")
+    assert zxingcpp.read_barcodes(_render(pdf))  # the poster is whole
+    err = capsys.readouterr().err
+    if missing_glyphs("堃"):  # no system CJK font has it either
+        assert "堃" in err and "fonts-wqy-microhei" in err
+    else:
+        assert "张堃" in _text(pdf)
