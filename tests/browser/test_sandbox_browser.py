@@ -324,8 +324,8 @@ def _phone_journeys(page: Any, expect: Any) -> None:
     assert deputy
     page.select_option("#me-select", deputy)
     claim = card.locator(".card-btn[data-action='claim']")
-    claim_box = claim.bounding_box()
-    assert claim_box is not None and claim_box["height"] >= 36  # a thumb can hit it
+    expect(claim).to_be_visible(timeout=STEP)  # the card re-renders for the new identity
+    assert claim.evaluate("b => b.getBoundingClientRect().height") >= 36  # a thumb can hit it
     claim.tap()
     expect(card).to_contain_text(re.compile(r"已由.+接单"), timeout=STEP)
     page.screenshot(path=str(ARTIFACTS / "sandbox-phone-card.png"))
