@@ -106,6 +106,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     rt = _runtime(settings)
     load_adapters()
+    from bot.calendar_health import warn_at_start
+
+    warn_at_start(rt, "worker")
     worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
     worker.work(burst=args.burst, with_scheduler=True, logging_level=_rq_log_level(settings))
     return 0
@@ -148,40 +151,6 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     print(f"upgrading {engine.url.render_as_string(hide_password=True)} …", flush=True)
     migrate.upgrade(engine)
     print("database is up to date")
-    return 0
-
-
-def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
-    """Import a directory file; nothing is written when any row is bad."""
-    from storage.directory import DirectoryImportError, import_directory
-
-    sessions = _sessions(settings)
-
-    def progress(section: str, done: int, total: int) -> None:
-        if sys.stdout.isatty():
-            print(f"\r  {section}: {done}/{total}", end="" if done < total else "\n", flush=True)
-
-    try:
-        with sessions.begin() as session:
-            report = import_directory(session, args.file, progress=progress)
-    except DirectoryImportError as exc:
-        print(
-            f"{args.file}: nothing imported, {len(exc.report.errors)} problem(s):", file=sys.stderr
-        )
-        for err in exc.report.errors:
-            print(f"  {err}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as exc:
-        print(f"{args.file}: {exc}", file=sys.stderr)
-        return 1
-    for label, counts in (
-        ("created", report.created),
-        ("updated", report.updated),
-        ("unchanged", report.unchanged),
-    ):
-        counted = {k: v for k, v in counts.items() if v}
-        if counted:
-            print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counted.items()))
     return 0
 
 
