@@ -325,7 +325,13 @@ def _phone_journeys(page: Any, expect: Any) -> None:
     page.select_option("#me-select", deputy)
     claim = card.locator(".card-btn[data-action='claim']")
     expect(claim).to_be_visible(timeout=STEP)  # the card re-renders for the new identity
-    assert claim.evaluate("b => b.getBoundingClientRect().height") >= 36  # a thumb can hit it
+    selector = f"#group-chat .card[data-case-id='{number}'] .card-btn[data-action='claim']"
+    page.wait_for_function(  # a thumb can hit it (measured on the button as laid out)
+        "s => { const b = document.querySelector(s); "
+        "return b && b.getBoundingClientRect().height >= 36; }",
+        arg=selector,
+        timeout=STEP,
+    )
     claim.tap()
     expect(card).to_contain_text(re.compile(r"已由.+接单"), timeout=STEP)
     page.screenshot(path=str(ARTIFACTS / "sandbox-phone-card.png"))
