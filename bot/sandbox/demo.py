@@ -5,7 +5,7 @@ the 快进 offset in force when the message was sent) with their date, in the se
 Each 快进 appends (wall time, new offset) to a history in KeyValue so earlier messages keep
 their times. 重置沙盒 deletes every case-side row (cases, messages, inbox, outbox, notices …),
 re-imports the example county, sets the clock back and clears the DingTalk chats; the
-directory tables and the kf link cache stay.
+directory, the calendar and the kf link cache stay.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
@@ -28,21 +28,10 @@ from storage.models import Base, KeyValue
 log = logging.getLogger(__name__)
 
 HISTORY_KEY = "sandbox_clock_history"
-# What a reset keeps: the directory (re-imported over itself) and the key-value store.
-KEEP_TABLES = frozenset(
-    {
-        "regions",
-        "stations",
-        "deputies",
-        "deputy_stations",
-        "roster_slots",
-        "leaves",
-        "staff",
-        "departments",
-        "scene_codes",
-        "kv",
-    }
-)
+# What a demo leaves behind: these tables, and every table that refers to one of them (found
+# through foreign keys, so case-side tables added later are cleared too). The directory, the
+# calendar, key-values (kf link cache, cursors), sessions and the audit log stay.
+DEMO_TABLES = frozenset({"constituents", "cases", "messages", "inbox", "outbox", "notices"})
 WEEKDAYS = "一二三四五六日"
 
 
@@ -89,15 +78,23 @@ def label_messages(
             item["time_label"] = service_label(item[key] / scale, history, tz)
 
 
+def demo_tables() -> list[Table]:
+    """The tables a reset empties, parents first: DEMO_TABLES and all that refer to them."""
+    chosen = set(DEMO_TABLES)
+    tables = Base.metadata.sorted_tables
+    for table in tables:  # sorted: a table comes after every table it refers to
+        if {fk.column.table.name for fk in table.foreign_keys} & chosen:
+            chosen.add(table.name)
+    return [t for t in tables if t.name in chosen]
+
+
 def reset(rt: Runtime, directory: Path, clear_chats: Any) -> dict[str, int]:
     """Delete every case-side row, restore the example county and the clock; rows deleted."""
     from storage.directory import import_directory
 
     counts: dict[str, int] = {}
     with rt.sessions.begin() as session:
-        for table in reversed(Base.metadata.sorted_tables):  # children before parents
-            if table.name in KEEP_TABLES:
-                continue
+        for table in reversed(demo_tables()):  # children before parents
             result = session.execute(delete(table))
             counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
         for key in (CLOCK_OFFSET_KEY, HISTORY_KEY):

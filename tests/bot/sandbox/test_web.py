@@ -336,3 +336,13 @@ def test_reset_restores_the_example_county_and_the_clock(sandbox: Sandbox) -> No
     with sandbox.rt.sessions() as session:
         assert session.scalar(select(func.count(Case.id))) == 1
     _wait(lambda: bool(_poll(sandbox, group="cid_donghu_station==")["group"]["messages"]))
+
+
+def test_a_reset_empties_case_side_tables_only() -> None:
+    from bot.sandbox.demo import demo_tables
+
+    names = {t.name for t in demo_tables()}
+    assert {"cases", "case_events", "messages", "ratings", "inbox", "outbox", "card_refs"} <= names
+    assert {"notices", "notice_deliveries", "constituents"} <= names
+    kept = {"regions", "stations", "deputies", "staff", "departments", "scene_codes", "kv"}
+    assert not names & kept  # the directory and the key-value store stay
