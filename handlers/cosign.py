@@ -72,8 +72,9 @@ def merge(session: Session, case: Case, main: Case, actor: Actor, ctx: HandlerCo
     if main.answer and main.answer_seq > 0 and Status(main.status) != Status.REJECTED:
         _send_answer(session, case, main)  # joined after the answer: it is theirs too
     handler = queries.assignee_of(session, main)
-    if handler is not None and actor.kind == "system":
-        cards.tell(session, [handler], ctexts.cosign_to_main_handler(case.id, main.id, count))
+    if handler is not None and (handler.kind, str(handler.id)) != (actor.kind, actor.id):
+        text = ctexts.cosign_to_main_handler(case.id, main.id, count)
+        cards.tell(session, [handler], text, case_id=main.id)
     cards.refresh_cards(session, case)
     cards.refresh_cards(session, main)
     return count

@@ -155,9 +155,19 @@ def test_late_cosigner_gets_the_answer_at_once_and_rates_it(world: World) -> Non
 
 def test_auto_merge_when_configured(world: World) -> None:
     world.ctx_overrides["auto_merge_score"] = 0.4
-    first, second = _two_reports(world)
+    _places(world)
+    world.enter("s1")
+    world.say("阳光花园的路灯坏了好几天了，晚上黑漆漆的")
+    first = world.last_case_id()
+    world.tick(days=1)
+    world.enter("s1", who="wm-bob")
+    out = world.say("阳光花园小区路灯一到晚上就不亮", who="wm-bob")
+    second = world.last_case_id()
     case = world.case(second)
     assert case.status == "merged" and case.merged_into_id == first
+    assert any(s.text.startswith(f"您反映的问题 #{second}") for s in to_constituent(out))
+    handler_told = [r for r in replies(out) if f"#{second} 已合并为 #{first} 的附议" in r.text]
+    assert handler_told, "the main case's handler was not told"
     [event] = [e for e in world.events(second) if e.action == "merge"]
     assert event.actor_kind == "system"
 
