@@ -144,3 +144,26 @@ def test_holiday_monday_moves_the_brief_to_the_next_working_day(world: World) ->
     assert _tick(world, bj(2026, 11, 30, 10, 0), holiday) == 0
     assert _tick(world, bj(2026, 12, 1, 8, 0), holiday) == 0
     assert _tick(world, bj(2026, 12, 1, 9, 0), holiday) == 1
+
+
+def test_a_cosigner_of_last_weeks_case_counts_as_a_reporter_not_a_case(world: World) -> None:
+    ids = seed_brief_cases(world)
+    with world.sessions() as session, session.begin():
+        q3 = session.get(Case, ids["Q3"])
+        assert q3 is not None
+        person = Constituent(channel="wecom_kf", external_id="wm-late")
+        session.add(person)
+        session.flush()
+        at = bj(2026, 11, 24, 15)
+        session.add(
+            Case(status="merged", constituent_id=person.id, region_id=q3.region_id,
+                 category=LAMP, place_id=q3.place_id, merged_into_id=q3.id, text="路灯不亮",
+                 created_at=at, updated_at=at, closed_at=at)
+        )  # fmt: skip
+    with world.sessions() as session:
+        brief = build_brief(session, "K", parse_week("2026-W48"))
+    assert (brief.cases, brief.reporters, brief.cosigned) == (5, 7, 3)
+    assert Row(LAMP, 1, 4, (0, 0, 0, 1)) in brief.by_category
+    assert brief.by_place[0] == Row(SUN, 2, 5, (0, 0, 0, 1))
+    # Q3 now has three people like A; the older number goes first
+    assert [(g.case_id, g.reporters) for g in brief.top_open[:2]] == [(ids["Q3"], 3), (ids["A"], 3)]
