@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from handlers import cards, escalation, queries
@@ -88,6 +88,10 @@ def unmerge(session: Session, case: Case, actor: Actor, ctx: HandlerContext) -> 
     case.merged_into_id = None
     case.closed_at = None
     case.claimed_at = None
+    case.rating = None
+    # ratings given as a co-signer stay (they count); the case's own answers number after them
+    rated = session.scalar(select(func.max(Rating.answer_seq)).where(Rating.case_id == case.id))
+    case.answer_seq = max(case.answer_seq, int(rated or 0))
     escalation.refresh_dues(session, case, ctx)
     main = session.get(Case, into)
     if main is not None:

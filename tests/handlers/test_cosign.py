@@ -206,3 +206,25 @@ def test_a_cosigner_who_never_rates_is_counted_unrated_once(world: World) -> Non
     assert values == ["unrated"]
     out = world.tap(f"rate:{second}:1:ok", who="wm-bob")  # too late, and counted already
     assert world.case(second).rating == "unrated" and to_constituent(out)
+
+
+def test_undo_after_a_cosigner_rating_keeps_it_and_numbers_own_answers_after_it(
+    world: World,
+) -> None:
+    first, second = _two_reports(world)
+    world.text("u-zhang", f"#{second} 附议 #{first}")
+    world.text("u-zhang", f"#{first} 接单")
+    world.text("u-zhang", f"#{first} 回复 已修好")
+    world.tap(f"rate:{second}:1:ok", who="wm-bob")
+    world.text("u-chen", f"#{second} 取消附议")
+    world.text("u-zhang", f"#{second} 接单")
+    out = world.text("u-zhang", f"#{second} 回复 单独核实后已处理")
+    menu = [m for m in _menu_ids(out, second) if m.endswith(":ok")]
+    assert menu == [f"rate:{second}:2:ok"]
+    world.tap(menu[0], who="wm-bob")
+    assert world.case(second).status == "closed"
+    with world.sessions() as session:
+        rows = session.execute(
+            select(Rating.answer_seq, Rating.value).where(Rating.case_id == second)
+        ).all()
+    assert sorted(tuple(r) for r in rows) == [(1, "satisfied"), (2, "satisfied")]
