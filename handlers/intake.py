@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from handlers import cards, cosign, escalation, insight, queries, rating, routing, texts
 from handlers.caselog import note, transition
 from handlers.context import HandlerContext
+from handlers.cosign_follow import follow_up as cosigner_follow_up
+from handlers.cosign_follow import merged_case_and_main
 from handlers.events import ConstituentEntered, ConstituentMessage
 from handlers.lifecycle import Action, Status
 from handlers.notices import MenuItem, ToConstituent, queue_notice
@@ -113,7 +115,10 @@ def _on_problem_text(
         open_case(session, person, ev, msg, text, ctx)
         return
     case = queries.latest_open_case(session, person)
-    if case is None:
+    cosigned = merged_case_and_main(session, person) if case is None else None
+    if cosigned is not None:  # a co-signer writes again while the main case is open
+        cosigner_follow_up(session, *cosigned, person, msg, ev.kind, text, ctx)
+    elif case is None:
         open_case(session, person, ev, msg, text, ctx)
     else:
         follow_up(session, case, person, ev, msg, text, ctx)

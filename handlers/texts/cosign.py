@@ -115,6 +115,11 @@ def cosign_to_main_handler(number: int, into: int, cosigners: int) -> str:
     )
 
 
+def cosigner_supplement(number: int, into: int, text: str) -> str:
+    """To the holder of the main case: a co-signer added something."""
+    return f"附议群众补充（{_num(number)}，附议 {_num(into)}）：{text}"
+
+
 def cosigner_rating_to_handler(number: int, into: int, value: str) -> str:
     """To the holder of the main case: a co-signer's rating."""
     label = RATING_LABELS.get(value, UNRATED_LABEL)
@@ -127,6 +132,11 @@ def cosigner_rating_to_handler(number: int, into: int, value: str) -> str:
 def cosigner_answer(number: int, into: int, answer: str) -> str:
     """The main case's answer relayed to a co-signer, in one message."""
     return f"您反映的问题 {_num(number)} 已与 {_num(into)} 合并办理，现有答复：\n{answer}"
+
+
+def cosigner_follow_up_joined(number: int, into: int) -> str:
+    """To a co-signer who wrote again while the main case is open."""
+    return f"已将您补充的内容（{_num(number)}）转给问题 {_num(into)} 的承办人员，谢谢。"
 
 
 def unmerged_notice(number: int) -> str:

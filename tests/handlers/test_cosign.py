@@ -228,3 +228,26 @@ def test_undo_after_a_cosigner_rating_keeps_it_and_numbers_own_answers_after_it(
             select(Rating.answer_seq, Rating.value).where(Rating.case_id == second)
         ).all()
     assert sorted(tuple(r) for r in rows) == [(1, "satisfied"), (2, "satisfied")]
+
+
+def test_a_cosigner_writing_again_reaches_the_main_case_until_it_is_finished(
+    world: World,
+) -> None:
+    first, second = _two_reports(world)
+    world.text("u-zhang", f"#{first} 接单")
+    world.text("u-zhang", f"#{second} 附议 #{first}")
+    world.tick(minutes=30)
+    out = world.say("什么时候能修好？", who="wm-bob")
+    assert world.last_case_id() == second  # no new case
+    assert any(f"附议群众补充（#{second}，附议 #{first}）：什么时候能修好" in r.text
+               for r in replies(out, "u-zhang"))  # fmt: skip
+    assert any(f"转给问题 #{first}" in s.text for s in to_constituent(out))
+    world.tick(minutes=1)
+    out = world.say("很急", who="wm-bob")
+    assert not to_constituent(out)  # a burst is acknowledged once
+    world.text("u-zhang", f"#{first} 回复 已修好")
+    world.tap(f"rate:{first}:1:ok", who="wm-alice")
+    assert world.case(first).status == "closed"
+    world.tick(days=1)
+    world.say("阳光花园门口的垃圾桶满了没人收", who="wm-bob")
+    assert world.last_case_id() > second  # the main case is finished: a new case
