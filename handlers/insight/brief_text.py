@@ -10,7 +10,7 @@ FORMULAS: tuple[str, ...] = (
     "件数 = 本周（北京时间周一 0 时至下周一 0 时）新收到的诉求，合并为附议的不另计件",
     "反映人数 = 本周新收到的诉求（含附议）的不同反映人，附议计入其主诉求的分类和地点",
     f"前{HISTORY_WEEKS}周均值 = 此前 {HISTORY_WEEKS} 周每周件数之和 ÷ {HISTORY_WEEKS}；"
-    "变化 = 本周件数 − 前4周均值",
+    "变化 = 本周件数 − 前4周均值；变化率 = 变化 ÷ 前4周均值（均值为 0 时不列）",
     "复发 = 本周新收到、受理时认定为同一地点同一问题再次出现的诉求",
     "未办结热点 = 截至本周末尚未办结的主诉求，按反映人数（含附议）、再按件数排序，取前 3",
     "分类、地点、附议均取自受理时存储的结果（含人工更正），统计时不重新聚类",
@@ -66,8 +66,9 @@ def brief_markdown(brief: Brief) -> str:
     ] or ["- 本周无"]
     lines += ["", "#### 未办结热点（前 3）"]
     lines += [
-        f"{n}. #{g.case_id} {g.category}·{g.place}：{g.reporters} 人反映（{g.reports} 件）"
-        f"  \n   「{g.quote}」"
+        f"{n}. #{g.case_id} {g.category}·{g.place}：{g.reporters} 人反映"
+        + (f"（含附议 {g.reports - 1} 件）" if g.reports > 1 else "")
+        + f"  \n   「{g.quote}」"
         for n, g in enumerate(brief.top_open, 1)
     ] or ["- 无"]
     lines += ["", "#### 口径", *(f"- {f}" for f in FORMULAS)]
