@@ -145,6 +145,20 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_cases.add_parsers(sub, c._sessions)
 
+    from bot import commands_insight as ci
+
+    dsub.add_parser(
+        "places", help="list places with the name variants lianxin matches"
+    ).set_defaults(func=ci.cmd_directory_places)
+    insight = sub.add_parser("insight", help="民情大脑: places, categories, similar cases")
+    isub = insight.add_subparsers(metavar="ACTION")
+    clu = isub.add_parser("cluster", help="group a JSONL history as intake would (writes nothing)")
+    clu.add_argument("--input", type=Path, required=True)
+    clu.set_defaults(func=ci.cmd_insight_cluster)
+    cor = isub.add_parser("corrections", help="export category corrections as training data")
+    cor.add_argument("--out", type=Path, required=True)
+    cor.set_defaults(func=ci.cmd_insight_corrections)
+
     notify = add("notify", c.cmd_notify, "push a notice to the deputies of a region or station")
     target = notify.add_mutually_exclusive_group(required=True)
     target.add_argument("--region")

@@ -26,6 +26,7 @@ from storage.models.directory import (
     Staff,
     Station,
 )
+from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
 
@@ -51,6 +52,8 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "CasePlace",
+    "Place",
     "InboxItem",
     "KeyValue",
     "OutboxItem",
