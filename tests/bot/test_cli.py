@@ -43,7 +43,7 @@ def test_db_upgrade_then_cases_list_and_show(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "upgrade"]) == 0  # idempotent
     assert main(["cases", "list"]) == 0
-    assert "还没有案件" in capsys.readouterr().out
+    assert "还没有诉求" in capsys.readouterr().out
 
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -101,14 +101,14 @@ def test_db_upgrade_then_cases_list_and_show(
     assert main(["cases", "list", "--status", "待接单"]) == 0
     assert f"#{number}" in capsys.readouterr().out
     assert main(["cases", "list", "--status", "closed"]) == 0
-    assert "没有状态为「已办结」的案件" in capsys.readouterr().out
+    assert "没有状态为「已办结」的诉求" in capsys.readouterr().out
     assert main(["cases", "show", f"#{number}"]) == 0
     out = capsys.readouterr().out
     assert "分派（待分派→待接单）" in out and "reason=test" in out
     assert "晚上七点以后整条路都是黑的" in out  # the follow-up, with its text
     assert "群众追加" in out and "15:33" in out and "张明" in out
     assert main(["cases", "show", "99999"]) == 1
-    assert "没有编号为 #99999 的案件" in capsys.readouterr().err
+    assert "没有编号为 #99999 的诉求" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_db_upgrade_then_cases_list_and_show(
             ["bogus", "待接单（assigned）", "已办结（closed）"],
         ),
         (["cases", "list", "--limit", "0"], ["正整数"]),
-        (["cases", "show", "abc"], ["「abc」不是案件编号", "#123"]),
+        (["cases", "show", "abc"], ["「abc」不是诉求编号", "#123"]),
     ],
 )
 def test_bad_options_exit_2_with_what_is_allowed(
