@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from bot import metrics
 from bot.config import Settings, load_settings
+from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import Runtime, build_runtime, install
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def _register_core(app: Flask, rt: Runtime) -> None:
+    instance = instance_id()
+
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         checks = {"database": _check_db(rt), "redis": _check_redis(rt)}
         ok = all(v == "ok" for v in checks.values())
-        return jsonify(status="ok" if ok else "degraded", **checks), 200 if ok else 503
+        res = jsonify(status="ok" if ok else "degraded", service="lianxin", **checks)
+        res.headers[INSTANCE_HEADER] = instance  # lets `lianxin run` tell us from another server
+        return res, 200 if ok else 503
 
     @app.get("/metrics")
     def prometheus() -> Response:

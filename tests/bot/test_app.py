@@ -7,6 +7,7 @@ from pathlib import Path
 from bot import queue as q
 from bot.app import create_app
 from bot.ingest import ingest
+from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import Runtime
 from tests.support import RedisServer
 
@@ -15,7 +16,14 @@ def test_healthz_ok(rt: Runtime):
     client = create_app(runtime=rt).test_client()
     res = client.get("/healthz")
     assert res.status_code == 200
-    assert res.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert res.get_json() == {
+        "status": "ok",
+        "service": "lianxin",
+        "database": "ok",
+        "redis": "ok",
+    }
+    # `lianxin run` says "ready" only when this process answers, not another on the port
+    assert res.headers[INSTANCE_HEADER] == instance_id()
 
 
 def test_healthz_reports_redis_down(rt: Runtime, tmp_path: Path):
