@@ -198,10 +198,10 @@ def resolve_var_dir(
     return default_data_dir()
 
 
-def default_data_dir() -> Path:
+def default_data_dir(checkout: Path = CHECKOUT) -> Path:
     """Where data lives without a config file: the checkout's var/, else the XDG data home."""
-    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "bot").is_dir():
-        return CHECKOUT / "var"
+    if (checkout / "pyproject.toml").is_file() and (checkout / "bot").is_dir():
+        return checkout / "var"
     xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(xdg) / "lianxin"
 

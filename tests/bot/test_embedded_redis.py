@@ -75,7 +75,10 @@ def test_one_shot_commands_leave_no_server(tmp_path: Path):
     var = tmp_path / "var"
     env = clean_env(var, LIANXIN_SANDBOX="off")
     example = ROOT / "examples" / "directory.yaml"
-    for args in (["directory", "import", str(example)], ["notify", "--station", "dh01", "--text", "x"]):
+    for args in (
+        ["directory", "import", str(example)],
+        ["notify", "--station", "dh01", "--text", "x"],
+    ):
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, env=env, capture_output=True
         )
