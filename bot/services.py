@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import random
+import signal
+import time
+from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from rq import SimpleWorker
 from rq.cron import CronScheduler
+from rq.scheduler import RQScheduler
 
 from bot import jobs
-from bot.healing import Outage, OutageLogFilter, keep_running
+from bot.healing import OUTAGE_ERRORS, Outage, OutageLogFilter, backoff, keep_running
 from bot.queue import ALL_QUEUES, PERIODIC_QUEUE
 from bot.runtime import Runtime
 
@@ -35,19 +41,62 @@ class HealingWorker(SimpleWorker):
             self.outage.end()
 
 
+class HealingScheduler(RQScheduler):
+    """rq's scheduler process (moves due `enqueue_in` jobs to their queue), outage-proof.
+
+    rq's own dies on a lost connection and is revived only by the worker's 10-minute
+    maintenance; this one rides the outage out, and dies with its worker (even on SIGKILL).
+    """
+
+    outage: Outage | None = None
+
+    def work(self) -> None:
+        """rq's scheduling loop, started again after an outage until a stop is requested."""
+        try:  # we are the worker's forked child: go when it goes
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+        self.outage = Outage("worker's job scheduler")
+        rng, failures = random.Random(), 0
+        while not self._stop_requested:
+            try:
+                super().work()
+                return
+            except OUTAGE_ERRORS as exc:
+                self.outage.begin(exc)
+                failures += 1
+                time.sleep(backoff(failures, rng))
+
+    def register_birth(self) -> None:
+        """rq's registration; succeeding after an outage ends it."""
+        super().register_birth()
+        if self.outage is not None:
+            self.outage.end()
+
+
 def run_worker(rt: Runtime, *, burst: bool, logging_level: str) -> int:
     """Process jobs from every lianxin queue until stopped, through Redis/database outages."""
     outage = Outage("worker")
     logging.getLogger("rq.worker").addFilter(OutageLogFilter(outage))
+    queues = [rt.queue(n) for n in ALL_QUEUES]
 
     def once() -> bool:
         # a new worker each time: rq refuses to register a name that is still marked alive
-        worker = HealingWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
+        worker = HealingWorker(queues, connection=rt.redis)
         worker.outage = outage
-        worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+        # burst: rq's scheduler enqueues what is due once; otherwise ours runs alongside
+        worker.work(burst=burst, with_scheduler=burst, logging_level=logging_level)
         return burst or worker.stop_signalled
 
-    return keep_running("worker", rt, once, outage)
+    mover: BaseProcess | None = None
+    if not burst:
+        mover = HealingScheduler(queues, connection=rt.redis, logging_level=logging_level).start()
+    try:
+        return keep_running("worker", rt, once, outage)
+    finally:
+        if mover is not None:
+            mover.terminate()  # SIGTERM: rq's scheduler releases its locks and stops
+            mover.join(10)
 
 
 def run_scheduler(rt: Runtime, *, logging_level: str) -> int:
