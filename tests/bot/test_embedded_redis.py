@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
@@ -59,6 +60,9 @@ def test_processes_starting_together_share_one_server_and_the_last_stops_it(tmp_
     conn = redis.Redis(unix_socket_path=str(socket_path(redis_dir(var))))
     assert conn.get("joined") == b"4"  # all four talked to the same server
     conn.close()
+    crashed = redis_servers(var)[0]
+    os.kill(crashed, signal.SIGKILL)  # the server crashes: its watchdog starts it again
+    assert settle(lambda: len([p for p in redis_servers(var) if p != crashed]), 1) == 1
     holders[0].kill()  # SIGKILL: its lock goes with it, the others still use the server
     holders[1].terminate()
     for h in holders[:2]:
@@ -103,6 +107,11 @@ def test_lianxin_run_starts_exactly_one_server_and_none_is_left(
         wait_for_line(log, "is ready: http://127.0.0.1:", proc)
         # web, worker, scheduler (and stream) all joined; still exactly one server
         assert len(redis_servers(var)) == 1, log.read_text()[-2000:]
+        if stop == "ctrl-c":  # a child that dies is restarted, and the log says so
+            worker = next(c for c in psutil.Process(proc.pid).children() if "worker" in c.cmdline())
+            worker.kill()
+            wait_for_line(log, "restarted worker (attempt 1)", proc)
+            assert len(redis_servers(var)) == 1
     finally:
         if stop == "ctrl-c":
             ctrl_c(proc)
@@ -113,6 +122,9 @@ def test_lianxin_run_starts_exactly_one_server_and_none_is_left(
         proc.wait(30)
     assert settle(lambda: len(redis_servers(var)), 0) == 0, log.read_text()[-2000:]
     assert (var / "lianxin.db").exists()
+    text = log.read_text()
+    assert '"GET /healthz' not in text and '"GET /sandbox' not in text  # no access-log noise
+    assert text.count("is ready") == 1
 
 
 @pytest.mark.slow
