@@ -118,6 +118,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--station")
     notify.add_argument("--text", required=True)
 
+    from bot import commands_stats
+
+    commands_stats.add_parser(sub)
+
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")
     qr.add_argument("--station", required=True)
