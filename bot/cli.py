@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.readiness import INSTANCE_ENV
 
 log = logging.getLogger("lianxin")
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -33,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lianxin: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)
-    log.info("data: %s (config: %s)", settings.var_dir, settings.source)
+    if INSTANCE_ENV not in os.environ:  # `lianxin run` printed it once for all its children
+        log.info("data: %s (config: %s)", settings.var_dir, settings.source)
     if args.config:
         # child processes (run's supervisor, rq work horses) load the same file
         os.environ["LIANXIN_CONFIG"] = str(Path(args.config).resolve())

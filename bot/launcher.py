@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 import threading
@@ -12,6 +13,7 @@ from bot.filelock import locked
 from bot.readiness import INSTANCE_ENV, cannot_listen, wait_until_ours
 from bot.supervisor import Child, Supervisor, child_env, lianxin_argv
 
+log = logging.getLogger(__name__)
 READY_TIMEOUT = 120.0
 _ANY_HOST = ("", "0.0.0.0", "::", "localhost")
 
@@ -82,5 +84,7 @@ def _announce_when_ours(base: str, instance: str, stopping: threading.Event, lin
     def wait() -> None:
         if wait_until_ours(base, instance, stopping, READY_TIMEOUT):
             print(line, flush=True)
+        elif not stopping.is_set():
+            log.warning("the web process did not answer %s/healthz in %.0fs", base, READY_TIMEOUT)
 
     threading.Thread(target=wait, name="ready", daemon=True).start()

@@ -13,8 +13,6 @@ import socket
 import threading
 import time
 
-import requests
-
 INSTANCE_ENV = "LX_RUN_INSTANCE"  # not LIANXIN_*: it is not a settings key
 INSTANCE_HEADER = "X-Lianxin-Instance"
 EXIT_CANNOT_LISTEN = 78  # EX_CONFIG: the supervisor does not restart a child that exits so
@@ -58,6 +56,8 @@ def describe_bind_error(host: str, port: int, exc: OSError) -> str:
 
 def answers_as(base_url: str, instance: str, timeout: float = 2.0) -> bool:
     """True when GET /healthz at `base_url` is answered, healthy, by the web process `instance`."""
+    import requests  # only `lianxin run` asks; every other command imports this module
+
     try:
         res = requests.get(f"{base_url}/healthz", timeout=timeout)
     except requests.RequestException:
