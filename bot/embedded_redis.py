@@ -105,7 +105,8 @@ def _spawn_watchdog(rdir: Path, sock: Path) -> None:
             return
         time.sleep(0.05)
     tail = log_file.read_text(errors="replace")[-1500:]
-    raise RuntimeError(f"embedded redis-server did not start in {rdir}:\n{tail}")
+    # a RedisError: the CLI reports it as an operator problem, without a traceback
+    raise redis.ConnectionError(f"embedded redis-server did not start in {rdir}:\n{tail}")
 
 
 # ---------------------------------------------------------------- the watchdog process

@@ -189,6 +189,8 @@ def test_no_command_creates_a_database_in_the_current_directory(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    # main() exports --config for its children: let monkeypatch restore the variable afterwards
+    monkeypatch.setenv("LIANXIN_CONFIG", str(home / "lianxin.toml"))
     monkeypatch.delenv("LIANXIN_VAR_DIR", raising=False)
     monkeypatch.delenv("LIANXIN_DATABASE__URL", raising=False)
     assert main(["--config", str(home / "lianxin.toml"), "cases", "list"]) == 0
