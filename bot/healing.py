@@ -128,7 +128,8 @@ def _stop_on_signals(stopping: threading.Event) -> None:
 
 
 class OutageLogFilter(logging.Filter):
-    """Turns rq's "could not connect to Redis" lines (one per retry) into one outage line."""
+    """Turns rq's outage lines (one per retry, or a traceback when Redis vanished mid-job)
+    into the one line of our outage."""
 
     MARKER = "could not connect to Redis"
 
@@ -137,8 +138,22 @@ class OutageLogFilter(logging.Filter):
         self.outage = outage
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Drop rq's per-retry connection errors; the outage logs itself once."""
+        """Drop rq's records about the outage; the outage logs itself once."""
+        exc = _outage_cause(record.exc_info[1] if record.exc_info else None)
+        if exc is not None:
+            self.outage.begin(exc)
+            return False
         if self.MARKER in str(record.msg):
             self.outage.begin(record.getMessage().split(": ", 2)[-1][:200])
             return False
         return True
+
+
+def _outage_cause(exc: BaseException | None) -> BaseException | None:
+    # rq re-raises inside its handlers: look down the chain of causes and contexts
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OUTAGE_ERRORS):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None

@@ -86,9 +86,10 @@ class OutageRun:
         """The log file of process `name`."""
         return self.workdir / f"{name}.log"
 
-    def record(self, key: str) -> None:
-        """Record one event, as a WeCom callback or a DingTalk frame would."""
-        assert ingest(self.rt, source=SOURCE, key=key, payload=f"{self.marker}|0")
+    def record(self, key: str, seconds: float = 0) -> None:
+        """Record one event, as a WeCom callback or a DingTalk frame would; its processing
+        writes `self.marker`, then takes `seconds`."""
+        assert ingest(self.rt, source=SOURCE, key=key, payload=f"{self.marker}|{seconds}")
 
     def effects(self) -> Counter[str]:
         """How many times each event's processor ran, by event key."""

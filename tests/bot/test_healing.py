@@ -28,6 +28,11 @@ def test_redis_outage_mid_traffic_then_everything_once(
             run.record(key)
         run.wait_processed(before, 60)
 
+        run.marker.unlink()
+        run.record("midjob", seconds=3)  # Redis goes away while this job runs
+        deadline = time.monotonic() + 60
+        while not run.marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         run.redis.stop()
         during = [f"during{i}" for i in range(10)]
         for key in during:
@@ -39,12 +44,11 @@ def test_redis_outage_mid_traffic_then_everything_once(
         after = [f"after{i}" for i in range(5)]
         for key in after:
             run.record(key)
-        run.wait_processed(before + during + after, 60)
+        everything = [*before, "midjob", *during, *after]
+        run.wait_processed(everything, 60)
         time.sleep(3)  # several more sweeps: nothing may run a second time
         effects = run.effects()
-        assert {k: effects[k] for k in before + during + after} == dict.fromkeys(
-            before + during + after, 1
-        )
+        assert {k: effects[k] for k in everything} == dict.fromkeys(everything, 1)
         assert run.alive() == {"worker": True, "scheduler": True}, run.logs()
     finally:
         run.stop()
