@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median
 
+from handlers.stats.clock import WorkClock
 from handlers.stats.definitions import DEFINITIONS
 from handlers.stats.rows import CaseRow, RatingRow
 from handlers.stats.window import Window
@@ -60,18 +61,38 @@ def _hours(key: str, values: list[float]) -> tuple[Figure, Figure]:
     )
 
 
-def _working_hours(
-    cal: WorkCalendar, start: datetime, stop: datetime | None, w: Window
-) -> float | None:
-    if stop is None or stop >= w.end or stop < start:
-        return None
-    return cal.working_seconds_between(start, stop) / 3600
+class HoursCache:
+    """Working hours between two instants, computed once per pair for a whole report."""
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self.cal = cal
+        self._clock: WorkClock | None = None
+        self._seen: dict[tuple[datetime, datetime], float] = {}
+
+    def between(self, start: datetime, stop: datetime | None, w: Window) -> float | None:
+        """Working hours from `start` to `stop`; None when `stop` is missing or after the window."""
+        if stop is None or stop >= w.end or stop < start:
+            return None
+        key = (start, stop)
+        seen = self._seen.get(key)
+        if seen is not None:  # the same case in another grouping of the report
+            return seen
+        first = start.astimezone(self.cal.hours.tz).date()
+        if self._clock is None or first < self._clock.anchor:
+            # anchored a year early so every case of a report shares one clock
+            self._clock = WorkClock(self.cal, first - timedelta(days=366))
+        self._seen[key] = hours = self._clock.between(start, stop) / 3600
+        return hours
 
 
 def compute(
-    cases: Iterable[CaseRow], ratings: Iterable[RatingRow], window: Window, cal: WorkCalendar
+    cases: Iterable[CaseRow],
+    ratings: Iterable[RatingRow],
+    window: Window,
+    cal: WorkCalendar | HoursCache,
 ) -> dict[str, Figure]:
     """Every figure of definitions.FIGURE_KEYS for one group, as of the window's end."""
+    hours = cal if isinstance(cal, HoursCache) else HoursCache(cal)
     cases = list(cases)
     opened = [c for c in cases if window.contains(c.created_at)]
     collected = [c for c in opened if c.status != "merged"]
@@ -108,6 +129,7 @@ def compute(
         Figure("unrated", sum(r.value == "unrated" for r in ratings)),
         _rate("closed_rate", len(closed), len(collected)),
         Figure("rejected", len(rejected)),
+        Figure("reworked", sum(c.rework_count > 0 for c in collected)),
     ]
     for key, attr, pool in (
         ("hours_to_claim", "claimed_at", collected),
@@ -117,7 +139,7 @@ def compute(
         values = [
             h
             for c in pool
-            if (h := _working_hours(cal, c.created_at, getattr(c, attr), window)) is not None
+            if (h := hours.between(c.created_at, getattr(c, attr), window)) is not None
         ]
         figures.extend(_hours(key, values))
     return {f.key: f for f in figures}

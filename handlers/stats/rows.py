@@ -30,6 +30,7 @@ class CaseRow:
     first_answered_at: datetime | None
     closed_at: datetime | None
     answer_due_at: datetime | None
+    rework_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ _COLUMNS = (
     Case.first_answered_at,
     Case.closed_at,
     Case.answer_due_at,
+    Case.rework_count,
 )
 
 
@@ -69,8 +71,13 @@ def _case_row(row: Row[*tuple[Any, ...]]) -> CaseRow:
     return CaseRow(*values)
 
 
-def load_cases(session: Session, region_ids: set[int] | None, window: Window) -> list[CaseRow]:
-    """Cases opened, due for an answer, or answered in the window; `None` = every region."""
+def load_cases(
+    session: Session,
+    region_ids: set[int] | None,
+    window: Window,
+    station_ids: frozenset[int] | None = None,
+) -> list[CaseRow]:
+    """Cases opened, due for an answer, or answered in the window; `None` = no restriction."""
     stmt = select(*_COLUMNS).where(
         Case.created_at < window.end,
         or_(
@@ -81,6 +88,8 @@ def load_cases(session: Session, region_ids: set[int] | None, window: Window) ->
     )
     if region_ids is not None:
         stmt = stmt.where(Case.region_id.in_(region_ids))
+    if station_ids is not None:
+        stmt = stmt.where(Case.station_id.in_(station_ids))
     return [_case_row(row) for row in session.execute(stmt)]
 
 
