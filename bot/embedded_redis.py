@@ -67,6 +67,17 @@ def join(var_dir: Path) -> Path:
     return sock
 
 
+def revive(var_dir: Path) -> None:
+    """Start the server again if it is gone while we use it (its watchdog was killed)."""
+    rdir = redis_dir(var_dir)
+    sock = socket_path(rdir)
+    if rdir not in _held or is_up(sock):
+        return
+    with locked(rdir / "start.lock"):
+        if not is_up(sock):
+            _spawn_watchdog(rdir, sock)
+
+
 def leave(var_dir: Path) -> None:
     """Stop using the embedded server; the watchdog stops it when nobody else uses it."""
     users = _held.pop(redis_dir(var_dir), None)

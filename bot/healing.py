@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot import embedded_redis
 from bot.runtime import Runtime
 
 log = logging.getLogger("lianxin.healing")
@@ -45,13 +46,19 @@ def _short(exc: BaseException) -> str:
 class Outage:
     """Remembers whether an outage is going on, so it is logged once at each end."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, on_retry: Callable[[], object] | None = None) -> None:
         self.name = name
         self.since: float | None = None
+        self.on_retry = on_retry  # called on every failed attempt (revive an embedded server)
         self._lock = threading.Lock()
 
     def begin(self, exc: BaseException | str) -> None:
         """Note a failed attempt; the first one of an outage is logged."""
+        if self.on_retry is not None:
+            try:
+                self.on_retry()
+            except Exception as err:  # it is only a helping hand: the retries go on
+                log.debug("%s: %s", self.name, err)
         with self._lock:
             if self.since is not None:
                 return
@@ -73,12 +80,19 @@ class Outage:
 def probe(rt: Runtime) -> BaseException | None:
     """None when Redis and the database both answer, else the error."""
     try:
+        revive_embedded(rt)
         rt.redis.ping()
         with rt.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (redis.RedisError, DBAPIError) as exc:
         return exc
     return None
+
+
+def revive_embedded(rt: Runtime) -> None:
+    """The embedded default: if its redis-server is gone (watchdog killed), start it again."""
+    if not rt.settings.redis.url:
+        embedded_redis.revive(rt.settings.var_dir)
 
 
 def backoff(failures: int, rng: random.Random) -> float:

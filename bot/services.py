@@ -15,7 +15,14 @@ from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler
 
 from bot import jobs
-from bot.healing import OUTAGE_ERRORS, Outage, OutageLogFilter, backoff, keep_running
+from bot.healing import (
+    OUTAGE_ERRORS,
+    Outage,
+    OutageLogFilter,
+    backoff,
+    keep_running,
+    revive_embedded,
+)
 from bot.queue import ALL_QUEUES, PERIODIC_QUEUE
 from bot.runtime import Runtime
 
@@ -76,7 +83,7 @@ class HealingScheduler(RQScheduler):
 
 def run_worker(rt: Runtime, *, burst: bool, logging_level: str) -> int:
     """Process jobs from every lianxin queue until stopped, through Redis/database outages."""
-    outage = Outage("worker")
+    outage = Outage("worker", on_retry=lambda: revive_embedded(rt))
     logging.getLogger("rq.worker").addFilter(OutageLogFilter(outage))
     queues = [rt.queue(n) for n in ALL_QUEUES]
 
@@ -101,7 +108,7 @@ def run_worker(rt: Runtime, *, burst: bool, logging_level: str) -> int:
 
 def run_scheduler(rt: Runtime, *, logging_level: str) -> int:
     """Enqueue the periodic jobs (the sweeper first of all) until stopped, through outages."""
-    outage = Outage("scheduler")
+    outage = Outage("scheduler", on_retry=lambda: revive_embedded(rt))
     queue_name = rt.queue(PERIODIC_QUEUE).name
 
     def once() -> bool:

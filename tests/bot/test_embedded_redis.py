@@ -15,7 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from sqlalchemy import select
 
+from bot import queue as q
 from tests.bot.process_support import (
     ROOT,
     clean_env,
@@ -159,3 +161,49 @@ def test_two_worker_gunicorn_shares_one_server(tmp_path: Path, stop: signal.Sign
         proc.wait(30)
     # after SIGKILL of the master, each worker notices its parent is gone and exits
     assert settle(lambda: len(redis_servers(var)), 0) == 0, log.read_text()[-3000:]
+
+
+@pytest.mark.slow
+def test_a_worker_revives_the_embedded_server_when_its_watchdog_is_killed(tmp_path: Path):
+    from bot.config import load_settings
+    from bot.ingest import ingest
+    from bot.runtime import build_runtime
+    from storage.models import KeyValue
+    from tests.bot.crash_support import SOURCE
+
+    var = tmp_path / "var"
+    env = clean_env(var, LIANXIN_SANDBOX="off")
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.bot.crash_support", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    rt = build_runtime(load_settings(environ=env))
+    try:
+
+        def effects() -> int:
+            with rt.sessions() as s:
+                return len(
+                    list(s.scalars(select(KeyValue.key).where(KeyValue.key.like("effect:%"))))
+                )
+
+        assert ingest(rt, source=SOURCE, key="one", payload=f"{tmp_path / 'm'}|0")
+        assert settle(effects, 1, timeout=60) == 1, log.read_text()[-3000:]
+        (server,) = redis_servers(var)
+        watchdog = psutil.Process(server).ppid()
+        os.kill(watchdog, signal.SIGKILL)  # its redis-server follows (PR_SET_PDEATHSIG)
+        # the worker notices the outage and starts a new watchdog and server: still only one
+        assert settle(lambda: len([p for p in redis_servers(var) if p != server]), 1) == 1
+        assert len(redis_servers(var)) == 1
+        assert ingest(rt, source=SOURCE, key="two", payload=f"{tmp_path / 'm'}|0")
+        assert settle(effects, 2, timeout=60) == 2, log.read_text()[-3000:]
+        assert worker.poll() is None  # the same worker, nobody restarted it
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        q.stop_embedded(var)
+        rt.engine.dispose()
+    assert settle(lambda: len(redis_servers(var)), 0) == 0
