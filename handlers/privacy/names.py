@@ -17,12 +17,14 @@ _STOP = frozenset(
     "住电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
     "打叫找问告诉帮请麻烦每天已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才刚正"
 )
-_CUE_GAP = r"[\s:：,，是叫为]{0,2}"
+_RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
+_CUE_GAP = r"[\s:：是叫为]{0,2}"
 
 
 @cache
 def _cue_re() -> re.Pattern[str]:
-    cues = alternation("name_cues") + "|" + _multi_titles()
+    roles = sorted(words("titles") - words("kinship"), key=len, reverse=True)
+    cues = alternation("name_cues") + "|" + "|".join(re.escape(t) for t in roles if len(t) > 1)
     return re.compile(rf"(?:{cues}){_CUE_GAP}$")
 
 
@@ -70,7 +72,7 @@ def _plausible(name: str, s: int) -> bool:
 def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
     """The given-name length (1 or 2) after a cue, from the segmentation and the characters."""
     a, b = text[i + s : i + s + 1], text[i + s + 1 : i + s + 2]
-    if not a or not _given_ok(a):
+    if not a or not _given_ok(a) or a not in lexicon().given_chars:
         return 0
     if not b or not _given_ok(b) or b not in lexicon().given_chars:
         return 1
@@ -107,10 +109,27 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     name = text[i : i + n]
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
-        known = entry is None or entry[1].startswith("nr")
-        if known and _plausible(name, s) and all(c in lexicon().given_chars for c in name[s:]):
+        # jieba tags places and famous people as nr too (石家庄, 朱自清): only rare nr entries,
+        # which are ordinary people's names, or names it has never seen count here
+        known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
+        head = lexicon().tags.get(name[: s + 1])  # 楼道灯: 楼道 is a word, not 楼 + a name
+        ordinary = head is not None and head[0] >= 100 and not head[1].startswith("nr")
+        given = all(c in lexicon().given_chars for c in name[s:])
+        if known and not ordinary and given and _plausible(name, s):
             return Span(i, i + n, "name")
     return None
+
+
+_PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼")
+
+
+def _into_plate(norm: str, end: int) -> bool:
+    """True when the name's last character starts a licence plate (车牌浙A…)."""
+    return (
+        norm[end - 1] in _PROVINCES
+        and norm[end : end + 1].isascii()
+        and norm[end : end + 1].isalpha()
+    )
 
 
 def find_names(text: str, norm: str) -> Iterator[Span]:
@@ -125,6 +144,6 @@ def find_names(text: str, norm: str) -> Iterator[Span]:
         if i < taken:
             continue
         span = _candidate(text, tokens, i)
-        if span:
+        if span and not _into_plate(norm, span.end):
             taken = span.end
             yield span
