@@ -11,18 +11,18 @@ from handlers.privacy.lexicon import alternation
 from handlers.privacy.spans import Span
 
 _N = r"[0-9一二三四五六七八九十]{1,3}"
-_NB = r"(?<![0-9A-Za-z\-*])"
-_ROOM = r"\d{3,4}(?![0-9A-Za-z元块米平斤个人天年次多余万千度吨件页:：.点])(?:室|号|房|户)?"
+_NB = r"(?<![0-9A-Za-z\-*])(?<![0-9*] )"
+_ROOM = r"\d{3,4}(?![0-9A-Za-z*元块米平斤个人天年次多余万千度吨件页:：.点])(?:室|号|房|户)?"
 # 3幢2单元501室, 3栋502, 8号楼1单元1102, A座1203室, 5#302
 FULL = re.compile(
     rf"{_NB}(?:{_N}|[A-Za-z])(?:幢|栋|号楼|座|号|#|楼)(?:{_N}单元)?-?{_ROOM}"
     rf"|{_NB}{_N}单元-?{_ROOM}"
 )
 DASHED = re.compile(
-    rf"{_NB}\d{{1,3}}-\d{{1,2}}-\d{{3,4}}(?![0-9\-])室?|{_NB}\d{{1,3}}-\d{{3,4}}(?![0-9\-])室?"
+    rf"{_NB}\d{{1,3}}-\d{{1,2}}-\d{{3,4}}(?![0-9\-*])室?|{_NB}\d{{1,3}}-\d{{3,4}}(?![0-9\-*])室?"
 )
 ROOM_ONLY = re.compile(rf"{_NB}\d{{3,4}}室")
-HOUSE = re.compile(r"(?:村|组|路|街|巷|弄|胡同|里|大道)(\d{1,4})号(?![楼院幢栋]|\d)")
+HOUSE = re.compile(r"(?:村|组|路|街|巷|弄|胡同|里|大道)(\d{1,4})号(?![楼院幢栋*]|\d)")
 _CHAIN = re.compile(r"(?:\d{1,4}(?:弄|支弄|巷|号|组|队))+$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{1,12}$")
 # words a place name never starts before (住在阳光花园 → 阳光花园; 西湖区阳光花园 → 阳光花园)

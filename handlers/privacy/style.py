@@ -39,10 +39,10 @@ def mask_mobile(s: str) -> str:
 
 def mask_landline(s: str) -> str:
     """0579-****6617: the area code and the last 4 digits stay."""
-    norm = normalise(s)
-    m = re.match(r"\(?0\d{2,3}\)?", norm)
-    head = len(re.sub(r"\D", "", m.group())) if m and len(norm) > 9 else 0
-    return keep_ends(head, 4)(s)
+    norm = normalise(s).lstrip("(")
+    if not norm.startswith("0"):
+        return keep_ends(0, 4)(s)  # a local number
+    return keep_ends(3 if norm[1:2] in ("1", "2") else 4, 4)(s)
 
 
 def mask_plate(s: str) -> str:
