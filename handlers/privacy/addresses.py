@@ -6,13 +6,14 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from handlers.privacy.context import labelled, non_personal_label
+from handlers.privacy.context import non_personal_label
 from handlers.privacy.lexicon import alternation
 from handlers.privacy.spans import Span
 
 _N = r"[0-9一二三四五六七八九十]{1,3}"
 _NB = r"(?<![0-9A-Za-z\-*])(?<![0-9*] )"
-_ROOM = r"\d{3,4}(?![0-9A-Za-z*元块米平斤个人天年次多余万千度吨件页:：.点])(?:室|号|房|户)?"
+_NOT_AFTER_ROOM = r"(?![0-9A-Za-z*元块米平斤个人天年次多余万千度吨件页:：.点])"
+_ROOM = rf"(?:\d{{3,4}}|[零〇一二三四五六七八九]{{3,4}}(?=室)){_NOT_AFTER_ROOM}(?:室|号|房|户)?"
 # 3幢2单元501室, 3栋502, 8号楼1单元1102, A座1203室, 5#302
 FULL = re.compile(
     rf"{_NB}(?:{_N}|[A-Za-z])(?:幢|栋|号楼|座|号|#|楼)(?:{_N}单元)?-?{_ROOM}"
@@ -56,6 +57,15 @@ def _place_start(norm: str, pos: int) -> int | None:
     return pos - len(core) - len(suffix.group())
 
 
+def _home_before(norm: str, start: int) -> bool:
+    """True when a home cue (我家, 家住, 住址 …) is written shortly before, in the same clause."""
+    home = alternation("home_cues")
+    return (
+        re.search(rf"(?:{home})[^，,。；;！!？?]{{0,8}}$", norm[max(0, start - 14) : start])
+        is not None
+    )
+
+
 def _shop_after(norm: str, end: int) -> bool:
     return (
         re.search(rf"^.{{0,6}}?(?:{alternation('shop_words')})", norm[end : end + 12]) is not None
@@ -85,9 +95,7 @@ def find_addresses(norm: str) -> Iterator[Span]:
             yield span
     for rx in (DASHED, ROOM_ONLY):
         for m in rx.finditer(norm):
-            homely = _place_start(norm, m.start()) is not None or labelled(
-                norm, m.start(), "home_cues", window=8
-            )
+            homely = _place_start(norm, m.start()) is not None or _home_before(norm, m.start())
             triple = m.group().count("-") == 2
             if (
                 (homely or triple or m.group().endswith("室"))
@@ -100,5 +108,5 @@ def find_addresses(norm: str) -> Iterator[Span]:
         if place is None or _shop_after(norm, m.end()):
             continue
         village = norm[m.start()] in "村组弄巷里" or norm[m.start() : m.start() + 2] == "胡同"
-        if village or labelled(norm, place, "home_cues", window=8):
+        if village or _home_before(norm, place):
             yield Span(place, m.end(), "address")

@@ -17,6 +17,7 @@ _STOP = frozenset(
     "住电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
     "打叫找问告诉帮请麻烦每天已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才刚正"
 )
+_SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
 _RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
 _CUE_GAP = r"[\s:：是叫为]{0,2}"
 
@@ -72,12 +73,14 @@ def _plausible(name: str, s: int) -> bool:
 def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
     """The given-name length (1 or 2) after a cue, from the segmentation and the characters."""
     a, b = text[i + s : i + s + 1], text[i + s + 1 : i + s + 2]
-    if not a or not _given_ok(a) or a not in lexicon().given_chars:
+    if not a or not _given_ok(a):
         return 0
-    if not b or not _given_ok(b) or b not in lexicon().given_chars:
+    if not b or not _given_ok(b):
         return 1
     if tokens.get(i, 0) == s + 2:
-        return 2
+        return 2  # the segmenter kept the three characters together
+    if b not in lexicon().given_chars:
+        return 1
     # does the second character start a word of its own (王明住在 → 住在, 李强电话 → 电话)?
     nxt = tokens.get(i + s + 1, 0)
     if nxt >= 2 and segmenter().FREQ.get(text[i + s + 1 : i + s + 1 + nxt], 0) > 0:
@@ -107,6 +110,8 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
         return None
     n = tokens.get(i, 0)
     name = text[i : i + n]
+    if n == s + 1 and _SPEECH.match(text, i + n) and _free_ok(name, s):
+        return Span(i, i + n, "name")  # 刘洋说…: a two-character name before a verb of speech
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
         # jieba tags places and famous people as nr too (石家庄, 朱自清): only rare nr entries,
@@ -114,10 +119,17 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
         known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
         head = lexicon().tags.get(name[: s + 1])  # 楼道灯: 楼道 is a word, not 楼 + a name
         ordinary = head is not None and head[0] >= 100 and not head[1].startswith("nr")
-        given = all(c in lexicon().given_chars for c in name[s:])
-        if known and not ordinary and given and _plausible(name, s):
+        if known and not ordinary and _free_ok(name, s):
             return Span(i, i + n, "name")
     return None
+
+
+def _free_ok(name: str, s: int) -> bool:
+    """A name written with no cue: every given character is a name character."""
+    entry = lexicon().tags.get(name)
+    known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
+    given = all(c in lexicon().given_chars for c in name[s:])
+    return known and given and _plausible(name, s)
 
 
 _PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼")

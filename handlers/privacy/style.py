@@ -47,7 +47,8 @@ def mask_landline(s: str) -> str:
 
 def mask_plate(s: str) -> str:
     """浙A·***16: the province, the letter and the last 2 characters stay."""
-    return s[:2] + "".join(STAR if c.isalnum() else c for c in s[2:-2]) + s[-2:]
+    keep = 3 if s[1:2].isspace() else 2  # 浙 A12345: the space before the letter stays
+    return s[:keep] + "".join(STAR if c.isalnum() else c for c in s[keep:-2]) + s[-2:]
 
 
 def mask_name(s: str) -> str:
@@ -62,7 +63,7 @@ def mask_email(s: str) -> str:
     return local[:1] + STAR * (len(local) - 1) + "@" + domain
 
 
-_ROOM = re.compile(r"(\d+)(室|号|户)?$")
+_ROOM = re.compile(r"([0-9零〇一二三四五六七八九]+)(室|号|房|户)?$")
 
 
 def mask_address(s: str) -> str:
