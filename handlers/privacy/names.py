@@ -144,6 +144,15 @@ def _into_plate(norm: str, end: int) -> bool:
     )
 
 
+_PLACE_END = frozenset("苑园村庄府城湾路街巷区镇乡县市省店厂")
+_PLACE_AFTER = re.compile(r"(?:小区|花园|家园|新村|公寓|社区|大厦|广场|路|街|村|苑|园)")
+
+
+def _a_place(text: str, span: Span) -> bool:
+    """True for an estate or street that starts with a surname (桂花苑, 金色家园, 李家村)."""
+    return text[span.end - 1] in _PLACE_END or _PLACE_AFTER.match(text, span.end) is not None
+
+
 def find_names(text: str, norm: str) -> Iterator[Span]:
     """Full names of natural people (2–4 characters), without cue words or titles."""
     sur = words("surnames")
@@ -156,6 +165,6 @@ def find_names(text: str, norm: str) -> Iterator[Span]:
         if i < taken:
             continue
         span = _candidate(text, tokens, i)
-        if span and not _into_plate(norm, span.end):
+        if span and not _into_plate(norm, span.end) and not _a_place(text, span):
             taken = span.end
             yield span
