@@ -24,7 +24,7 @@ DASHED = re.compile(
 )
 ROOM_ONLY = re.compile(rf"{_NB}\d{{3,4}}室")
 HOUSE = re.compile(r"(?:村|组|路|街|巷|弄|胡同|里|大道)(\d{1,4})号(?![楼院幢栋*]|\d)")
-_CHAIN = re.compile(r"(?:\d{1,4}(?:弄|支弄|巷|号|组|队))+$")
+_CHAIN = re.compile(r"(?:\d{1,4}(?:弄|支弄|巷|号|组|队|期|区))+$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{1,12}$")
 # words a place name never starts before (住在阳光花园 → 阳光花园; 西湖区阳光花园 → 阳光花园)
 _BOUNDARY = re.compile(

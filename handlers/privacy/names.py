@@ -14,8 +14,8 @@ from handlers.privacy.text import is_cjk
 # characters that end a given name: particles, pronouns, verbs and nouns that follow names
 _STOP = frozenset(
     "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
-    "住电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
-    "打叫找问告诉帮请麻烦每天已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才刚正"
+    "住电话号手机今昨年日时分路街区市县镇村楼单元室门店里上下前后左右等讲反映投诉举报"
+    "打叫找问告诉帮请麻烦每已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才"
 )
 _SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
 _RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
@@ -97,12 +97,15 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     nxt = _surname_at(text, i + s)
     if nxt and _title_re().match(text, i + s + nxt):
         return None  # 和陈阿姨: 陈阿姨 is a surname with a title, 和 is not a surname here
+    cued = _cue_re().search(text[max(0, i - 8) : i]) is not None
+    if not cued and i not in tokens:
+        return None  # 属于人大代表: the "surname" is the end of another word
     # a full name before a title: 李建国书记, 王芳阿姨
     for g in (1, 2):
         name = text[i : i + s + g]
         if _full_title_re().match(text, i + s + g) and _plausible(name, s):
             return Span(i, i + s + g, "name")
-    if _cue_re().search(text[max(0, i - 8) : i]):
+    if cued:
         g = _given_len(tokens, text, i, s)
         name = text[i : i + s + g]
         if g and _plausible(name, s):
@@ -112,6 +115,11 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     name = text[i : i + n]
     if n == s + 1 and _SPEECH.match(text, i + n) and _free_ok(name, s):
         return Span(i, i + n, "name")  # 刘洋说…: a two-character name before a verb of speech
+    after = tokens.get(i + n, 0)
+    rare_head = segmenter().FREQ.get(text[i : i + n], 0) < 100  # 孙子|王 is a word and a surname
+    if (n == s == 2 and after in (1, 2)) or (n == s + 1 and after == 1 and rare_head):
+        n += after  # 慕容|晓雪, 黎国|栋: the segmenter split the name; join it back
+        name = text[i : i + n]
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
         # jieba tags places and famous people as nr too (石家庄, 朱自清): only rare nr entries,

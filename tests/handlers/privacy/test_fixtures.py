@@ -16,7 +16,7 @@ from handlers.privacy.spans import TYPES
 from handlers.privacy.text import digits_of, normalise
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "privacy"
-SETS = ["labeled", "holdout"]
+SETS = ["labeled", "holdout", "fresh"]
 
 
 def _records(name: str) -> list[dict]:

@@ -68,6 +68,7 @@ def test_names(text: str, name: str) -> None:
         "高明说了",
         "我是桂花苑的住户，楼道灯坏了",
         "王阿姨车牌浙A·****45",
+        "不属于人大代表职责范围",
     ],
 )
 def test_not_names(text: str) -> None:
