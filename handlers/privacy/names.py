@@ -18,6 +18,15 @@ _STOP = frozenset(
     "打叫找问告诉帮请麻烦每已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才"
 )
 _SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
+_COMMON = 500  # a given-name token more frequent than this is an ordinary word (光明, 海洋)
+# context that makes a lone two-character token a person: 王芳的车, 给张伟打, 和李娜一起, 邓伟和
+_AFTER_2 = re.compile(r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起)")
+_MEASURE = frozenset("这那一几每两哪某")
+_BEFORE_2 = frozenset("给和跟与找问让被把同、，,")
+# surnames that are far more often function words: alone, they start no name without a cue
+_WEAK = frozenset(
+    "和于向都能来时平明安成常连全相门关从那也还就把被给让对以及与又再才上下中前后里外大小多少长通有无是不花水山云海双强原南国文方"
+)
 _RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
 _CUE_GAP = r"[\s:：是叫为]{0,2}"
 
@@ -100,9 +109,13 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     cued = _cue_re().search(text[max(0, i - 8) : i]) is not None
     if not cued and i not in tokens:
         return None  # 属于人大代表: the "surname" is the end of another word
-    # a full name before a title: 李建国书记, 王芳阿姨
+    # a full name before a title: 李建国书记, 王芳阿姨 (not 谢谢|宋代表: 谢谢 is a word)
+    first = lexicon().tags.get(text[i : i + tokens.get(i, 0)])
+    word_first = first is not None and first[0] >= 100  # jieba tags 谢谢 nr too
     for g in (1, 2):
         name = text[i : i + s + g]
+        if word_first and tokens.get(i, 0) < s + g:
+            break
         if _full_title_re().match(text, i + s + g) and _plausible(name, s):
             return Span(i, i + s + g, "name")
     if cued:
@@ -113,12 +126,17 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
         return None
     n = tokens.get(i, 0)
     name = text[i : i + n]
-    if n == s + 1 and _SPEECH.match(text, i + n) and _free_ok(name, s):
-        return Span(i, i + n, "name")  # 刘洋说…: a two-character name before a verb of speech
+    if n == s + 1 and _two_char_name(text, tokens, i, s):
+        return Span(i, i + n, "name")
     after = tokens.get(i + n, 0)
     rare_head = segmenter().FREQ.get(text[i : i + n], 0) < 100  # 孙子|王 is a word and a surname
-    if (n == s == 2 and after in (1, 2)) or (n == s + 1 and after == 1 and rare_head):
-        n += after  # 慕容|晓雪, 黎国|栋: the segmenter split the name; join it back
+    split_given = after == 2 and segmenter().FREQ.get(text[i + n : i + n + 2], 0) <= _COMMON
+    if (
+        (n == s == 2 and after in (1, 2))
+        or (n == s == 1 and split_given and text[i] in words("strong_surnames"))
+        or (n == s + 1 and after == 1 and rare_head)
+    ):
+        n += after  # 慕容|晓雪, 杨|丽丽, 黎国|栋: the segmenter split the name; join it back
         name = text[i : i + n]
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
@@ -132,10 +150,26 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     return None
 
 
-def _free_ok(name: str, s: int) -> bool:
+def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
+    """A two-character name the segmenter found on its own, with a name-like neighbour."""
+    name = text[i : i + s + 1]
+    if _PLACE_AFTER.match(text, i + s + 1):
+        return False
+    if _SPEECH.match(text, i + s + 1):
+        return text[i] not in _WEAK and _free_ok(name, s)  # 刘洋说…
+    if (text[i] not in words("strong_surnames") and text[i] != "张") or text[i - 1 : i] in _MEASURE:
+        return False  # 这张卡: a measure word, not 张
+    entry = lexicon().tags.get(name)
+    fresh = entry is None or (entry[1] == "nr" and entry[0] <= _COMMON)  # 王芳, 李娜
+    before = text[i - 1 : i] if i else ""
+    nearby = _AFTER_2.match(text, i + s + 1) is not None or before in _BEFORE_2
+    return fresh and nearby and _free_ok(name, s, _COMMON)
+
+
+def _free_ok(name: str, s: int, rare: int = _RARE) -> bool:
     """A name written with no cue: every given character is a name character."""
     entry = lexicon().tags.get(name)
-    known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
+    known = entry is None or (entry[1] == "nr" and entry[0] <= rare)
     given = all(c in lexicon().given_chars for c in name[s:])
     return known and given and _plausible(name, s)
 
