@@ -15,9 +15,11 @@ from handlers.privacy.text import is_cjk
 _STOP = frozenset(
     "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
     "住电话号手机今昨年日时分路街区市县镇村楼单元室门店里上下前后左右等讲反映投诉举报"
-    "打叫找问告诉帮请麻烦每已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才"
+    "打叫找问告诉帮请麻烦每已经几些啥什怎为因所以但而且或者再才过着得地人"
 )
 _SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
+_NAMING = re.compile(r"(?:叫|姓名|名字|名叫|叫做)[\s:：是为]{0,2}$")
+_NUMERALS = frozenset("一二三四五六七八九十")
 _COMMON = 500  # a given-name token more frequent than this is an ordinary word (光明, 海洋)
 # context that makes a lone two-character token a person: 王芳的车, 给张伟打, 和李娜一起, 邓伟和
 _AFTER_2 = re.compile(r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起)")
@@ -73,10 +75,11 @@ def _common_word(name: str) -> bool:
     return entry is not None and not entry[1].startswith("nr")
 
 
-def _plausible(name: str, s: int) -> bool:
+def _plausible(name: str, s: int, *, cued: bool = False) -> bool:
     if name in words("stop_names") or _common_word(name):
         return False
-    return _given_ok(name[s:])
+    # numerals make given names only after a cue (我叫张三丰); elsewhere they are counts (费一年)
+    return _given_ok(name[s:]) and (cued or not any(c in _NUMERALS for c in name[s:]))
 
 
 def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
@@ -121,7 +124,9 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     if cued:
         g = _given_len(tokens, text, i, s)
         name = text[i : i + s + g]
-        if g and _plausible(name, s):
+        if g and _word_not_name(text, tokens, i, s, g):
+            return None
+        if g and _plausible(name, s, cued=True):
             return Span(i, i + s + g, "name")
         return None
     n = tokens.get(i, 0)
@@ -148,6 +153,22 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
         if known and not ordinary and _free_ok(name, s):
             return Span(i, i + n, "name")
     return None
+
+
+def _word_not_name(text: str, tokens: dict[int, int], i: int, s: int, g: int) -> bool:
+    """After a cue: 我是金华人, 我是余杭的, 我是高中生, 网格员来过 — a word, not a name."""
+    seg = segmenter()
+    if s == 1 and text[i] in _WEAK and not _NAMING.search(text, max(0, i - 3), i):
+        return True  # 师傅来修过: 来 is a surname only after 我叫, 姓名 …
+    n = tokens.get(i, 0)
+    if n == s + g == s + 2 and seg.FREQ.get(text[i : i + n], 0) >= 100:
+        return True  # 高中生: jieba knows the whole thing as a word; ordinary names are rarer
+    if text[i - 1 : i] != "是":
+        return False
+    # 我是余杭的, 我是金华人: after 是, a place of origin the dictionary knows, not a name
+    after = text[i + s + g : i + s + g + 1]
+    known = n == s + g and seg.FREQ.get(text[i : i + n], 0) > 0
+    return after == "人" or (after == "的" and known)
 
 
 def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
@@ -187,7 +208,9 @@ def _into_plate(norm: str, end: int) -> bool:
 
 
 _PLACE_END = frozenset("苑园村庄府城湾路街巷区镇乡县市省店厂")
-_PLACE_AFTER = re.compile(r"(?:小区|花园|家园|新村|公寓|社区|大厦|广场|路|街|村|苑|园)")
+_PLACE_AFTER = re.compile(
+    r"(?:小区|花园|家园|新村|公寓|社区|大厦|广场|路|街|村|苑|园|区|县|市|镇|乡)"
+)
 
 
 def _a_place(text: str, span: Span) -> bool:

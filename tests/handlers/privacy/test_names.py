@@ -43,6 +43,9 @@ from tests.handlers.privacy.helpers import found
         ("司徒雅丽反映", "司徒雅丽"),
         ("投诉对象：黎国栋，他在", "黎国栋"),
         ("尹志刚反映隔壁违建", "尹志刚"),
+        ("业主：张三", "张三"),
+        ("我是王芳的妈妈", "王芳"),
+        ("我是欧阳娜娜的家长", "欧阳娜娜"),
     ],
 )
 def test_names(text: str, name: str) -> None:
@@ -79,6 +82,13 @@ def test_names(text: str, name: str) -> None:
         "谢谢宋代表和韩主任",
         "补贴请打到这张卡",
         "车占用消防通道",
+        "我是金华人",
+        "我是余杭的",
+        "我是高中生",
+        "我是金东区的",
+        "网格员来过了",
+        "师傅来修过",
+        "物业费一年收了3650元",
     ],
 )
 def test_not_names(text: str) -> None:
