@@ -15,10 +15,12 @@ from handlers.privacy.text import is_cjk
 _STOP = frozenset(
     "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
     "住电话号手机今昨年日时分路街区市县镇村楼单元室门店里上下前后左右等讲反映投诉举报"
-    "打叫找问告诉帮请麻烦每已经几些啥什怎为因所以但而且或者再才过着得地人"
+    "打叫找问告诉帮请麻烦每已经几些啥什怎为因所以但而且或者再才过着得地人次"
 )
 _SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
 _NAMING = re.compile(r"(?:叫|姓名|名字|名叫|叫做)[\s:：是为]{0,2}$")
+_TWO_RARE = 50  # two-character nr entries above this are words jieba mis-tags (陈旧 327, 耿直 69)
+_FREE_PLACE_END = frozenset("桥岭岗山埠港坞坪塘堰坝洲岛河湖溪边亭站场馆")
 _NUMERALS = frozenset("一二三四五六七八九十")
 _COMMON = 500  # a given-name token more frequent than this is an ordinary word (光明, 海洋)
 # context that makes a lone two-character token a person: 王芳的车, 给张伟打, 和李娜一起, 邓伟和
@@ -181,14 +183,16 @@ def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
     if (text[i] not in words("strong_surnames") and text[i] != "张") or text[i - 1 : i] in _MEASURE:
         return False  # 这张卡: a measure word, not 张
     entry = lexicon().tags.get(name)
-    fresh = entry is None or (entry[1] == "nr" and entry[0] <= _COMMON)  # 王芳, 李娜
+    fresh = entry is None or (entry[1] == "nr" and entry[0] <= _TWO_RARE)  # 王芳 (not 陈旧, 柳树)
     before = text[i - 1 : i] if i else ""
     nearby = _AFTER_2.match(text, i + s + 1) is not None or before in _BEFORE_2
-    return fresh and nearby and _free_ok(name, s, _COMMON)
+    return fresh and nearby and _free_ok(name, s, _TWO_RARE)
 
 
 def _free_ok(name: str, s: int, rare: int = _RARE) -> bool:
     """A name written with no cue: every given character is a name character."""
+    if name[s] == "家" or name[-1] in _FREE_PLACE_END:
+        return False  # 邓家, 孙家埠, 袁家岭, 柯桥: a family or a place
     entry = lexicon().tags.get(name)
     known = entry is None or (entry[1] == "nr" and entry[0] <= rare)
     given = all(c in lexicon().given_chars for c in name[s:])
