@@ -78,7 +78,7 @@ def _common_word(name: str) -> bool:
 
 
 def _plausible(name: str, s: int, *, cued: bool = False) -> bool:
-    if name in words("stop_names") or _common_word(name):
+    if name in words("stop_names") or name in words("titles") or _common_word(name):
         return False
     # numerals make given names only after a cue (我叫张三丰); elsewhere they are counts (费一年)
     return _given_ok(name[s:]) and (cued or not any(c in _NUMERALS for c in name[s:]))

@@ -89,6 +89,11 @@ def test_names(text: str, name: str) -> None:
         "网格员来过了",
         "师傅来修过",
         "物业费一年收了3650元",
+        "司机师傅态度很好",
+        "我是这个小区的业主",
+        "邻居家的狗",
+        "网格员小陈",
+        "楼长老王",
     ],
 )
 def test_not_names(text: str) -> None:
