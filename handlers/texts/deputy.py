@@ -1,330 +1,23 @@
-"""Every user-facing Chinese text of lianxin, in one place, in one polite tone (您 / 请 / 谢谢).
-
-Screens on WeChat and DingTalk are small: keep each text to a few short lines. Functions take
-named fields and return finished strings; callers never concatenate Chinese themselves.
-Case numbers are shown as ``#123``; times are shown in Beijing time.
-"""
+"""What deputies and staff read in DingTalk: cards, confirmations, refusals, help, 待办."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-BEIJING = ZoneInfo("Asia/Shanghai")
-
-NEW_CASE_KEYWORD = "新问题"
-
-# ---------------------------------------------------------------- labels
-
-
-STATUS_LABELS: Mapping[str, str] = {
-    "new": "待分派",
-    "assigned": "待接单",
-    "accepted": "办理中",
-    "need_info": "待补充",
-    "transferred": "已转办",
-    "replied": "已答复",
-    "reopened": "重新办理",
-    "closed": "已办结",
-    "rejected": "不予受理",
-    "merged": "已合并",
-    "expired": "已关闭（未评价）",
-}
-
-# Keys match storage's Rating.value; order is the order of the menu.
-RATING_LABELS: Mapping[str, str] = {
-    "satisfied": "满意",
-    "basic": "基本满意",
-    "unsatisfied": "不满意",
-}
-UNRATED_LABEL = "未评价"
-
-# Actions a person can attempt on a case (command verbs and state-machine actions alike).
-ACTION_LABELS: Mapping[str, str] = {
-    "route": "分派",
-    "claim": "接单",
-    "reply": "回复",
-    "ask_info": "要求补充",
-    "info_provided": "补充情况",
-    "transfer": "转办",
-    "dept_answer": "部门答复",
-    "rate": "评价",
-    "rate_ok": "评价",
-    "rate_bad": "评价",
-    "expire": "关闭",
-    "reject": "不予受理",
-    "merge": "合并",
-    "reassign": "改派",
-    "close": "办结",
-    "show": "查看",
-    "notify": "发通知",
-}
-
-# What an SLA step is about (matches SlaPolicy: claim_days / answer_days / close_days).
-SLA_LABELS: Mapping[str, str] = {
-    "claim": "接单",
-    "answer": "答复",
-    "close": "办结",
-}
-
-CARD_FIELD_LABELS: Mapping[str, str] = {
-    "number": "编号",
-    "constituent": "反映人",
-    "status": "状态",
-    "station": "联络站",
-    "handler": "承办人",
-    "department": "承办部门",
-    "category": "类别",
-    "summary": "问题描述",
-    "location": "位置",
-    "attachments": "附件",
-    "opened_at": "反映时间",
-    "due": "办理时限",
-    "answer": "答复内容",
-    "rating": "群众评价",
-}
-
-CARD_BUTTON_LABELS: Mapping[str, str] = {
-    "claim": "接单",
-    "reply": "回复",
-    "transfer": "转办",
-    "ask_info": "需补充",
-    "reject": "不予受理",
-}
-
-_COMPOUND_SURNAMES = frozenset(
-    {
-        *("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙"),
-        *("令狐", "宇文", "夏侯", "司徒", "轩辕", "端木", "南宫", "西门", "独孤", "呼延"),
-        *("万俟", "申屠", "澹台", "公冶", "太史", "闻人", "赫连", "钟离"),
-    }
+from handlers.texts.common import (
+    CARD_FIELD_LABELS,
+    NEW_CASE_KEYWORD,
+    SLA_LABELS,
+    _local,
+    _num,
+    action_label,
+    fmt_hm,
+    fmt_when,
+    rating_label,
+    status_label,
 )
-
-
-def status_label(status: str) -> str:
-    """Chinese label of a lifecycle status (the raw value if unknown)."""
-    return STATUS_LABELS.get(status, status)
-
-
-def rating_label(value: str) -> str:
-    """Chinese label of a rating value, including 未评价."""
-    return RATING_LABELS.get(value, UNRATED_LABEL if value == "unrated" else value)
-
-
-def action_label(action: str) -> str:
-    """Chinese label of an action (the raw value if unknown)."""
-    return ACTION_LABELS.get(action, action)
-
-
-def deputy_title(full_name: str) -> str:
-    """How a deputy is addressed to the public: 张伟 → 张代表, 欧阳娜娜 → 欧阳代表."""
-    name = full_name.strip()
-    if not name:
-        return "代表"
-    if name.endswith("代表"):
-        return name
-    is_han = all("\u4e00" <= ch <= "\u9fff" for ch in name)
-    if not is_han or len(name) < 2:
-        # Non-Han or one-character names: a surname cannot be split off safely.
-        return f"{name}代表"
-    surname = name[:2] if name[:2] in _COMPOUND_SURNAMES and len(name) > 2 else name[0]
-    return f"{surname}代表"
-
-
-def staff_title(name: str) -> str:
-    """How a staff member is named to deputies and staff: 工作人员王芳."""
-    name = name.strip()
-    return f"工作人员{name}" if name else "工作人员"
-
-
-def staff_public_title() -> str:
-    """How staff are named to constituents (their names stay internal)."""
-    return "联络站工作人员"
-
-
-def _local(t: datetime) -> datetime:
-    """`t` in Beijing time; a naive `t` is taken as UTC (the storage convention)."""
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return t.astimezone(BEIJING)
-
-
-def fmt_hm(t: datetime) -> str:
-    """Beijing wall-clock time as 10:42."""
-    return _local(t).strftime("%H:%M")
-
-
-def fmt_when(t: datetime) -> str:
-    """Beijing date and time as 10月8日 16:00."""
-    local = _local(t)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def _num(number: int) -> str:
-    return f"#{number}"
-
-
-def _handler_part(station: str, handler: str | None) -> str:
-    return f"{station} {handler}" if handler else station
-
-
-# ---------------------------------------------------------------- constituent side (WeChat)
-
-
-def welcome(station: str | None) -> str:
-    """Greeting when the chat is opened (sent with the kf welcome_code, outside the quota)."""
-    where = f"{station}的" if station else ""
-    return (
-        f"您好，欢迎联系{where}人大代表！请直接描述您遇到的问题或建议，"
-        "也可以附上照片或位置，我们会尽快转交代表办理。"
-    )
-
-
-def ack_new_case(number: int, station: str, handler: str | None, days: float = 1) -> str:
-    """Receipt for a new case: number, who has it, when to expect progress, how to go on."""
-    return (
-        f"已收到您反映的问题，编号 {_num(number)}，已转交 {_handler_part(station, handler)}，"
-        f"我们会在 {_days(days)} 个工作日内回复您进展。"
-        f"如需补充，直接回复本消息即可；如要反映新问题，请发送「{NEW_CASE_KEYWORD}」。"
-    )
-
-
-def _days(days: float) -> str:
-    return str(int(days)) if float(days).is_integer() else f"{days:g}"
-
-
-def follow_up_joined(number: int) -> str:
-    """A follow-up message was attached to the open case."""
-    return f"已将您补充的内容并入问题 {_num(number)}，谢谢。"
-
-
-def new_case_prompt() -> str:
-    """Answer to 新问题: invite the description of the next problem."""
-    return "好的，请直接描述您要反映的新问题，也可以附上照片或位置。"
-
-
-def ask_to_describe() -> str:
-    """Answer to an empty message, sticker or anything we cannot read."""
-    return "抱歉，暂时无法识别这条消息。请用文字描述您遇到的问题，也可以附上照片或位置，谢谢。"
-
-
-def choose_station_head() -> str:
-    """Head text of the choose-a-station menu."""
-    return "请选择您要联系的代表联络站（也可以发送您的位置，我们为您匹配最近的联络站）："
-
-
-def station_matched(station: str) -> str:
-    """The nearest station was picked from a shared location."""
-    return f"已根据您的位置为您匹配 {station}，请描述您要反映的问题。"
-
-
-def ack_choose_station(number: int) -> str:
-    """Receipt for a new case whose station is not known yet; a menu of stations follows."""
-    return f"已收到您反映的问题，编号 {_num(number)}。{choose_station_head()}"
-
-
-def ack_unrouted(number: int) -> str:
-    """Receipt for a new case when no station can be offered; staff will take it up."""
-    return (
-        f"已收到您反映的问题，编号 {_num(number)}，工作人员会尽快为您转交代表办理。"
-        f"如需补充，直接回复本消息即可；如要反映新问题，请发送「{NEW_CASE_KEYWORD}」。"
-    )
-
-
-def station_chosen(station: str) -> str:
-    """The constituent picked a station from the menu before describing a problem."""
-    return f"已为您选择 {station}，请描述您要反映的问题，也可以附上照片或位置。"
-
-
-def location_received() -> str:
-    """A location arrived without a problem description."""
-    return "已收到您的位置，请再用文字描述一下您遇到的问题，谢谢。"
-
-
-def closed_by_staff(number: int, note: str = "") -> str:
-    """Staff closed the case (办结), with their note if any."""
-    extra = f"说明：{note}\n" if note else ""
-    return (
-        f"您反映的问题 {_num(number)} 已办结。{extra}"
-        f"感谢您的反映！如仍有问题，请发送「{NEW_CASE_KEYWORD}」。"
-    )
-
-
-def answer_to_constituent(handler: str, number: int, text: str) -> str:
-    """A deputy's (or staff member's) answer relayed to the constituent."""
-    return f"{handler}答复（{_num(number)}）：{text}"
-
-
-def department_answer(department: str, number: int, text: str) -> str:
-    """A department's answer relayed to the constituent."""
-    return f"{department}答复（{_num(number)}）：{text}"
-
-
-def rating_head(number: int) -> str:
-    """Head text of the rating menu."""
-    return f"请您对问题 {_num(number)} 的办理情况进行评价："
-
-
-def rating_options() -> Sequence[tuple[str, str]]:
-    """Rating menu items as (value, label), in display order."""
-    return tuple(RATING_LABELS.items())
-
-
-def rating_thanks(number: int, value: str) -> str:
-    """Thanks after a rating; 不满意 gets its own follow-up instead."""
-    return (
-        f"感谢您对问题 {_num(number)} 给出「{rating_label(value)}」的评价！"
-        f"如有新问题，欢迎随时发送「{NEW_CASE_KEYWORD}」。"
-    )
-
-
-def unsatisfied_follow_up(number: int) -> str:
-    """The one short question asked after 不满意."""
-    return f"很抱歉没能让您满意。请简单说说问题 {_num(number)} 哪里还不满意，我们会请代表重新办理。"
-
-
-def reopened_notice(number: int, handler: str) -> str:
-    """Tells the constituent the case went back to its handler."""
-    return f"已将您的意见转给{handler}重新办理（{_num(number)}），有进展会及时告诉您，谢谢。"
-
-
-def closed_unrated(number: int) -> str:
-    """The case closed without a rating after the waiting period."""
-    return (
-        f"问题 {_num(number)} 已办结（未评价）。感谢您的反映！"
-        f"如仍有问题，请发送「{NEW_CASE_KEYWORD}」。"
-    )
-
-
-def need_info_request(handler: str, number: int, question: str) -> str:
-    """A deputy asks the constituent for more detail."""
-    return f"{handler}需要您补充（{_num(number)}）：{question}\n请直接回复本消息，谢谢。"
-
-
-def transferred_notice(number: int, department: str) -> str:
-    """The case was transferred to a department."""
-    return f"您反映的问题 {_num(number)} 已转交 {department} 办理，有答复会及时告诉您。"
-
-
-def rejected_notice(number: int, reason: str) -> str:
-    """The case is not accepted, with the reason."""
-    return (
-        f"很抱歉，您反映的问题 {_num(number)} 不予受理，原因：{reason}\n"
-        f"如有疑问，请发送「{NEW_CASE_KEYWORD}」重新反映，谢谢理解。"
-    )
-
-
-def merged_notice(number: int, into: int) -> str:
-    """The case was merged into a similar one as a co-signer (附议)."""
-    return (
-        f"您反映的问题 {_num(number)} 与问题 {_num(into)} 相同，已合并办理，"
-        "答复会一并告诉您，谢谢。"
-    )
-
-
-# ---------------------------------------------------------------- deputy / staff side (DingTalk)
 
 
 def budget_exhausted_held(number: int) -> str:
@@ -333,6 +26,9 @@ def budget_exhausted_held(number: int) -> str:
         f"{_num(number)} 有消息暂未发给群众：群众 48 小时内未再来消息，可发送条数已用完。"
         "消息已保存，群众再次来消息时会自动补发；如较紧急，请电话联系群众。"
     )
+
+
+PROVISIONAL_MARK = "（暂定）"  # the year's holidays are not entered yet: counted Monday–Friday
 
 
 def card_title(number: int, station: str) -> str:
@@ -345,9 +41,10 @@ def card_status_line(status: str) -> str:
     return f"{CARD_FIELD_LABELS['status']}：{status_label(status)}"
 
 
-def card_due_line(what: str, due: datetime) -> str:
-    """The next deadline shown on a card: 接单时限：10月8日 16:00."""
-    return f"{SLA_LABELS.get(what, what)}时限：{fmt_when(due)}"
+def card_due_line(what: str, due: datetime, provisional: bool = False) -> str:
+    """The next deadline on a card: 接单时限：10月8日 16:00, marked （暂定） when provisional."""
+    mark = PROVISIONAL_MARK if provisional else ""
+    return f"{SLA_LABELS.get(what, what)}时限：{fmt_when(due)}{mark}"
 
 
 def claimed_by(handler: str, at: datetime, today: date | None = None) -> str:
@@ -720,82 +417,3 @@ def todo_list(items: Sequence[TodoLine], max_items: int = _TODO_MAX_ITEMS) -> st
         lines.append(f"……另有 {len(items) - max_items} 件，请在工作台查看。")
     lines.append("发送「#编号」查看详情。")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- escalation
-
-
-def escalation_remind_assignee(number: int, what: str, due: datetime) -> str:
-    """Step 1: reminder on the card / to the handler."""
-    return (
-        f"温馨提醒：{_num(number)} 已超过{SLA_LABELS.get(what, what)}时限"
-        f"（{fmt_when(due)}），请尽快处理，谢谢。"
-    )
-
-
-def escalation_station_staff(
-    number: int, station: str, handler: str | None, what: str, due: datetime
-) -> str:
-    """Step 2: @ station staff in the group."""
-    who = handler or "待分派"
-    return (
-        f"请工作人员协助跟进：{_num(number)}（{station}，{who}）"
-        f"已超过{SLA_LABELS.get(what, what)}时限（{fmt_when(due)}）。"
-    )
-
-
-def escalation_office(
-    number: int, station: str, handler: str | None, what: str, due: datetime
-) -> str:
-    """Step 3: alert to the office (DingTalk 1:1 or staff group)."""
-    who = handler or "未分派"
-    return (
-        f"【超时预警】{_num(number)} {station}，承办：{who}，"
-        f"{SLA_LABELS.get(what, what)}时限 {fmt_when(due)} 已过，请督办。"
-    )
-
-
-# ---------------------------------------------------------------- notices to deputies
-
-
-CONFIRM_WORDS = ("确认", "已阅")
-
-
-def notice_to_deputies(sender: str, text: str) -> str:
-    """A notice pushed to deputies, ending with how to confirm it."""
-    return f"【通知】{text}\n——{sender}\n{notice_confirm_prompt()}"
-
-
-def notice_confirm_prompt() -> str:
-    """The line asking deputies to confirm a notice."""
-    return "收到后请回复「确认」或「已阅」，谢谢。"
-
-
-def notice_sent(target: str, count: int) -> str:
-    """To staff: the notice went out."""
-    return f"通知已发送给 {target} 的 {count} 位代表，确认情况可在工作台查看。"
-
-
-def notice_target_not_found(target: str) -> str:
-    """To staff: unknown region or station."""
-    return f"未找到区域或联络站「{target}」，请核对名称后重试。"
-
-
-def notice_not_allowed(target: str) -> str:
-    """To staff: the region or station is outside their own."""
-    return f"抱歉，「{target}」不在您负责的范围内，无法发送通知。"
-
-
-def office_sender(region: str) -> str:
-    """Signature of a notice sent by the office of a region."""
-    return f"{region}人大常委会"
-
-
-def notice_confirmed() -> str:
-    """To a deputy who confirmed the latest notice."""
-    return "已确认收到通知，谢谢！"
-
-
-def no_notice_to_confirm() -> str:
-    """A deputy confirmed, but there is no notice waiting for confirmation."""
-    return "您目前没有需要确认的通知，谢谢。"
