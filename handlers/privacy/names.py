@@ -203,12 +203,8 @@ _PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂�
 
 
 def _into_plate(norm: str, end: int) -> bool:
-    """True when the name's last character starts a licence plate (车牌浙A…)."""
-    return (
-        norm[end - 1] in _PROVINCES
-        and norm[end : end + 1].isascii()
-        and norm[end : end + 1].isalpha()
-    )
+    """True when the name's last character starts a licence plate (车牌浙A…, 浙 A…)."""
+    return norm[end - 1] in _PROVINCES and re.match(r" ?[A-Za-z]", norm[end : end + 2]) is not None
 
 
 _PLACE_END = frozenset("苑园村庄府城湾路街巷区镇乡县市省店厂")
@@ -235,5 +231,7 @@ def find_names(text: str, norm: str) -> Iterator[Span]:
             continue
         span = _candidate(text, tokens, i)
         if span and not _into_plate(norm, span.end) and not _a_place(text, span):
+            if "*" in text[span.start - 1 : span.start] + text[span.end : span.end + 1]:
+                continue  # next to masked text (王**, 138****): its edges are not a name's
             taken = span.end
             yield span
