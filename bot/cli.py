@@ -46,7 +46,8 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"lianxin: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)
-    if INSTANCE_ENV not in os.environ:  # `lianxin run` printed it once for all its children
+    # `lianxin run` printed it once for all its children; pure filters (mask) touch no data
+    if INSTANCE_ENV not in os.environ and getattr(args, "uses_data", True):
         log.info("data: %s (config: %s)", settings.var_dir, settings.source)
     if args.config:
         # child processes (run's supervisor, rq work horses) load the same file
@@ -179,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
     source = mask.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
     source.add_argument("--text", help="one message")
+    mask.set_defaults(uses_data=False)  # a pure filter: no database, Redis or data directory
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     from bot import commands_qrcode
