@@ -26,6 +26,7 @@ from storage.models.directory import (
     Staff,
     Station,
 )
+from storage.models.duties import Ballot, DutyActivity, Solicitation, SolicitTarget
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
 
@@ -51,6 +52,10 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "Ballot",
+    "DutyActivity",
+    "Solicitation",
+    "SolicitTarget",
     "InboxItem",
     "KeyValue",
     "OutboxItem",
