@@ -136,9 +136,11 @@ def _rates(session: Session, rows: list[Triple]) -> list[RateRow]:
     for sid, (asked, answered) in by_station.items():
         if sid is None:
             continue
-        pair = by_region.setdefault(stations[sid].region_id, [0, 0])
-        pair[0] += asked
-        pair[1] += answered
+        # a region counts every station below it (township → county → city)
+        for rid in _ancestors(session, stations[sid].region_id):
+            pair = by_region.setdefault(rid, [0, 0])
+            pair[0] += asked
+            pair[1] += answered
     total = RateRow(
         "total", "", "合计", sum(p[0] for p in by_station.values()),
         sum(p[1] for p in by_station.values()),
@@ -159,4 +161,15 @@ def _rates(session: Session, rows: list[Triple]) -> list[RateRow]:
     for sid in sorted(k for k in by_station if k is not None):
         asked, answered = by_station[sid]
         out.append(RateRow("station", stations[sid].code, stations[sid].name, asked, answered))
+    return out
+
+
+def _ancestors(session: Session, region_id: int) -> list[int]:
+    """The region and every region above it."""
+    out: list[int] = []
+    current: int | None = region_id
+    while current is not None and current not in out:
+        out.append(current)
+        region = session.get(Region, current)
+        current = region.parent_id if region else None
     return out
