@@ -59,7 +59,9 @@ def test_large_audience_is_one_outbox_row_per_twenty(world: World) -> None:
     sid = create(world, load("survey.yaml"))
     with world.sessions() as session:
         rows = list(
-            session.scalars(select(OutboxItem).where(OutboxItem.dedupe_key.like(f"solicit:{sid}:%")))
+            session.scalars(
+                select(OutboxItem).where(OutboxItem.dedupe_key.like(f"solicit:{sid}:%"))
+            )
         )
     users = [u for r in rows for u in r.payload["user_ids"]]
     assert len(rows) == 3 and all(len(r.payload["user_ids"]) <= 20 for r in rows)
@@ -177,7 +179,9 @@ def test_results_response_rate_by_region_and_station(world: World) -> None:
 
 def test_create_refuses_bad_audience_and_past_deadline(world: World) -> None:
     with world.sessions() as session, pytest.raises(LookupError, match="no region"):
-        solicit.create(session, world.ctx(), parse_spec(load("survey.yaml", audience={"region": "Q"}), BJ))
+        solicit.create(
+            session, world.ctx(), parse_spec(load("survey.yaml", audience={"region": "Q"}), BJ)
+        )
     past = load("survey.yaml", deadline="2026-11-01 17:00")
     with world.sessions() as session, pytest.raises(ValueError, match="past"):
         solicit.create(session, world.ctx(), parse_spec(past, BJ))
