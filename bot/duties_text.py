@@ -8,6 +8,9 @@ from handlers.duties.scores import ScoreRow
 from handlers.texts import fmt_when
 
 
+_LEVEL = {"region": "地区", "station": "联络站"}
+
+
 def _num(x: float) -> str:
     return f"{x:g}"
 
@@ -35,8 +38,8 @@ def render_results(res: Results) -> str:
                 lines.append(f"   - {t.deputy_name}（{t.station}）：{t.text}")
     lines.append("response rate (answered / asked):")
     for r in res.rates:
-        label = {"total": "合计", "region": "地区", "station": "联络站"}[r.level]
-        lines.append(f"   {label} {r.code} {r.name}: {r.answered}/{r.asked} = {r.rate:.1%}")
+        label = "合计" if r.level == "total" else f"{_LEVEL[r.level]} {r.code} {r.name}"
+        lines.append(f"   {label}: {r.answered}/{r.asked} = {r.rate:.1%}")
     return "\n".join(lines)
 
 
