@@ -7,7 +7,6 @@ from handlers.duties.results import Results
 from handlers.duties.scores import ScoreRow
 from handlers.texts import fmt_when
 
-
 _LEVEL = {"region": "地区", "station": "联络站"}
 
 

@@ -1,4 +1,4 @@
-"""履职档案: 登记 of offline activities, staff confirmation, and a seeded year's archive with 积分."""
+"""履职档案: 登记 of offline activities, staff confirmation, a seeded year's archive with 积分."""
 
 from __future__ import annotations
 
