@@ -23,7 +23,11 @@ from storage.models import (
     Case,
     CaseEvent,
     Deputy,
+    Document,
+    DocumentRead,
     DutyActivity,
+    Meeting,
+    MeetingAttendee,
     Rating,
     Solicitation,
     SolicitTarget,
@@ -116,6 +120,8 @@ def archives(
 
     _cases(session, window, add)
     _solicitations(session, window, add)
+    _meetings(session, window, add)
+    _documents(session, window, add)
     _activities(session, year, add)
     for archive in out.values():
         archive.entries.sort(key=lambda e: (e.day, list(rt.ACTIVITY_LABELS).index(e.key)))
@@ -221,3 +227,38 @@ def _activities(session: Session, year: int, add: Add) -> None:
         add(a.deputy_id, a.occurred_on, "activity_registered", rt.activity_detail(a))
         if a.status == "confirmed":
             add(a.deputy_id, a.occurred_on, "activity_confirmed", rt.activity_detail(a))
+
+
+def _meetings(session: Session, window: tuple[datetime, datetime], add: Add) -> None:
+    start, end = window
+    stmt = (
+        select(MeetingAttendee, Meeting)
+        .join(Meeting, Meeting.id == MeetingAttendee.meeting_id)
+        .where(Meeting.starts_at >= start, Meeting.starts_at < end)
+        .order_by(Meeting.starts_at, Meeting.id)
+    )
+    for a, m in session.execute(stmt).all():
+        if a.checked_in_at is not None:
+            add(
+                a.deputy_id, _day(m.starts_at), "meeting_attended", rt.meeting_detail(m.id, m.title)
+            )
+        elif a.status == "excused":
+            add(
+                a.deputy_id,
+                _day(m.starts_at),
+                "meeting_excused",
+                rt.meeting_detail(m.id, m.title, a.reason),
+            )
+
+
+def _documents(session: Session, window: tuple[datetime, datetime], add: Add) -> None:
+    start, end = window
+    stmt = (
+        select(DocumentRead, Document)
+        .join(Document, Document.id == DocumentRead.document_id)
+        .where(DocumentRead.confirmed_at >= start, DocumentRead.confirmed_at < end)
+        .order_by(DocumentRead.confirmed_at)
+    )
+    for r, d in session.execute(stmt).all():
+        assert r.confirmed_at is not None
+        add(r.deputy_id, _day(r.confirmed_at), "document_read", rt.document_detail(d.title))

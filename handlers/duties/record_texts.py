@@ -20,6 +20,9 @@ ACTIVITY_LABELS: dict[str, str] = {
     "rating_unsatisfied": "群众不满意",
     "survey_answered": "参与意见征集",
     "vote_cast": "参加投票",
+    "meeting_attended": "出席会议",
+    "meeting_excused": "会议请假",
+    "document_read": "阅文",
     "activity_registered": "登记履职活动",
     "activity_confirmed": "活动经联络站确认",
 }
@@ -45,6 +48,16 @@ def rating_detail(case_id: int, value: str) -> str:
 def solicit_detail(solicitation_id: int, title: str) -> str:
     """A questionnaire or vote in the archive."""
     return f"{title}（编号 {solicitation_id}）"
+
+
+def meeting_detail(meeting_id: int, title: str, reason: str | None = None) -> str:
+    """A meeting in the archive (with the reason of a 请假)."""
+    return f"{title}（会议 {meeting_id}）" + (f"：{reason}" if reason else "")
+
+
+def document_detail(title: str) -> str:
+    """A document read."""
+    return f"《{title}》"
 
 
 def activity_detail(a: DutyActivity) -> str:

@@ -13,7 +13,7 @@ from handlers import cards, queries
 from handlers import texts as common_texts
 from handlers.cards import ReplyTarget
 from handlers.context import HandlerContext
-from handlers.duties import answers, register, solicit, texts, vote
+from handlers.duties import answers, meeting, reading, register, solicit, texts, vote
 from handlers.events import CardAction, StaffText
 from storage.models import Solicitation
 
@@ -22,7 +22,12 @@ CARD_KINDS = frozenset({"solicit"})
 
 def handles(text: str) -> bool:
     """True for the text commands of 代表履职."""
-    return answers.header(text) is not None or register.handles(text)
+    return (
+        answers.header(text) is not None
+        or register.handles(text)
+        or meeting.HEADER.match(text) is not None
+        or reading.HEADER.match(text) is not None
+    )
 
 
 def on_text(session: Session, ev: StaffText, target: ReplyTarget, ctx: HandlerContext) -> None:
@@ -30,6 +35,12 @@ def on_text(session: Session, ev: StaffText, target: ReplyTarget, ctx: HandlerCo
     person = queries.person_by_platform(session, ev.platform, ev.user_id)
     if person is None:
         cards.reply(session, target, common_texts.unknown_person())
+        return
+    if meeting.HEADER.match(ev.text):
+        meeting.on_text(session, person, ev.text, target, ctx)
+        return
+    if reading.HEADER.match(ev.text):
+        reading.on_text(session, person, ev.text, target, ctx)
         return
     head = answers.header(ev.text)
     if head is None:

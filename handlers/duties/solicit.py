@@ -207,7 +207,9 @@ def tick(session: Session, ctx: HandlerContext) -> int:
             steps += 1
             continue
         steps += _due_reminders(session, sol, ctx)
-    return steps
+    from handlers.duties import meeting, reading
+
+    return steps + meeting.remind_due(session, ctx) + reading.remind_due(session, ctx)
 
 
 def _due_reminders(session: Session, sol: Solicitation, ctx: HandlerContext) -> int:

@@ -94,9 +94,9 @@ def parse_spec(raw: Any, tz: ZoneInfo) -> SolicitSpec:
     if not title:
         problems.append("title: missing")
     questions = _questions(raw.get("questions"), kind, problems)
-    deadline = _deadline(raw.get("deadline"), tz, problems)
-    audience = _audience(raw.get("audience"), problems)
-    documents = _documents(raw.get("documents"), problems)
+    deadline = parse_time(raw.get("deadline"), tz, problems)
+    audience = parse_audience(raw.get("audience"), problems)
+    documents = parse_documents(raw.get("documents"), problems)
     remind = _remind(raw.get("remind_days", [1]), problems)
     secret = bool(raw.get("secret", False))
     if secret and kind != "vote":
@@ -138,7 +138,7 @@ def _questions(raw: Any, kind: str, problems: list[str]) -> tuple[Question, ...]
     return tuple(out)
 
 
-def _deadline(raw: Any, tz: ZoneInfo, problems: list[str]) -> datetime | None:
+def parse_time(raw: Any, tz: ZoneInfo, problems: list[str]) -> datetime | None:
     value: datetime | None = None
     if isinstance(raw, datetime):
         value = raw
@@ -155,7 +155,7 @@ def _deadline(raw: Any, tz: ZoneInfo, problems: list[str]) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
-def _audience(raw: Any, problems: list[str]) -> Audience | None:
+def parse_audience(raw: Any, problems: list[str]) -> Audience | None:
     if not isinstance(raw, dict):
         problems.append("audience: give region: CODE, stations: [CODES] or deputies: [CODES]")
         return None
@@ -170,7 +170,7 @@ def _audience(raw: Any, problems: list[str]) -> Audience | None:
     return Audience(stations=codes) if given[0] == "stations" else Audience(deputies=codes)
 
 
-def _documents(raw: Any, problems: list[str]) -> tuple[dict[str, str], ...]:
+def parse_documents(raw: Any, problems: list[str]) -> tuple[dict[str, str], ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):

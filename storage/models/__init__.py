@@ -26,7 +26,16 @@ from storage.models.directory import (
     Staff,
     Station,
 )
-from storage.models.duties import Ballot, DutyActivity, Solicitation, SolicitTarget
+from storage.models.duties import (
+    Ballot,
+    Document,
+    DocumentRead,
+    DutyActivity,
+    Meeting,
+    MeetingAttendee,
+    Solicitation,
+    SolicitTarget,
+)
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
 
@@ -53,7 +62,11 @@ __all__ = [
     "Staff",
     "Station",
     "Ballot",
+    "Document",
+    "DocumentRead",
     "DutyActivity",
+    "Meeting",
+    "MeetingAttendee",
     "Solicitation",
     "SolicitTarget",
     "InboxItem",

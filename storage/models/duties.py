@@ -79,3 +79,60 @@ class DutyActivity(Base):
     confirmed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Meeting(Base):
+    """A meeting or activity notice: time, place, agenda, documents; 报名/请假/签到."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    agenda: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checkin_token: Mapped[str] = mapped_column(String(32))  # in the venue's QR code only
+    button_checkin: Mapped[bool] = mapped_column(Boolean, default=False)  # staff allow 签到 button
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64), default="cli")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MeetingAttendee(Base):
+    """One invited deputy: 报名, 请假 (with reason) and 签到."""
+
+    __tablename__ = "meeting_attendees"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputies.id"), primary_key=True, index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    status: Mapped[str] = mapped_column(String(16), default="invited")  # invited|registered|excused
+    reason: Mapped[str | None] = mapped_column(Text)  # 请假 reason
+    replied_at: Mapped[datetime | None]
+    checked_in_at: Mapped[datetime | None]
+    checkin_via: Mapped[str | None] = mapped_column(String(8))  # qr | button
+
+
+class Document(Base):
+    """A document for 阅文: attached to a meeting or sent alone."""
+
+    __tablename__ = "duty_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    remind_days: Mapped[int | None] = mapped_column(Integer)  # working days after sending
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentRead(Base):
+    """One deputy's read receipt of a document: opened, then confirmed read (已阅)."""
+
+    __tablename__ = "document_reads"
+    document_id: Mapped[int] = mapped_column(ForeignKey("duty_documents.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputies.id"), primary_key=True, index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
