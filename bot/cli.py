@@ -143,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot import commands_duties
 
     commands_duties.add_parsers(sub)  # solicit …, deputies … (代表履职)
+    from bot import commands_meetings
+
+    commands_meetings.add_parsers(sub)  # meeting …, doc … (代表履职)
 
     from bot import commands_privacy
 

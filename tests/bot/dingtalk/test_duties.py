@@ -180,3 +180,50 @@ def test_secret_vote_over_the_stream_leaves_no_choice_beside_a_deputy(
     with rt.sessions() as s:
         payloads = [i.payload for i in s.scalars(select(InboxItem))]
     assert len(payloads) == 3 and all("投票" not in p and "1B" not in p for p in payloads)
+
+
+def test_meeting_over_the_stream_and_the_cli(
+    rt: Runtime,
+    sim: DingTalkSimulator,
+    directory: Directory,
+    start_stream: StartStream,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from handlers.duties import meeting
+    from storage.models import Meeting
+
+    set_clock(rt, datetime(2026, 11, 16, 10, 0, tzinfo=BJ))
+    assert (
+        lianxin(rt, monkeypatch, "meeting", "create", str(FIXTURE.with_name("meeting.yaml"))) == 0
+    )
+    with rt.sessions() as s:
+        mid = int(s.scalar(select(Meeting.id)) or 0)
+    png = tmp_path / "checkin.png"
+    assert lianxin(rt, monkeypatch, "meeting", "qrcode", str(mid), "--out", str(png)) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    drain(rt)
+    assert any("会议通知】" in t for t in robot_texts(sim, "u-li"))
+    with rt.sessions() as s:
+        m = s.get(Meeting, mid)
+        assert m is not None
+        code = meeting.checkin_text(m)
+    start_stream()
+    sim.user_sends_private_text("u-zhang", f"#会议{mid} 报名")
+    sim.user_sends_private_text("u-li", f"#会议{mid} 请假 参加市里培训")
+    settle(rt, 2)
+    set_clock(rt, datetime(2026, 11, 18, 8, 50, tzinfo=BJ))
+    sim.user_sends_private_text("u-zhang", code)  # scanned at the venue
+    settle(rt, 3)
+    set_clock(rt, datetime(2026, 11, 18, 12, 0, tzinfo=BJ))
+    sim.user_sends_private_text("u-li", code)  # after the end: refused
+    settle(rt, 4)
+    assert "签到成功" in robot_texts(sim, "u-zhang")[-1]
+    assert "现在不能签到" in robot_texts(sim, "u-li")[-1]
+    assert lianxin(rt, monkeypatch, "meeting", "attendance", str(mid)) == 0
+    out = capsys.readouterr().out
+    assert "D1 张伟 城南联络站 已报名 签到 11月18日 08:50 (qr)" in out
+    assert "D2 李娜 城南联络站 请假 理由：参加市里培训 未签到" in out
+    assert "invited 2, checked in 1, excused 1" in out
