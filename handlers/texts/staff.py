@@ -69,7 +69,7 @@ def notice_confirm_prompt() -> str:
 
 def notice_sent(target: str, count: int) -> str:
     """To staff: the notice went out."""
-    return f"通知已发送给 {target} 的 {count} 位代表，确认情况可在工作台查看。"
+    return f"通知已发送给 {target} 的 {count} 位代表，代表回复「确认」后会记入通知记录。"
 
 
 def notice_target_not_found(target: str) -> str:
