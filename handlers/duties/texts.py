@@ -198,6 +198,11 @@ def ballot_how(sol: Solicitation) -> str:
     return f"请写上您的选择，例如「{command(sol, '1A')}」。"
 
 
+def ballot_unreadable(sol: Solicitation) -> str:
+    """A secret ballot that could not be read (its text is not repeated back)."""
+    return f"未能读懂您的选票，选票未记录。请按「{command(sol, '1A')}」的格式重新投票。"
+
+
 def ballot_incomplete(sol: Solicitation, questions: tuple[Question, ...]) -> str:
     """A ballot must answer every question at once."""
     example = " ".join(f"{n}A" for n in range(1, len(questions) + 1))

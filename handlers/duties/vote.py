@@ -40,7 +40,8 @@ def cast(
     questions = questions_from_json(sol.questions)
     steps = answers.parse_steps(rest, questions) if rest.strip() else texts.ballot_how(sol)
     if isinstance(steps, str):
-        cards.reply(session, target, steps)
+        # a secret ballot's hint never echoes what the deputy wrote (the outbox keeps it)
+        cards.reply(session, target, texts.ballot_unreadable(sol) if sol.secret else steps)
         return
     choices = answers.apply_steps({}, [s for s in steps if not s.toggle])
     if any(s.toggle for s in steps) or answers.missing(choices, questions):

@@ -19,6 +19,9 @@ def test_secret_vote_tally_refusal_and_no_link(world: World) -> None:
     assert "已投入" in out[0] and "无记名" in out[0] and "关于农村道路" not in out[0]
     world.text("u-li", f"#投票{sid} 1B")
     world.text("u-zhao", f"#投票{sid} 1A")
+    # an unreadable secret ballot is refused without echoing it
+    out = texts_to(world.text("u-zhao", f"#投票{sid} 1Z"), "u-zhao")
+    assert "未能读懂您的选票" in out[0] and "Z" not in out[0]
     # a second ballot from the same deputy is refused and changes nothing
     out = texts_to(world.text("u-zhang", f"#投票{sid} 1C"), "u-zhang")
     assert "已在" in out[0] and "只能投一次" in out[0]
