@@ -185,3 +185,34 @@ def test_create_refuses_bad_audience_and_past_deadline(world: World) -> None:
     past = load("survey.yaml", deadline="2026-11-01 17:00")
     with world.sessions() as session, pytest.raises(ValueError, match="past"):
         solicit.create(session, world.ctx(), parse_spec(past, BJ))
+
+
+def test_template_card_click_takes_the_same_path(world: World) -> None:
+    from handlers.events import CardAction
+
+    sid = create(world, load("survey.yaml"))
+    out = world.send(
+        CardAction(
+            platform="dingtalk",
+            user_id="u-zhao",
+            platform_id="cb-solicit-1",
+            card_id=f"solicit-{sid}",
+            action="answer",
+            params={"kind": "solicit", "solicitation_id": str(sid), "answer": "1B 2AD"},
+            sent_at=world.now,
+        )
+    )
+    assert "已提交" in texts_to(out, "u-zhao")[0]
+    assert target(world, sid, world.ids["zhao"]).answers == {"1": ["B"], "2": ["A", "D"]}
+    out = world.send(
+        CardAction(
+            platform="dingtalk",
+            user_id="u-zhao",
+            platform_id="cb-solicit-2",
+            card_id=f"solicit-{sid}",
+            action="answer",
+            params={"kind": "solicit", "solicitation_id": "x"},
+            sent_at=world.now,
+        )
+    )
+    assert "请在编号后写上答案" in texts_to(out, "u-zhao")[0]
