@@ -21,6 +21,7 @@ from handlers.commands import Command, ParseError, Verb, parse_command
 from handlers.context import HandlerContext
 from handlers.duties import router as duties
 from handlers.events import CardAction, StaffText
+from handlers.insight import command as insight_command
 from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
 from handlers.notices import Purpose, ToConstituent, queue_notice
 from handlers.queries import Person
@@ -178,6 +179,11 @@ def case_action(
     if cmd.verb == Verb.SHOW:
         cards.reply(
             session, target, cards.case_card(session, number, ctx.now).as_text(), case_id=number
+        )
+        return
+    if cmd.verb == Verb.CATEGORISE:  # anyone who may act on the case may correct it
+        insight_command.categorise(
+            session, case, cmd.arg, person.actor(_channel(target)), target, ctx
         )
         return
     if _held_by_other(case, person, cmd.verb):

@@ -36,6 +36,7 @@ from storage.models.duties import (
     Solicitation,
     SolicitTarget,
 )
+from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
 
@@ -69,6 +70,8 @@ __all__ = [
     "MeetingAttendee",
     "Solicitation",
     "SolicitTarget",
+    "CasePlace",
+    "Place",
     "InboxItem",
     "KeyValue",
     "OutboxItem",
