@@ -1,7 +1,7 @@
 """The text a deputy sends to answer (or a card link sends for them): `#征集3 1A 2BC 3 意见…`.
 
 Grammar, after the header `#征集<id>` / `#投票<id>` (`#` optional, full-width tolerated):
-a sequence of `<question number> <answer>`; a choice answer is option letters (`B`, `AC`),
+a sequence of `<question number> <answer>`; a choice answer is option letters (`B`, `AC`, `A,C`),
 `+B` toggles one option of a multiple-choice question (what a card link sends); a free-text
 answer takes the rest of the message, so it comes last. Never raises on user input.
 """
@@ -20,11 +20,11 @@ _FULLWIDTH = str.maketrans(
     "0123456789#+ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
 )
 HEADER = re.compile(
-    r"^\s*(?:[@＠]\S*\s+)*#?\s*(征集|问卷|投票)\s*(\d{1,9})(?=\s|$|\d|[:：])[\s:：]*(.*)$", re.S
+    r"^\s*(?:[@＠]\S*\s+)*#?\s*(征集|问卷|投票)\s*(\d{1,9})(?=\s|$|[:：])[\s:：]*(.*)$", re.S
 )
 _SEP = re.compile(r"[\s,，、;；]*")
 _QNUM = re.compile(r"(\d{1,3})[\s:：.．、)）]*")
-_LETTERS = re.compile(r"(\+?)([A-Za-z]+)(?![A-Za-z\u4e00-\u9fff])")
+_LETTERS = re.compile(r"(\+?)([A-Za-z](?:[,，、/]?[A-Za-z])*)(?![A-Za-z\u4e00-\u9fff])")
 WORDS = {"征集": "survey", "问卷": "survey", "投票": "vote"}
 
 
@@ -89,7 +89,7 @@ def _choice(n: int, q: Question, s: str) -> tuple[Step, int] | str:
     m = _LETTERS.match(s)
     if m is None:
         return texts.choice_expected(n, len(q.options))
-    letters = tuple(dict.fromkeys(m.group(2).upper()))
+    letters = tuple(dict.fromkeys(c for c in m.group(2).upper() if c.isalpha()))
     limit = chr(ord("A") + len(q.options) - 1)
     if any(c > limit for c in letters):
         return texts.choice_out_of_range(n, limit)
