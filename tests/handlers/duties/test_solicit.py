@@ -216,3 +216,26 @@ def test_template_card_click_takes_the_same_path(world: World) -> None:
         )
     )
     assert "请在编号后写上答案" in texts_to(out, "u-zhao")[0]
+
+
+def test_a_redelivered_answer_is_recorded_once(world: World) -> None:
+    from datetime import timedelta
+
+    from handlers.events import StaffText
+
+    sid = create(world, load("survey.yaml"))
+    world.text("u-zhang", f"#征集{sid} 1A 2A")
+    event = StaffText(
+        platform="dingtalk",
+        user_id="u-zhang",
+        platform_id="msg-same-1",
+        text=f"#征集{sid} 2+B",
+        sent_at=world.now,
+        reply_webhook="http://127.0.0.1:9/session",
+        reply_webhook_expires_at=world.now + timedelta(hours=1),
+    )
+    first = world.send(event)
+    again = world.send(event)  # DingTalk pushes the same message again
+    assert len(texts_to(first, "u-zhang")) == 1 and again == []
+    row = target(world, sid, world.ids["zhang"])
+    assert row.answers == {"1": ["A"], "2": ["A", "B"]} and row.changes == 1
