@@ -125,6 +125,12 @@ class SlaSettings(_Section):
     timezone: str = "Asia/Shanghai"
 
 
+class DutiesSettings(_Section):
+    """[duties] — 代表履职: the 履职积分 weights (defaults in handlers/duties/points.toml)."""
+
+    points: dict[str, float] = {}  # e.g. {case_answered = 3}; unknown keys are refused
+
+
 class QueueSettings(_Section):
     """[queue]"""
 
@@ -149,6 +155,7 @@ class Settings(_Section):
     sla: SlaSettings = SlaSettings()
     workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
+    duties: DutiesSettings = DutiesSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 
     @property
