@@ -181,6 +181,13 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_stats.add_parser(sub)
 
+    from bot import commands_duties
+
+    commands_duties.add_parsers(sub)  # solicit …, deputies … (代表履职)
+    from bot import commands_meetings
+
+    commands_meetings.add_parsers(sub)  # meeting …, doc … (代表履职)
+
     from bot import commands_privacy
 
     mask = add("mask", commands_privacy.cmd_mask, "mask personal data (脱敏) in JSONL messages")

@@ -133,6 +133,12 @@ class InsightSettings(_Section):
     auto_merge_score: float = Field(default=0.8, gt=0, le=1)
 
 
+class DutiesSettings(_Section):
+    """[duties] — 代表履职: the 履职积分 weights (defaults in handlers/duties/points.toml)."""
+
+    points: dict[str, float] = {}  # e.g. {case_answered = 3}; unknown keys are refused
+
+
 class QueueSettings(_Section):
     """[queue]"""
 
@@ -158,6 +164,7 @@ class Settings(_Section):
     workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
     insight: InsightSettings = InsightSettings()
+    duties: DutiesSettings = DutiesSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 
     @property

@@ -19,6 +19,7 @@ from handlers.cards import ReplyTarget
 from handlers.caselog import Actor, transition
 from handlers.commands import Command, ParseError, Verb, parse_command
 from handlers.context import HandlerContext
+from handlers.duties import router as duties
 from handlers.events import CardAction, StaffText
 from handlers.insight import command as insight_command
 from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
@@ -72,6 +73,9 @@ def on_staff_text(session: Session, ev: StaffText, ctx: HandlerContext) -> None:
         webhook_expires_at=ev.reply_webhook_expires_at,
         from_text=True,
     )
+    if duties.handles(ev.text):  # 代表履职: #征集3 …, #投票5 …, 登记 … (handlers/duties)
+        duties.on_text(session, ev, target, ctx)
+        return
     perform(
         session, ev.platform, ev.user_id, ev.conversation_id, parse_command(ev.text), target, ctx
     )
@@ -85,6 +89,9 @@ def on_card_action(session: Session, ev: CardAction, ctx: HandlerContext) -> Non
         conversation_id=ev.conversation_id,
         from_text=False,
     )
+    if ev.params.get("kind") in duties.CARD_KINDS:  # 代表履职 cards (handlers/duties)
+        duties.on_card(session, ev, ctx)
+        return
     if ev.action == Verb.CONFIRM_NOTICE:
         person = queries.person_by_platform(session, ev.platform, ev.user_id)
         if person is None:

@@ -26,6 +26,16 @@ from storage.models.directory import (
     Staff,
     Station,
 )
+from storage.models.duties import (
+    Ballot,
+    Document,
+    DocumentRead,
+    DutyActivity,
+    Meeting,
+    MeetingAttendee,
+    Solicitation,
+    SolicitTarget,
+)
 from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
@@ -52,6 +62,14 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "Ballot",
+    "Document",
+    "DocumentRead",
+    "DutyActivity",
+    "Meeting",
+    "MeetingAttendee",
+    "Solicitation",
+    "SolicitTarget",
     "CasePlace",
     "Place",
     "InboxItem",
