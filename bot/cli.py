@@ -163,6 +163,13 @@ def _parser() -> argparse.ArgumentParser:
     cor = isub.add_parser("corrections", help="export category corrections as training data")
     cor.add_argument("--out", type=Path, required=True)
     cor.set_defaults(func=ci.cmd_insight_corrections)
+    from bot import commands_brief
+
+    bri = isub.add_parser("brief", help="热点专报: a region's weekly hot-topic brief")
+    bri.add_argument("--region", required=True, help="region code (its sub-regions included)")
+    bri.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48 (Beijing time)")
+    bri.add_argument("--xlsx", type=Path, help="also write the brief to this xlsx file")
+    bri.set_defaults(func=commands_brief.cmd_insight_brief)
 
     notify = add("notify", c.cmd_notify, "push a notice to the deputies of a region or station")
     target = notify.add_mutually_exclusive_group(required=True)

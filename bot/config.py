@@ -125,6 +125,14 @@ class SlaSettings(_Section):
     timezone: str = "Asia/Shanghai"
 
 
+class InsightSettings(_Section):
+    """[insight] — similar cases (附议) at intake."""
+
+    episode_days: float = Field(default=10, gt=0)  # same case within this of its first report
+    auto_merge: bool = False  # merge a strong match without asking the deputy
+    auto_merge_score: float = Field(default=0.8, gt=0, le=1)
+
+
 class DutiesSettings(_Section):
     """[duties] — 代表履职: the 履职积分 weights (defaults in handlers/duties/points.toml)."""
 
@@ -155,6 +163,7 @@ class Settings(_Section):
     sla: SlaSettings = SlaSettings()
     workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
+    insight: InsightSettings = InsightSettings()
     duties: DutiesSettings = DutiesSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 

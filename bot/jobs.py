@@ -282,6 +282,8 @@ def build_context(settings: Settings, session: Session, now: datetime) -> Handle
         rating_days=sla.rating_days,
         reason_wait_minutes=sla.reason_wait_minutes,
         office_group_id=settings.dingtalk.staff_group_id or None,
+        episode_days=settings.insight.episode_days,
+        auto_merge_score=settings.insight.auto_merge_score if settings.insight.auto_merge else None,
     )
 
 
@@ -295,12 +297,14 @@ def dispatch_event(rt: Runtime, session: Session, event: InboundEvent) -> None:
 def _periodic(name: str) -> str:
     rt = runtime.current()
     from handlers import calendar_watch, escalation, rating
+    from handlers.insight.brief_send import send_due_briefs
 
     step = {
         "escalation": escalation.run_due,
         "rating": rating.expire_unrated,
         "calendar": calendar_watch.warn_missing,
         "reasons": rating.notify_unexplained,
+        "brief": send_due_briefs,
     }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
@@ -330,6 +334,11 @@ def report_unexplained_ratings() -> str:
     return _periodic("reasons")
 
 
+def send_briefs() -> str:
+    """Periodic: last week's 热点专报 to each office group, once (Monday 09:00 or next workday)."""
+    return _periodic("brief")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
@@ -338,5 +347,6 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (expire_ratings, 300),
         (check_calendar, 3600),
         (report_unexplained_ratings, 60),
+        (send_briefs, 600),
         (run_duties, 300),  # 代表履职: solicitation closes and reminders (bot/duties_jobs.py)
     ]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import cards, escalation, notify, queries, rating, texts
+from handlers import cards, cosign, escalation, notify, queries, rating, texts
 from handlers.cards import ReplyTarget
 from handlers.caselog import Actor, transition
 from handlers.commands import Command, ParseError, Verb, parse_command
@@ -41,6 +41,8 @@ CARD_VERBS = frozenset(
         Verb.REASSIGN,
         Verb.CLOSE,
         Verb.SHOW,
+        Verb.COSIGN,
+        Verb.UNCOSIGN,
     }
 )
 _ARG_PARAMS = (
@@ -185,6 +187,11 @@ def case_action(
         insight_command.categorise(
             session, case, cmd.arg, person.actor(_channel(target)), target, ctx
         )
+        return
+    if cmd.verb in (Verb.COSIGN, Verb.UNCOSIGN):  # whoever may act on the merged case
+        undo = cmd.verb == Verb.UNCOSIGN
+        actor = person.actor(_channel(target))
+        cosign.on_command(session, case, actor, undo, cmd.arg, target, ctx)
         return
     if _held_by_other(case, person, cmd.verb):
         holder = queries.assignee_of(session, case)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import queries, texts
+from handlers import cosign_card, queries, texts
 from handlers.insight.card import insight_fields
 from handlers.notices import (
     PostCaseCard,
@@ -92,7 +92,8 @@ def case_card(session: Session, case_id: int, now: datetime | None = None) -> Ca
         buttons=tuple(
             CardButton(a, texts.CARD_BUTTON_LABELS[a], texts.card_command(a, case.id))
             for a in _BUTTONS.get(case.status, ())
-        ),
+        )
+        + tuple(CardButton(*b) for b in cosign_card.card_buttons(case)),
         text=case.text,
     )
 
@@ -111,6 +112,7 @@ def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
     if location:
         yield labels["location"], location
     yield from insight_fields(session, case)
+    yield from cosign_card.card_fields(session, case)
     yield labels["status"], texts.status_label(case.status)
     handler = queries.assignee_of(session, case)
     yield labels["handler"], handler.title if handler else texts.unassigned()

@@ -12,6 +12,8 @@ tolerated, leading @mention remnants dropped::
     #123 改派 <deputy>         staff reassign   (转派, 指派, 重新分派)
     #123 办结 [note]           staff close      (结案, 关闭)
     #123 分类 <category>       correct the category (改分类, 更正分类)
+    #15 附议 [#12]             merge into #12 as a co-signer (合并为附议; default: the suggested)
+    #15 取消附议               undo the merge (撤销附议, 取消合并)
     待办 · 帮助 · 确认 / 已阅 · 通知 <区域或联络站> <内容>
 
 The verb may also come first (``接单 #123``). `parse_command` never raises on user input: it
@@ -43,6 +45,8 @@ class Verb(StrEnum):
     NOTIFY = "notify"
     CONFIRM_NOTICE = "confirm_notice"
     CATEGORISE = "categorise"
+    COSIGN = "cosign"  # 附议: merge into the same earlier case
+    UNCOSIGN = "uncosign"  # 取消附议
     UNKNOWN = "unknown"
 
 
@@ -114,6 +118,12 @@ _CASE_WORDS: dict[str, Verb] = {
     "分类": Verb.CATEGORISE,
     "改分类": Verb.CATEGORISE,
     "更正分类": Verb.CATEGORISE,
+    "附议": Verb.COSIGN,
+    "合并为附议": Verb.COSIGN,
+    "合并到": Verb.COSIGN,
+    "取消附议": Verb.UNCOSIGN,
+    "撤销附议": Verb.UNCOSIGN,
+    "取消合并": Verb.UNCOSIGN,
 }
 _CASE_WORDS_LONGEST_FIRST = sorted(_CASE_WORDS, key=len, reverse=True)
 

@@ -47,6 +47,8 @@ class HandlerContext:
     # how long the handler's and staff's notice of a 不满意 waits for the reason (one message)
     reason_wait_minutes: float = 10
     burst_minutes: float = 10  # follow-ups within this of the last message are not re-acked
+    auto_merge_score: float | None = None  # 附议 without asking at this match score (None: off)
+    episode_days: float = 10  # a same-place, same-problem report within this is the same case
 
     def __post_init__(self) -> None:
         """Handlers compare instants; a naive clock would silently shift every deadline."""

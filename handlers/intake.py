@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import cards, escalation, insight, queries, rating, routing, texts
+from handlers import cards, cosign, escalation, insight, queries, rating, routing, texts
 from handlers.caselog import note, transition
 from handlers.context import HandlerContext
+from handlers.cosign_follow import follow_up as cosigner_follow_up
+from handlers.cosign_follow import merged_case_and_main
 from handlers.events import ConstituentEntered, ConstituentMessage
 from handlers.lifecycle import Action, Status
 from handlers.notices import MenuItem, ToConstituent, queue_notice
@@ -113,7 +115,10 @@ def _on_problem_text(
         open_case(session, person, ev, msg, text, ctx)
         return
     case = queries.latest_open_case(session, person)
-    if case is None:
+    cosigned = merged_case_and_main(session, person) if case is None else None
+    if cosigned is not None:  # a co-signer writes again while the main case is open
+        cosigner_follow_up(session, *cosigned, person, msg, ev.kind, text, ctx)
+    elif case is None:
         open_case(session, person, ev, msg, text, ctx)
     else:
         follow_up(session, case, person, ev, msg, text, ctx)
@@ -225,7 +230,8 @@ def open_case(
         message_id=msg.id,
         message_kind=ev.kind,
     )
-    insight.annotate_case(session, case, ctx)  # category, place, similar cases (民情大脑)
+    episode = insight.Settings(episode_days=ctx.episode_days)
+    insight.annotate_case(session, case, ctx, episode)  # category, place, similar cases (民情大脑)
     if case.station_id is not None:
         routing.route_case(session, case, ctx, "remembered")
         ack(session, case, person, ctx)
@@ -234,6 +240,7 @@ def open_case(
     else:
         escalation.refresh_dues(session, case, ctx)
         _ask_station(session, case, person)
+    cosign.auto_merge(session, case, ctx)  # only when [insight] auto_merge is on
     return case
 
 

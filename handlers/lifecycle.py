@@ -37,6 +37,7 @@ class Action(StrEnum):
     EXPIRE = "expire"  # no rating within N days → 未评价
     REJECT = "reject"  # 不予受理
     MERGE = "merge"  # 附议 into another case
+    UNMERGE = "unmerge"  # staff undo a 附议: the case is handled on its own again
     REASSIGN = "reassign"  # staff: 改派
     CLOSE = "close"  # staff: 办结
 
@@ -63,6 +64,7 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
         for s in (Status.NEW, Status.ASSIGNED, *_HANDLING, Status.NEED_INFO)
     },
     **{(s, Action.MERGE): Status.MERGED for s in (Status.NEW, Status.ASSIGNED, Status.ACCEPTED)},
+    (Status.MERGED, Action.UNMERGE): Status.ASSIGNED,  # back to its handler, to be claimed again
     **{
         (s, Action.REASSIGN): Status.ASSIGNED
         for s in (Status.NEW, Status.ASSIGNED, *_HANDLING, Status.NEED_INFO, Status.TRANSFERRED)

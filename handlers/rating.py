@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import cards, escalation, queries, texts
+from handlers import cards, cosign, escalation, queries, texts
 from handlers.caselog import Actor, note, transition
 from handlers.context import HandlerContext
 from handlers.lifecycle import Action, Status
@@ -68,6 +68,7 @@ def record_answer(
         ),
         case_id=case.id,
     )
+    cosign.share_answer(session, case)  # co-signers (附议) get every answer of the main case
 
 
 def _say(session: Session, person: Constituent, text: str, case_id: int | None = None) -> None:
@@ -103,6 +104,10 @@ def on_rate(
     msg.case_id = case.id
     if _rating_of(session, case.id, seq) is not None:
         _say(session, person, texts.already_rated(case.id), case.id)
+        return
+    if case.status == Status.MERGED:  # a co-signer rates the main case's answer on their row
+        if not cosign.rate(session, case, person, seq, value, ctx):
+            _say(session, person, texts.rating_not_open(case.id), case.id)
         return
     if case.status != Status.REPLIED or seq != case.answer_seq:
         _say(session, person, texts.rating_not_open(case.id), case.id)
@@ -292,7 +297,7 @@ def expire_unrated(session: Session, ctx: HandlerContext) -> int:
             continue
         _expire(session, case, ctx)
         closed += 1
-    return closed
+    return closed + cosign.expire_unrated(session, ctx)  # co-signers (附议) too
 
 
 def _expire(session: Session, case: Case, ctx: HandlerContext) -> None:

@@ -20,7 +20,7 @@ from handlers import texts
 from handlers.cards import CaseCardView
 
 TEMPLATE_FILE = Path(__file__).with_name("case_card.template.json")
-ACTIONS = ("claim", "reply", "transfer", "ask_info", "reject")
+ACTIONS = ("claim", "reply", "transfer", "ask_info", "reject", "cosign", "uncosign")
 BUSY_TEXT = "处理中…"
 MARKDOWN_REF_PREFIX = "md-"  # CardRef ids of markdown "cards" (no instance on DingTalk)
 MSG_PARAM_BUDGET = 12_000  # msgParam is capped at 15 000 bytes (dingtalk.md §4.3)

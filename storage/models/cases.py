@@ -57,7 +57,7 @@ class Case(Base):
     assignee_deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"), index=True)
     assignee_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     category: Mapped[str | None] = mapped_column(String(64))
     # where the case came from: bot (WeCom/DingTalk intake) | 12345 (hotline import) | ...
     source: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot", index=True)
