@@ -60,6 +60,8 @@ def mask_name(s: str) -> str:
 def mask_email(s: str) -> str:
     """z***@qq.com: the first character of the local part and the domain stay."""
     local, _, domain = s.partition("@")
+    if len(local) <= 1:  # nothing would be hidden by keeping the first character
+        return STAR * len(local) + "@" + domain
     return local[:1] + STAR * (len(local) - 1) + "@" + domain
 
 
