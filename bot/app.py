@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
 from bot import metrics
+from bot.adapters import register_adapters
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime, build_runtime, install
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["lianxin"] = runtime
     _register_core(app, runtime)
     _register_adapters(app, runtime)
+    register_adapters()  # a composition root: jobs run in-process (sandbox) find them here
     return app
 
 

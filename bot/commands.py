@@ -103,11 +103,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Process jobs from every lianxin queue (no fork per job: sessions and pools stay warm)."""
     from rq import SimpleWorker
 
+    from bot.adapters import register_adapters
     from bot.queue import ALL_QUEUES
-    from bot.registry import load_adapters
 
     rt = _runtime(settings)
-    load_adapters()
+    register_adapters()  # this process is a composition root: the pipeline finds them here
     worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
     worker.work(burst=args.burst, with_scheduler=True, logging_level=_rq_log_level(settings))
     return 0
@@ -122,13 +122,15 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """Enqueue periodic jobs with rq's cron scheduler."""
     from rq.cron import CronScheduler
 
-    from bot import jobs
+    from bot.adapters import register_adapters
+    from bot.pipeline import periodic
     from bot.queue import PERIODIC_QUEUE
 
     rt = _runtime(settings)
+    register_adapters()
     cron = CronScheduler(connection=rt.redis, logging_level=_rq_log_level(settings))
     queue_name = rt.queue(PERIODIC_QUEUE).name
-    for func, every in jobs.PERIODIC(settings):
+    for func, every in periodic.PERIODIC(settings):
         cron.register(func, queue_name=queue_name, interval=every, result_ttl=60)
     cron.start()
     return 0
@@ -243,7 +245,8 @@ def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     """Push a notice to every deputy of a region or station."""
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_sends
     from handlers.notify import send_notice
     from storage.outbox import take_new_outbox_ids
 
@@ -262,8 +265,7 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     except LookupError as exc:
         print(f"lianxin: nothing sent: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 1
-    for outbox_id in new_ids:
-        enqueue_send(rt, outbox_id)
+    enqueue_sends(rt, new_ids)
     print(
         f"notice #{result.notice_id} queued for {result.deputies} deputies of {result.target}; "
         "`lianxin worker` delivers it"
@@ -273,7 +275,7 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_wecom_qrcode(args: argparse.Namespace, settings: Settings) -> int:
     """Create a station's kf contact-way link and a printable PNG."""
-    from bot.registry import SendError
+    from bot.pipeline.registry import SendError
     from bot.wecom.qrcode import make_station_qrcode
 
     try:

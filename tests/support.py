@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from bot import queue as q
 from bot.app import create_app
 from bot.dingtalk.stream import LianxinStreamClient, StreamOptions
+from bot.pipeline import wake
 from bot.runtime import Runtime
 
 
@@ -32,6 +33,7 @@ def delete_keys(conn: redis.Redis, prefix: str) -> None:
 def drain(rt: Runtime, rounds: int = 20) -> None:
     """Run queued jobs in this process until every queue is empty (burst mode, real rq)."""
     queues = [rt.queue(name) for name in q.ALL_QUEUES]
+    wake.flush_all()  # wake-ups leave the ack path on a background thread
     for _ in range(rounds):
         if not any(qu.count for qu in queues):
             return

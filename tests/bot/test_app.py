@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot import queue as q
 from bot.app import create_app
-from bot.ingest import ingest
+from bot.pipeline.ingest import ingest
 from bot.runtime import Runtime
 from tests.support import RedisServer
 

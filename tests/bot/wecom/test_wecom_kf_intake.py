@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, select
 
-from bot.jobs import process_inbox
+from bot.pipeline.inbox_jobs import process_inbox
 from bot.runtime import Runtime
 from bot.simulators.wecom import WeComSimulator
 from bot.simulators.wecom.support import TINY_AMR, TINY_PNG

@@ -1,0 +1,43 @@
+"""Periodic jobs (registered with rq's cron scheduler by `lianxin scheduler`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot import runtime
+from bot.config import Settings
+from bot.pipeline.context import handler_context
+from bot.pipeline.outbox_jobs import enqueue_sends
+from bot.pipeline.sweeper import sweep
+from storage.outbox import take_new_outbox_ids
+
+
+def _periodic(name: str) -> str:
+    rt = runtime.current()
+    from handlers import escalation, rating
+
+    step = {"escalation": escalation.run_due, "rating": rating.expire_unrated}[name]
+    with rt.sessions() as session, session.begin():
+        count = step(session, handler_context(rt, session))
+        new_ids = take_new_outbox_ids(session)
+    enqueue_sends(rt, new_ids)
+    return f"{name}: {count}"
+
+
+def run_escalations() -> str:
+    """Periodic: run every escalation step that is due (each exactly once)."""
+    return _periodic("escalation")
+
+
+def expire_ratings() -> str:
+    """Periodic: close answered cases nobody rated within the rating window as 未评价."""
+    return _periodic("rating")
+
+
+def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
+    """The periodic jobs and their intervals in seconds."""
+    return [
+        (sweep, settings.queue.sweep_seconds),
+        (run_escalations, 60),
+        (expire_ratings, 300),
+    ]
