@@ -99,6 +99,7 @@ def test_redis_down_event_recorded_then_processed_when_back(rt: Runtime, tmp_pat
 
 def test_failing_processor_keeps_row_pending_then_fails_for_good(rt: Runtime):
     rt.settings.queue.backoff_base_seconds = rt.settings.queue.backoff_max_seconds = 600.0
+
     @processor("test_broken")
     def _broken(rt: Runtime, session: Session, item: InboxItem) -> None:
         session.add(KeyValue(key="must-not-stay", value="x"))
