@@ -63,7 +63,9 @@ def make_autocommit_engine(engine: Engine) -> Engine:
     a connection that died in the pool shows as an error on use, which the caller retries.
     """
     if engine.dialect.name == "sqlite":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
+        # its own pool: switching pooled connections between modes would leak one into the other
+        url = engine.url.render_as_string(hide_password=False)
+        return make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     return create_engine(
         engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None
     )

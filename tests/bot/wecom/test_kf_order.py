@@ -81,12 +81,20 @@ def _check_acks(rt: Runtime, sim: WeComSimulator, directory: Directory) -> dict[
     return cases
 
 
-def _scan_and_type(sim: WeComSimulator) -> None:
+def _scan_and_type(
+    rt: Runtime, sim: WeComSimulator, workers: Workers, kill: random.Random | None
+) -> None:
+    """Everyone opened the chat once before without a code (known, no station); now each
+    scans the station's code and types at once."""
+    _burst(sim, lambda person: sim.user_enter(person))
+    _settle(rt, workers, len(PEOPLE), kill=None)
+
     def act(person: str) -> None:
         sim.user_enter(person, STATION_SCENE)
         sim.user_text(person, f"{person} 门口路灯坏了")
 
     _burst(sim, act)
+    _settle(rt, workers, 3 * len(PEOPLE), kill=kill)
 
 
 @pytest.mark.slow
@@ -96,8 +104,7 @@ def test_scan_and_text_in_one_pull_for_30_people_and_3_workers(
     workers = Workers(rt.settings, tmp_path / "workers.log")
     workers.start(3)
     try:
-        _scan_and_type(sim)
-        _settle(rt, workers, 2 * len(PEOPLE), kill=None)
+        _scan_and_type(rt, sim, workers, kill=None)
     finally:
         workers.stop()
     _check_acks(rt, sim, directory)
@@ -113,11 +120,10 @@ def test_follow_ups_in_order_exactly_once_under_random_worker_kills(
     workers = Workers(rt.settings, tmp_path / "workers.log")
     workers.start(3)
     try:
-        _scan_and_type(sim)
-        _settle(rt, workers, 2 * len(PEOPLE), kill=rng)
+        _scan_and_type(rt, sim, workers, kill=rng)
         _burst(sim, lambda person: sim.user_text(person, "补充一：晚上七点以后全黑"))
         _burst(sim, lambda person: sim.user_text(person, "补充二：已经一个月了"))
-        _settle(rt, workers, 4 * len(PEOPLE), kill=rng)
+        _settle(rt, workers, 5 * len(PEOPLE), kill=rng)
     finally:
         workers.stop()
     drain(rt)
