@@ -68,7 +68,12 @@ def pull(rt: Runtime, inbox_id: int) -> None:
     token = text_of(inner, "Token")
     api = WeComApi(rt)
     lock_name = f"{rt.settings.redis.queue_prefix}:wecom:kf_sync:{open_kfid}"
-    lock = rt.redis.lock(lock_name, timeout=LOCK_TTL, blocking_timeout=LOCK_WAIT)
+    # never held longer than the inbox lease: a puller killed mid-pull loses its row's lease
+    # and its lock alike, so the next claim of the row can pull (the lock is renewed per page)
+    lease = rt.settings.queue.lease_seconds
+    lock = rt.redis.lock(
+        lock_name, timeout=min(LOCK_TTL, lease), blocking_timeout=min(LOCK_WAIT, lease)
+    )
     if not lock.acquire():
         raise PullBusy(f"kf account {open_kfid} is being pulled by another worker")
     try:
