@@ -8,6 +8,7 @@ round trip, so no Redis call sits on a platform's ack path.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -83,6 +84,8 @@ class Waker:
         if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
             with self._cond:
                 if self._pid != os.getpid() or self._thread is None:
+                    if self._pid == -1:  # a clean exit hands what is left to Redis first
+                        atexit.register(self.flush, 2.0)
                     self._pid = os.getpid()
                     self._thread = threading.Thread(
                         target=self._run, name="lianxin-waker", daemon=True
