@@ -172,6 +172,7 @@ class Workers:
                     env=self.env,
                     stdout=self.log.open("ab"),
                     stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own group: rq's scheduler child dies with it
                 )
             )
 
@@ -180,7 +181,7 @@ class Workers:
         live = [p for p in self.procs if p.poll() is None]
         if live:
             victim = rng.choice(live)
-            victim.send_signal(signal.SIGKILL)
+            _kill_group(victim)
             victim.wait(10)
         self.start()
 
@@ -193,4 +194,12 @@ class Workers:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+            _kill_group(proc)  # whatever is left of it, e.g. the scheduler child
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
