@@ -78,6 +78,8 @@ class DingtalkSettings(_Section):
     client_secret: SecretStr = SecretStr("")
     robot_code: str = ""  # empty = client_id
     openapi_endpoint: str = "https://api.dingtalk.com"
+    oapi_endpoint: str = "https://oapi.dingtalk.com"  # the old topapi host (workbench login)
+    login_endpoint: str = "https://login.dingtalk.com"  # 扫码登录 (OAuth 2) page
     card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
@@ -88,6 +90,26 @@ class DingtalkSettings(_Section):
         """True when real credentials are present."""
         return bool(self.client_id and self.client_secret.get_secret_value())
 
+    @property
+    def oapi_base(self) -> str:
+        """Where media/upload is called: `oapi_endpoint`, except that when it is left at the
+        public default while `openapi_endpoint` points elsewhere (the simulator, which serves
+        both) it follows `openapi_endpoint`, so a test never reaches the public host."""
+        oapi = self.oapi_endpoint.rstrip("/")
+        openapi = self.openapi_endpoint.rstrip("/")
+        if oapi == "https://oapi.dingtalk.com" and openapi != "https://api.dingtalk.com":
+            return openapi
+        return oapi
+
+
+class WorkbenchSettings(_Section):
+    """[workbench] — the office's web workbench (DingTalk login)."""
+
+    admin_user_ids: list[str] = []  # DingTalk userIds with the admin role (audit, directory)
+    idle_minutes: int = Field(default=30, ge=1)  # a session unused this long logs out
+    logins_per_minute: int = Field(default=10, ge=1)  # per client address
+    export_max_rows: int = Field(default=50000, ge=1)
+
 
 class SlaSettings(_Section):
     """[sla] — defaults for regions that do not override them."""
@@ -96,6 +118,7 @@ class SlaSettings(_Section):
     answer_days: float = Field(default=3, gt=0)
     close_days: float = Field(default=15, gt=0)
     rating_days: float = Field(default=7, gt=0)  # calendar days before 未评价
+    reason_wait_minutes: float = Field(default=10, ge=0)  # 不满意: wait this long for the reason
     workday_start: str = Field(default="09:00", pattern=r"^\d\d:\d\d$")
     workday_end: str = Field(default="17:30", pattern=r"^\d\d:\d\d$")
     timezone: str = "Asia/Shanghai"
@@ -123,6 +146,7 @@ class Settings(_Section):
     wecom: WecomSettings = WecomSettings()
     dingtalk: DingtalkSettings = DingtalkSettings()
     sla: SlaSettings = SlaSettings()
+    workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -15,24 +17,24 @@ if TYPE_CHECKING:
 
 def handler_context(rt: Runtime, session: Session) -> HandlerContext:
     """The handlers' view of configuration and the service clock."""
-    from datetime import time as dtime
-    from zoneinfo import ZoneInfo
+    return build_context(rt.settings, session, rt.now(session))
 
+
+def build_context(settings: Settings, session: Session, now: datetime) -> HandlerContext:
+    """The handler context for `settings` at `now` (commands that need no Redis use this)."""
+    from bot.workcal_config import work_calendar
     from handlers.context import HandlerContext
-    from handlers.workcal import SlaPolicy, WorkCalendar, WorkingHours
+    from handlers.workcal import SlaPolicy
 
-    sla = rt.settings.sla
-    hours = WorkingHours(
-        start=dtime.fromisoformat(sla.workday_start),
-        end=dtime.fromisoformat(sla.workday_end),
-        tz=ZoneInfo(sla.timezone),
-    )
+    sla = settings.sla
     return HandlerContext(
-        now=rt.now(session),
-        calendar=WorkCalendar(hours),
+        now=now,
+        # the office's own calendar data goes ahead of the chinese_calendar library
+        calendar=work_calendar(settings, session),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
-        office_group_id=rt.settings.dingtalk.staff_group_id or None,
+        reason_wait_minutes=sla.reason_wait_minutes,
+        office_group_id=settings.dingtalk.staff_group_id or None,
     )
 
 

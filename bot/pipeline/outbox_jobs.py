@@ -18,6 +18,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from bot import metrics, runtime
+from bot.outcomes import report_outcome
 from bot.pipeline.registry import HoldSend, SendError, registry
 from bot.queue import OUTBOUND_QUEUE
 from bot.runtime import Runtime
@@ -61,6 +62,12 @@ def _short_trace(exc: BaseException) -> str:
 def send_outbox(outbox_id: int) -> str:
     """Send one outbox row: lease it, call the platform, record the outcome."""
     rt = runtime.current()
+    outcome = _send_outbox(rt, outbox_id)
+    report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
+    return outcome
+
+
+def _send_outbox(rt: Runtime, outbox_id: int) -> str:
     senders = registry().senders
     item = _lease(rt, outbox_id)
     if item is None:

@@ -14,9 +14,14 @@ from storage.outbox import take_new_outbox_ids
 
 def _periodic(name: str) -> str:
     rt = runtime.current()
-    from handlers import escalation, rating
+    from handlers import calendar_watch, escalation, rating
 
-    step = {"escalation": escalation.run_due, "rating": rating.expire_unrated}[name]
+    step = {
+        "escalation": escalation.run_due,
+        "rating": rating.expire_unrated,
+        "calendar": calendar_watch.warn_missing,
+        "reasons": rating.notify_unexplained,
+    }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
         new_ids = take_new_outbox_ids(session)
@@ -34,10 +39,22 @@ def expire_ratings() -> str:
     return _periodic("rating")
 
 
+def check_calendar() -> str:
+    """Periodic: tell each office staff group once about a year without holiday data."""
+    return _periodic("calendar")
+
+
+def report_unexplained_ratings() -> str:
+    """Periodic: tell handlers and staff of each 不满意 whose reason did not come in time."""
+    return _periodic("reasons")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
         (sweep, settings.queue.sweep_seconds),
         (run_escalations, 60),
         (expire_ratings, 300),
+        (check_calendar, 3600),
+        (report_unexplained_ratings, 60),
     ]

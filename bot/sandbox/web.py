@@ -143,6 +143,11 @@ def blueprint(rt: Runtime, endpoints: SimEndpoints | None = None) -> Blueprint:
     def dingtalk_click() -> Response:
         return jsonify(api.dingtalk_click(_body()))
 
+    @bp.get("/api/dingtalk/media")
+    def dingtalk_media() -> Response:
+        data, mime = api.sims.media(request.args.get("id", ""))
+        return Response(data, mimetype=mime, headers={"Cache-Control": "max-age=3600"})
+
     @bp.get("/api/clock")
     def clock() -> Response:
         return jsonify(api.clock())
@@ -193,6 +198,24 @@ class SimClient:
         if resp.status_code >= 400:
             raise ApiProblem(400, _explain(str(data.get("error", resp.status_code))))
         return data
+
+    def media(self, media_id: str) -> tuple[bytes, str]:
+        """A file uploaded to the DingTalk simulator (a photo shown under a card)."""
+        if self.endpoints is None:
+            raise ApiProblem(503, "模拟器没有运行：沙盒需要用 `lianxin run`（或 `make run`）启动。")
+        if not _MEDIA_RE.match(media_id):
+            raise ApiProblem(400, "媒体编号不正确")
+        url = self.endpoints.dingtalk + "media/" + quote(media_id, safe="")
+        try:
+            resp = requests.get(url, timeout=SIM_TIMEOUT)
+        except requests.RequestException:
+            raise ApiProblem(502, "模拟器没有响应，请确认 lianxin run 仍在运行。") from None
+        if resp.status_code != 200:
+            raise ApiProblem(404, "没有这个图片或文件")
+        return resp.content, resp.headers.get("Content-Type", "application/octet-stream")
+
+
+_MEDIA_RE = re.compile(r"^@[0-9A-Za-z_-]{4,64}$")
 
 
 def _explain(error: str) -> str:

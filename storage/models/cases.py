@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +34,10 @@ class Constituent(Base):
     plate: Mapped[str | None] = mapped_column(String(128))
     last_inbound_at: Mapped[datetime | None]
     sends_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
+    # the kf msgid of the constituent message that opened the current 48-hour window, and our
+    # sends whose order relative to it WeCom's whole-second stamps cannot tell (bot/wecom/budget)
+    window_msgid: Mapped[str | None] = mapped_column(String(128))
+    uncertain_sends: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str | None] = mapped_column(String(32))  # a pending question, e.g. await_reason
     state_case_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -76,6 +82,8 @@ class Case(Base):
     answer_due_at: Mapped[datetime | None]
     close_due_at: Mapped[datetime | None]
     rating_due_at: Mapped[datetime | None]
+    # the deadlines reach into a year without holiday data (counted Monday–Friday): 暂定
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

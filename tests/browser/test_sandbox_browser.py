@@ -227,6 +227,13 @@ def _journeys(page: Any, expect: Any) -> None:
     card = group.locator(f".card[data-case-id='{first}']")
     expect(card).to_contain_text("小区门口路灯坏了一个月了", timeout=STEP)
     expect(card).to_contain_text("待接单")
+    # the photo sent in WeChat is shown in the group, re-uploaded to DingTalk and loaded
+    expect(group.locator("img.photo")).to_have_count(1, timeout=STEP)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#group-chat img.photo');"
+        " return !!i && i.complete && i.naturalWidth > 0; }",
+        timeout=STEP,
+    )
     deputy = card.get_attribute("data-at")
     assert deputy and deputy.startswith("dt_"), deputy
     page.select_option("#me-select", deputy)

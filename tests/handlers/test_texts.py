@@ -181,9 +181,14 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "budget_exhausted_held": lambda: texts.budget_exhausted_held(123),
     "card_title": lambda: texts.card_title(123, "城南联络站"),
     "card_due_line": lambda: texts.card_due_line("claim", AT),
+    "calendar_missing_notice": lambda: texts.calendar_missing_notice([2027]),
     "claim_ok": lambda: texts.claim_ok(123),
-    "reply_sent": lambda: texts.reply_sent(123),
-    "reply_held": lambda: texts.reply_held(123),
+    "reply_sending": lambda: texts.reply_sending(123),
+    "answer_held": lambda: texts.answer_held(123, closed=True, staff_told=True),
+    "answer_failed": lambda: texts.answer_failed(123, "95018", texts.send_error_meaning("95018")),
+    "answer_delivered": lambda: texts.answer_delivered(123),
+    "delivery_label": lambda: texts.delivery_label("failed", "95018"),
+    "send_error_meaning": lambda: texts.send_error_meaning("95002"),
     "transfer_ok": lambda: texts.transfer_ok(123, "住建局"),
     "ask_info_ok": lambda: texts.ask_info_ok(123),
     "supplement_arrived": lambda: texts.supplement_arrived(123, "3号楼"),
@@ -229,7 +234,10 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "location_received": texts.location_received,
     "closed_by_staff": lambda: texts.closed_by_staff(123, "已电话回访"),
     "supplement_media_arrived": lambda: texts.supplement_media_arrived(123, "image"),
-    "location_text": lambda: texts.location_text("解放路12号", None, None),
+    "location_text": lambda: texts.location_text("解放路12号", 34.6, 119.2),
+    "attachment_summary": lambda: texts.attachment_summary({"image": 2, "voice": 1}),
+    "rating_with_reason": lambda: texts.rating_with_reason("不满意", "路灯还是不亮"),
+    "media_file_name": lambda: texts.media_file_name(123, "voice", ".amr"),
     "department_answer_to_handler": lambda: texts.department_answer_to_handler(
         123, "住建局", "已修复"
     ),
@@ -274,8 +282,13 @@ POLITE = {
     "location_received",
     "closed_by_staff",
     "delivery_failed",
+    "reply_sending",
+    "answer_held",
+    "answer_failed",
+    "answer_delivered",
     "not_transferred_to_you",
     "notice_not_allowed",
+    "calendar_missing_notice",
 }
 
 
@@ -317,13 +330,12 @@ def test_every_public_template_is_sampled() -> None:
         "case_detail",
         "card_command",
         "mask_constituent",
-        "attachment_count",
     }
     public = {
         name
         for name, obj in vars(texts).items()
         if callable(obj)
         and not name.startswith("_")
-        and getattr(obj, "__module__", "") == texts.__name__
+        and getattr(obj, "__module__", "").startswith(texts.__name__ + ".")
     } - {"TodoLine"}
     assert public - ignored == set(SAMPLES)

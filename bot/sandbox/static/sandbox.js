@@ -298,6 +298,17 @@
       md.innerHTML = markdown(body.text || body.title || "");
       b.appendChild(md);
       wireDtmd(md, conversation);
+    } else if (t === "sampleImageMsg") {
+      var img = el("img", "photo");
+      img.src = mediaUrl(body.photoURL);
+      img.alt = "群众发来的照片";
+      b.appendChild(img);
+    } else if (t === "sampleFile" || t === "sampleAudio") {
+      var a = el("a", "file", "📎 " + (body.fileName || "文件"));
+      a.href = mediaUrl(body.mediaId);
+      a.target = "_blank";
+      a.rel = "noopener";
+      b.appendChild(a);
     } else {
       b.appendChild(document.createTextNode(body.content || entry.text || ""));
     }
@@ -305,6 +316,13 @@
       b.classList.add("alert");
     }
     return b;
+  }
+
+  // A media id uploaded to the DingTalk simulator, served back through the sandbox API.
+  function mediaUrl(id) {
+    id = String(id || "");
+    if (/^https?:\/\//.test(id)) return id;
+    return API + "dingtalk/media?id=" + encodeURIComponent(id);
   }
 
   // DingTalk markdown subset: headings, **bold**, line breaks, links (dtmd:// become buttons).

@@ -276,3 +276,25 @@ def test_endpoints_come_from_the_launcher_environment(monkeypatch: pytest.Monkey
     assert SimEndpoints.from_env() == SimEndpoints(
         "http://127.0.0.1:1/_sim/", "http://127.0.0.1:2/_sim/", "wmX"
     )
+
+
+def test_a_wechat_photo_shows_in_the_dingtalk_group_pane(sandbox: Sandbox) -> None:
+    cfg = sandbox.client.get("/sandbox/api/config").get_json()
+    url = next(s for s in cfg["stations"] if s["code"] == "dh01")["scenes"][0]["url"]
+    _post(sandbox, "wechat/enter", {"visitor": VISITOR, "url": url, "label": "扫码"})
+    _post(sandbox, "wechat/text", {"visitor": VISITOR, "text": "井盖不见了"})
+    _post(sandbox, "wechat/image", {"visitor": VISITOR})
+    sandbox.handle.wecom.flush()
+
+    def shown() -> list[dict[str, Any]]:
+        drain(sandbox.rt)
+        group = _poll(sandbox, group="cid_donghu_station==")["group"]
+        return [m for m in group.get("messages", []) if m.get("msgtype") == "sampleImageMsg"]
+
+    _wait(lambda: bool(shown()))
+    media_id = shown()[0]["body"]["photoURL"]
+    res = sandbox.client.get("/sandbox/api/dingtalk/media", query_string={"id": media_id})
+    assert res.status_code == 200 and res.data == sample_photo()
+    bad = sandbox.client.get("/sandbox/api/dingtalk/media", query_string={"id": "../etc"})
+    assert bad.status_code == 400
+    assert "sampleImageMsg" in sandbox.client.get("/sandbox/static/sandbox.js").get_data(True)
