@@ -69,8 +69,18 @@ def process_head(rt: Runtime, table: Registry, conversation: str) -> str:
             return "idle"
         inbox_id, source = item.id, item.source
     if source in table.io_processors:
-        return _run_io_processor(rt, table.io_processors[source], inbox_id, conversation)
-    return _run_processor(rt, table, inbox_id, conversation)
+        outcome = _run_io_processor(rt, table.io_processors[source], inbox_id, conversation)
+    else:
+        outcome = _run_processor(rt, table, inbox_id, conversation)
+    if outcome == "retry":  # after the commit: the delayed wake-up must find the backoff saved
+        wake_later(rt, conversation, _retry_delay(rt, inbox_id))
+    return outcome
+
+
+def _retry_delay(rt: Runtime, inbox_id: int) -> float:
+    with rt.sessions() as session:
+        until = session.scalar(select(InboxItem.lease_until).where(InboxItem.id == inbox_id))
+    return max((until - utcnow()).total_seconds(), 0.0) if until is not None else 0.0
 
 
 def _run_processor(rt: Runtime, table: Registry, inbox_id: int, conversation: str) -> str:
@@ -123,7 +133,6 @@ def _failed(rt: Runtime, item: InboxItem, error: str, conversation: str) -> str:
         conversation,
         delay,
     )
-    wake_later(rt, conversation, delay)
     return "retry"
 
 
