@@ -329,15 +329,19 @@ def sustained(args: argparse.Namespace, sims: Platforms, tmp: Path) -> None:
             pending: list[dict[str, Any]] = []
             n = 0
             while time.monotonic() - start < args.seconds:
-                if not pending:  # a new constituent every 4 rows, the others' rows interleaved
-                    pending = conversation_messages(sims, f"wmRate{n:06d}", scenes[n % len(scenes)])
-                    n += 1
-                due = start + offered / args.rate
-                pause = due - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)
-                record(rt, [pending.pop(0)])
-                offered += 1
+                # every row due by now, in one page (a slow tick does not lower the rate)
+                due = int((time.monotonic() - start) * args.rate) + 1 - offered
+                page = []
+                for _ in range(max(due, 0)):
+                    if not pending:  # a new constituent every 4 rows, others' rows between
+                        scene = scenes[n % len(scenes)]
+                        pending = conversation_messages(sims, f"wmRate{n:06d}", scene)
+                        n += 1
+                    page.append(pending.pop(0))
+                if page:
+                    record(rt, page)
+                    offered += len(page)
+                time.sleep(max(start + (offered + 1) / args.rate - time.monotonic(), 0))
             achieved = offered / (time.monotonic() - start)
             tail = wait_quiet(rt, args.timeout)
         lat = card_latencies(rt)
