@@ -385,10 +385,12 @@ def main() -> int:
             f"{args.conversations} conversations × 4 messages, {args.stations} stations, "
             f"{os.cpu_count()} CPUs; {load_line()}"
         )
-        print("== drain")
-        rates = {int(c): drain(args, sims, tmp, int(c)) for c in args.workers.split(",")}
-        base = rates[min(rates)]
-        print(" scaling: " + ", ".join(f"{c} → {r / base:.2f}×" for c, r in rates.items()))
+        counts = [int(c) for c in args.workers.split(",") if c.strip()]
+        if counts:  # --workers "" runs the sustained part alone
+            print("== drain")
+            rates = {c: drain(args, sims, tmp, c) for c in counts}
+            base = rates[min(rates)]
+            print(" scaling: " + ", ".join(f"{c} → {r / base:.2f}×" for c, r in rates.items()))
         print(f"== sustained {args.rate:.0f} rows/s")
         sustained(args, sims, tmp)
         print(load_line())
