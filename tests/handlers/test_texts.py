@@ -247,7 +247,20 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "not_transferred_to_you": lambda: texts.not_transferred_to_you(123, "住建局"),
     "department_help": texts.department_help,
     "notice_not_allowed": lambda: texts.notice_not_allowed("城北联络站"),
-    "office_sender": lambda: texts.office_sender("海州区"),
+    "office_sender": lambda: texts.office_sender("海州区", "county"),
+    "congress_body": lambda: texts.congress_body("township", "新坝镇"),
+    "office_group_title": lambda: texts.office_group_title("county", "海州区"),
+    "local_time": lambda: texts.local_time(datetime(2026, 12, 1, 7, 33), texts.BEIJING),
+    "event_kind_label": lambda: texts.event_kind_label("follow_up"),
+    "actor_label": lambda: texts.actor_label("deputy", "张明"),
+    "channel_label": lambda: texts.channel_label("dingtalk"),
+    "no_cases": lambda: texts.no_cases("assigned"),
+    "case_not_found_cli": lambda: texts.case_not_found_cli(123),
+    "bad_case_number": lambda: texts.bad_case_number("abc"),
+    "bad_status": lambda: texts.bad_status("bogus")[:100],
+    "duty_days": lambda: texts.duty_days([0, 1, 2, 3, 5]),
+    "poster_footer": lambda: texts.poster_footer("东湖镇人大主席团", "湖滨路18号"),
+    "sticker_label": lambda: texts.sticker_label("光明社区3幢101"),
 }
 
 # Texts sent to constituents or refusing someone must be visibly polite.
@@ -339,3 +352,32 @@ def test_every_public_template_is_sampled() -> None:
         and getattr(obj, "__module__", "").startswith(texts.__name__ + ".")
     } - {"TodoLine"}
     assert public - ignored == set(SAMPLES)
+
+
+@pytest.mark.parametrize(
+    ("level", "office", "body"),
+    [
+        ("township", False, "东湖镇人大主席团"),
+        ("township", True, "东湖镇人大主席团"),
+        ("county", False, "东湖镇人大常委会"),
+        ("county", True, "东湖镇人大常委会代表工委"),
+        ("city", False, "东湖镇人大常委会"),
+        ("city", True, "东湖镇人大常委会代表工委"),
+    ],
+)
+def test_congress_body_per_level(level: str, office: bool, body: str) -> None:
+    assert texts.congress_body(level, "东湖镇", office=office) == body
+
+
+def test_cli_texts_are_local_and_list_what_is_allowed() -> None:
+    assert texts.local_time(datetime(2026, 12, 1, 7, 33), texts.BEIJING) == "2026-12-01 15:33"
+    assert texts.local_time(None, texts.BEIJING) == "无"
+    out = texts.bad_status("bogus")
+    assert all(label in out and code in out for code, label in texts.STATUS_LABELS.items())
+
+
+def test_duty_days_and_poster_glyphs() -> None:
+    assert texts.duty_days([0, 1, 2, 3]) == "周一至周四"
+    assert texts.duty_days([4, 0, 2]) == "周一、周三、周五"
+    assert texts.duty_days([0, 1, 5]) == "周一、周二、周六"
+    assert texts.duty_days([]) == "不定期接待"

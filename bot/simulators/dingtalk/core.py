@@ -423,6 +423,12 @@ class SimCore:
         )
         return {"errcode": 0, "errmsg": "ok"}
 
+    def clear_chats(self) -> None:
+        """Forget every timeline, card and reply session; users and groups stay (sandbox 重置)."""
+        self.views = Views(seq=self.views.seq)  # seq keeps growing: pages compare it
+        self.cards = CardStore()
+        self.sessions.clear()
+
     # -- what users see --------------------------------------------------------------------
     def timeline(self, space: tuple[str, str]) -> list[dict[str, Any]]:
         """A chat timeline; card entries carry the card's live state."""

@@ -177,6 +177,7 @@ class SimApp:
             ("POST", "/_sim/user/click", self._c_click),
             ("POST", "/_sim/advance", self._c_advance),
             ("POST", "/_sim/disconnect", self._c_disconnect),
+            ("POST", "/_sim/clear_chats", self._c_clear_chats),
             ("GET", "/_sim/group/{cid:.+}", self._c_group),
             ("GET", "/_sim/user/{uid:.+}", self._c_user),
             ("GET", "/_sim/card/{oid:.+}", self._c_card),
@@ -232,6 +233,10 @@ class SimApp:
 
     async def _c_disconnect(self, _: web.Request, b: dict[str, Any]) -> Any:
         await self.core.gateway.disconnect_all(str(b.get("reason") or "connection is expired"))
+        return {"ok": True}
+
+    async def _c_clear_chats(self, _: web.Request, __: dict[str, Any]) -> Any:
+        self.core.clear_chats()
         return {"ok": True}
 
     async def _c_group(self, request: web.Request, _: dict[str, Any]) -> Any:

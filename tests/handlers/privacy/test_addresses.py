@@ -23,6 +23,9 @@ from tests.handlers.privacy.helpers import found
         ("西湖区阳光花园3幢2单元501室", "阳光花园3幢2单元501室"),
         ("我家住金华街18号，门口堵了", "金华街18号"),
         ("12-2-601楼上漏水", "12-2-601"),
+        ("家住城南街道幸福路36号", "幸福路36号"),
+        ("住三幢二单元五零一室", "三幢二单元五零一室"),
+        ("我家是新华路18弄6号，楼道灯坏了", "新华路18弄6号"),
     ],
 )
 def test_addresses(text: str, span: str) -> None:
@@ -46,6 +49,8 @@ def test_addresses(text: str, span: str) -> None:
         "12月3号500元的补贴",
         "取件码是6-2-3018",
         "3栋到5栋之间的路灯",
+        "社区服务中心三楼301室开会",
+        "解放路18号的学校门口堵车",
     ],
 )
 def test_not_household_addresses(text: str) -> None:

@@ -18,6 +18,7 @@ from tests.handlers.privacy.helpers import found
         ("粤B·DF1234的车主", "粤B·DF1234"),
         ("车牌浙g·3e891白色", "浙g·3e891"),
         ("车牌浙Ａ·１２３４５", "浙Ａ·１２３４５"),
+        ("浙 A12345停在门口", "浙 A12345"),
     ],
 )
 def test_plate_variants(text: str, span: str) -> None:
