@@ -21,6 +21,12 @@ from storage.models.base import Base
 from storage.timeutil import utcnow
 
 
+def _own_conversation(context: Any) -> str:
+    """A row created without a conversation is a conversation of its own."""
+    params = context.get_current_parameters()
+    return f"{params['source']}:{params['key']}"[:200]
+
+
 class InboxItem(Base):
     """A raw inbound platform event, recorded before it is acknowledged."""
 
@@ -30,7 +36,7 @@ class InboxItem(Base):
     key: Mapped[str] = mapped_column(String(160))
     # rows of one conversation are processed strictly in id order (= platform order), one at a
     # time: kf:<open_kfid>:<external_userid>, app:<UserID>, dt:<conversationId>:<senderStaffId>
-    conversation: Mapped[str] = mapped_column(String(200))
+    conversation: Mapped[str] = mapped_column(String(200), default=_own_conversation)
     # "<timestamp>:<nonce>" of a signed callback: the replay check rides on the inbox insert
     nonce: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[str] = mapped_column(Text)
