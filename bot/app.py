@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
 from bot import metrics
+from bot.adapters import register_adapters
 from bot.config import Settings, load_settings
 from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import Runtime, build_runtime, install
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["lianxin"] = runtime
     _register_core(app, runtime)
     _register_adapters(app, runtime)
+    register_adapters()  # a composition root: jobs run in-process (sandbox) find them here
     from bot.calendar_health import warn_at_start
 
     warn_at_start(runtime, "web")

@@ -11,7 +11,7 @@ log = logging.getLogger("lianxin.calendar")
 
 def missing_years(rt: Runtime) -> list[int]:
     """Years that deadlines need but neither the office's data nor chinese_calendar covers."""
-    from bot.jobs import handler_context
+    from bot.pipeline.context import handler_context
     from handlers import calendar_watch
 
     with rt.sessions() as session:

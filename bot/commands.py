@@ -75,11 +75,11 @@ def _raise_interrupt() -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Process jobs from every lianxin queue (no fork per job: sessions and pools stay warm)."""
-    from bot.registry import load_adapters
+    from bot.adapters import register_adapters
     from bot.services import run_worker
 
     rt = _runtime(settings)
-    load_adapters()
+    register_adapters()  # this process is a composition root: the pipeline finds them here
     from bot.calendar_health import warn_at_start
 
     warn_at_start(rt, "worker")
@@ -93,9 +93,12 @@ def _rq_log_level(settings: Settings) -> str:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """Enqueue periodic jobs with rq's cron scheduler."""
+    from bot.adapters import register_adapters
     from bot.services import run_scheduler
 
-    return run_scheduler(_runtime(settings), logging_level=_rq_log_level(settings))
+    rt = _runtime(settings)
+    register_adapters()  # a composition root: the periodic jobs it registers find them
+    return run_scheduler(rt, logging_level=_rq_log_level(settings))
 
 
 def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,7 +131,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     """Push a notice to every deputy of a region or station."""
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_sends
     from handlers.notify import send_notice
     from storage.outbox import take_new_outbox_ids
 
@@ -147,8 +151,7 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     except LookupError as exc:
         print(f"lianxin: nothing sent: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 1
-    for outbox_id in new_ids:
-        enqueue_send(rt, outbox_id)
+    enqueue_sends(rt, new_ids)
     print(
         f"notice #{result.notice_id} queued for {result.deputies} deputies of {result.target}; "
         "`lianxin worker` delivers it"

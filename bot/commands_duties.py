@@ -48,7 +48,8 @@ def _fail(message: str) -> int:
 def cmd_solicit_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a solicitation from YAML and queue its cards."""
     from bot.commands import _runtime
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_send
     from bot.workcal_config import service_zone
     from handlers.duties import solicit
     from handlers.duties.spec import SpecError, parse_spec
@@ -78,7 +79,7 @@ def cmd_solicit_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_solicit_close(args: argparse.Namespace, settings: Settings) -> int:
     """Close a solicitation now."""
     from bot.commands import _sessions
-    from bot.jobs import build_context
+    from bot.pipeline.context import build_context
     from handlers.duties import vote
     from storage.models import Solicitation
     from storage.timeutil import utcnow

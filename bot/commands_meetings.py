@@ -49,7 +49,8 @@ def _load(path: Path) -> object:
 def cmd_meeting_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create a meeting from YAML and queue its notice."""
     from bot.commands import _runtime
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_send
     from bot.workcal_config import service_zone
     from handlers.duties import meeting
     from handlers.duties.spec import SpecError
@@ -118,7 +119,8 @@ def cmd_meeting_qrcode(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_doc_send(args: argparse.Namespace, settings: Settings) -> int:
     """Send a document for 阅文."""
     from bot.commands import _runtime
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_send
     from handlers.duties import reading
     from handlers.duties.spec import SpecError
     from storage.outbox import take_new_outbox_ids

@@ -142,7 +142,7 @@ def _print_calendar(result: object, *, dry_run: bool) -> None:
 
 
 def _refresh_provisional(settings: Settings, session: Session) -> int:
-    from bot.jobs import build_context
+    from bot.pipeline.context import build_context
     from bot.runtime import clock_offset
     from handlers.calendar_watch import refresh_provisional
     from storage.timeutil import utcnow
@@ -154,7 +154,7 @@ def _refresh_provisional(settings: Settings, session: Session) -> int:
 
 def cmd_calendar_status(args: argparse.Namespace, settings: Settings) -> int:
     """Which years are covered, from where; which years deadlines need but nobody covers."""
-    from bot.jobs import build_context
+    from bot.pipeline.context import build_context
     from bot.runtime import clock_offset
     from handlers.calendar_watch import missing_years
     from handlers.workcal import LIBRARY_YEARS

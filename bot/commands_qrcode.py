@@ -93,7 +93,7 @@ def cmd_wecom_qrcode(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         settings = running
     from bot.commands import _runtime
-    from bot.registry import SendError
+    from bot.pipeline.registry import SendError
 
     rt = _runtime(settings)
     try:

@@ -7,7 +7,8 @@ from bot import runtime
 
 def run_duties() -> str:
     """Periodic: every due close and reminder of a solicitation (each exactly once)."""
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_send
     from handlers.duties import solicit
     from storage.outbox import take_new_outbox_ids
 

@@ -1,7 +1,7 @@
 """The outbox's one hook into the cases: what became of a message that matters to a case.
 
-`bot.jobs.send_outbox` calls `report_outcome` after every send attempt. Rows that carry an
-answer number (handlers/notices.py `ToConstituent.answer_seq`) are reported to
+`bot.pipeline.outbox_jobs.send_outbox` calls `report_outcome` after every send attempt. Rows
+that carry an answer number (handlers/notices.py `ToConstituent.answer_seq`) are reported to
 `handlers.delivery`, in a transaction of their own, when they end sent, held or failed.
 """
 
@@ -21,7 +21,8 @@ def report_outcome(rt: Runtime, outbox_id: int, outcome: str) -> None:
     """Tell the handlers how the send of an answer ended (no-op for every other row)."""
     if outcome not in ENDINGS:
         return
-    from bot.jobs import enqueue_send, handler_context
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_send
     from handlers.delivery import Outcome, on_outbox_outcome
 
     try:

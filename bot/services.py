@@ -14,7 +14,6 @@ from rq import SimpleWorker
 from rq.cron import CronScheduler
 from rq.scheduler import RQScheduler
 
-from bot import jobs
 from bot.healing import (
     OUTAGE_ERRORS,
     Outage,
@@ -23,6 +22,7 @@ from bot.healing import (
     keep_running,
     revive_embedded,
 )
+from bot.pipeline import periodic
 from bot.queue import ALL_QUEUES, PERIODIC_QUEUE
 from bot.runtime import Runtime
 
@@ -113,7 +113,7 @@ def run_scheduler(rt: Runtime, *, logging_level: str) -> int:
 
     def once() -> bool:
         cron = CronScheduler(connection=rt.redis, logging_level=logging_level)
-        for func, every in jobs.PERIODIC(rt.settings):
+        for func, every in periodic.PERIODIC(rt.settings):
             cron.register(func, queue_name=queue_name, interval=every, result_ttl=60)
         cron.start()  # returns only when asked to stop; an outage raises
         return True

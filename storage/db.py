@@ -49,8 +49,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
-    # failing with "database is locked" when a reader upgrades to a writer.
+    # failing with "database is locked" when a reader upgrades to a writer. An AUTOCOMMIT
+    # connection (the inbox insert on the ack path) runs each statement on its own.
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_autocommit_engine(engine: Engine) -> Engine:
+    """A sibling engine for single-statement writes: autocommit, no pre-ping, no reset.
+
+    Each statement is its own transaction, so an insert is one round trip (no BEGIN/COMMIT);
+    a connection that died in the pool shows as an error on use, which the caller retries.
+    """
+    if engine.dialect.name == "sqlite":
+        # its own pool: switching pooled connections between modes would leak one into the other
+        url = engine.url.render_as_string(hide_password=False)
+        return make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    return create_engine(
+        engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None
+    )
 
 
 def is_postgres(engine: Engine) -> bool:

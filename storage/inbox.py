@@ -1,10 +1,17 @@
-"""Durable inbox: record each inbound platform event once, keyed by its platform id."""
+"""Durable inbox: record each inbound platform event once; claim rows in conversation order.
+
+Every row belongs to a conversation (one constituent at one kf account, one app user, one
+DingTalk sender in one chat). A conversation's rows are processed strictly in id order, one at
+a time: only its oldest pending row (its head) is claimable, and only while no worker holds it
+and it is not waiting out a retry backoff (`lease_until`). A row that fails for good becomes
+`failed` and no longer holds its conversation back.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -12,41 +19,94 @@ from storage.models import InboxItem
 from storage.timeutil import utcnow
 
 
-def record_inbound(db: Session | Connection, *, source: str, key: str, payload: str) -> int | None:
-    """Insert unless (source, key) exists; return the new row id, or None for a duplicate.
+def record_inbound(
+    db: Session | Connection,
+    *,
+    source: str,
+    key: str,
+    payload: str,
+    conversation: str,
+    nonce: str | None = None,
+) -> int | None:
+    """Insert unless (source, key) or the nonce exists; the new row id, or None if not new.
 
-    Takes a Core connection too: the web tier records on a plain connection (no ORM session)
-    because this insert sits on the platforms' ack path.
+    One statement, so on an autocommit connection it is one round trip: the web tier records on
+    a plain Core connection (no ORM session, no BEGIN/COMMIT) because it sits on the ack path.
     """
     bind = db.get_bind() if isinstance(db, Session) else db
-    dialect = bind.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
+    module = postgresql if bind.dialect.name == "postgresql" else sqlite
     stmt = (
         module.insert(InboxItem)
         .values(
             source=source,
             key=key,
+            conversation=conversation,
+            nonce=nonce,
             payload=payload,
             status="pending",
             attempts=0,
             received_at=utcnow(),
         )
-        .on_conflict_do_nothing(index_elements=["source", "key"])
+        .on_conflict_do_nothing()  # any unique key: (source, key) or the nonce
         .returning(InboxItem.id)
     )
     return db.execute(stmt).scalar_one_or_none()
 
 
-def pending_inbox_ids(
+def is_replay(db: Session | Connection, *, source: str, key: str, nonce: str) -> bool:
+    """After a refused insert: True when the nonce belongs to another event (a replay)."""
+    stmt = select(InboxItem.source, InboxItem.key).where(InboxItem.nonce == nonce)
+    row = db.execute(stmt).first()
+    return row is not None and (row.source, row.key) != (source, key)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now)
+
+
+def claim_head(
+    session: Session, conversation: str, lease: timedelta, *, skip_locked: bool
+) -> InboxItem | None:
+    """Lease the oldest pending row of `conversation` if it is claimable; None otherwise.
+
+    The head is found first and only then locked: SKIP LOCKED on an `ORDER BY id LIMIT 1`
+    would skip a head another worker is claiming and hand out the row behind it. A locked or
+    leased head means another worker holds the conversation; it continues with the next row.
+    """
+    now = utcnow()
+    head = (
+        select(func.min(InboxItem.id))
+        .where(InboxItem.conversation == conversation, InboxItem.status == "pending")
+        .scalar_subquery()
+    )
+    stmt = select(InboxItem).where(
+        InboxItem.id == head, InboxItem.status == "pending", _claimable(now)
+    )
+    if skip_locked:
+        stmt = stmt.with_for_update(skip_locked=True)
+    item = session.execute(stmt).scalar_one_or_none()
+    if item is not None:
+        item.attempts += 1
+        item.lease_until = now + lease
+    return item
+
+
+def claimable_conversations(
     session: Session, *, older_than: datetime, now: datetime, limit: int = 500
-) -> list[int]:
-    """Rows still pending, received before `older_than`, that no live worker holds."""
+) -> list[str]:
+    """Conversations whose head row is claimable and was received before `older_than`
+    (Redis lost the wake-up, a worker died, a retry's backoff is over)."""
+    heads = (
+        select(func.min(InboxItem.id))
+        .where(InboxItem.status == "pending")
+        .group_by(InboxItem.conversation)
+    )
     stmt = (
-        select(InboxItem.id)
+        select(InboxItem.conversation)
         .where(
-            InboxItem.status == "pending",
+            InboxItem.id.in_(heads),
             InboxItem.received_at < older_than,
-            or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now),
+            _claimable(now),
         )
         .order_by(InboxItem.id)
         .limit(limit)
@@ -68,10 +128,15 @@ def mark_done(item: InboxItem) -> None:
     item.lease_until = None
 
 
-def take_lease(session: Session, inbox_id: int, lease: timedelta) -> InboxItem | None:
-    """Count an attempt and lease a pending row to this worker; None if it is not pending."""
-    item = lock_pending(session, inbox_id)
-    if item is not None:
-        item.attempts += 1
-        item.lease_until = utcnow() + lease
-    return item
+def retry_at(item: InboxItem, when: datetime, error: str) -> None:
+    """Leave a failed row pending, claimable again at `when`; its conversation waits."""
+    item.last_error = error[-2000:]
+    item.lease_until = when
+
+
+def mark_failed(item: InboxItem, error: str) -> None:
+    """Give up on a row: it stops holding its conversation back."""
+    item.status = "failed"
+    item.last_error = error[-2000:]
+    item.lease_until = None
+    item.processed_at = utcnow()

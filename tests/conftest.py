@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import queue as q
 from bot import runtime as runtime_mod
+from bot.adapters import register_adapters
 from bot.config import Settings
 from bot.runtime import Runtime
 from storage import migrate
@@ -30,6 +31,7 @@ from tests.support import delete_keys
 TEST_DB = os.environ.get("LIANXINTEST_DATABASE_URL", "")
 TEST_REDIS = os.environ.get("LIANXINTEST_REDIS_URL", "")
 RUN_ID = uuid.uuid4().hex[:8]
+register_adapters()  # the test process is a composition root: in-process jobs find them
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,13 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+from pydantic import BaseModel, SecretStr
 from rq import SimpleWorker
 from werkzeug.serving import make_server
 
 from bot import queue as q
 from bot.app import create_app
+from bot.config import Settings
 from bot.dingtalk.stream import LianxinStreamClient, StreamOptions
+from bot.pipeline import wake
 from bot.runtime import Runtime
+
+ROOT = Path(__file__).parents[1]
 
 
 def delete_keys(conn: redis.Redis, prefix: str) -> None:
@@ -32,6 +41,7 @@ def delete_keys(conn: redis.Redis, prefix: str) -> None:
 def drain(rt: Runtime, rounds: int = 20) -> None:
     """Run queued jobs in this process until every queue is empty (burst mode, real rq)."""
     queues = [rt.queue(name) for name in q.ALL_QUEUES]
+    wake.flush_all()  # wake-ups leave the ack path on a background thread
     for _ in range(rounds):
         if not any(qu.count for qu in queues):
             return
@@ -124,3 +134,72 @@ def serve(rt: Runtime) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """`settings` as LIANXIN_<SECTION>__<KEY> variables, for a real lianxin child process."""
+    env = {"LIANXIN_VAR_DIR": str(settings.var_dir), "LIANXIN_SANDBOX": settings.sandbox}
+    for section, model in settings:
+        if not isinstance(model, BaseModel):
+            continue
+        for key, value in model:
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value is None or isinstance(value, list | dict | tuple):
+                continue
+            env[f"LIANXIN_{section.upper()}__{key.upper()}"] = str(value)
+    env["LIANXIN_DATABASE__URL"] = settings.database_url
+    return env
+
+
+class Workers:
+    """Real `lianxin worker` processes (with the test's processors loaded), started and killed
+    by the test; their output goes to one log file."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.env = dict(os.environ, **settings_env(settings))
+        self.env.pop("LIANXIN_CONFIG", None)
+        self.log = log
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, count: int = 1) -> None:
+        """Start `count` more workers."""
+        for _ in range(count):
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "tests.bot.crash_support", "worker"],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=self.log.open("ab"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own group: rq's scheduler child dies with it
+                )
+            )
+
+    def kill_one(self, rng: random.Random) -> None:
+        """SIGKILL a random live worker mid-whatever-it-does, and start a replacement."""
+        live = [p for p in self.procs if p.poll() is None]
+        if live:
+            victim = rng.choice(live)
+            _kill_group(victim)
+            victim.wait(10)
+        self.start()
+
+    def stop(self) -> None:
+        """Stop every worker (SIGTERM, then SIGKILL)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+            _kill_group(proc)  # whatever is left of it, e.g. the scheduler child
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

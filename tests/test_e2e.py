@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from bot.config import DingtalkSettings, Settings, WecomSettings
 from bot.dingtalk.stream import StreamOptions
-from bot.jobs import run_escalations, sweep
+from bot.pipeline.periodic import run_escalations
+from bot.pipeline.sweeper import sweep
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
 from bot.sandbox.common import department_user_id
 from bot.sandbox.launch import ensure_directory, sync_directory

@@ -26,7 +26,7 @@ from bot.dingtalk.send import (
     done_key,
     once,
 )
-from bot.registry import SendError
+from bot.pipeline.registry import SendError
 from storage.models import CardRef, OutboxItem
 
 log = logging.getLogger(__name__)

@@ -35,6 +35,7 @@ class InboxRecord:
     source: str
     key: str
     payload: str
+    conversation: str  # dt:<conversationId or card>:<sender>: one sender's events in one chat
 
 
 def parse_json_object(text: Any, what: str) -> dict[str, Any]:
@@ -72,15 +73,20 @@ def frame_record(headers: Any, data: Any) -> InboxRecord:
         key = msg_id if isinstance(msg_id, str) and msg_id else message_id
         if not isinstance(data.get("msgtype"), str):
             raise FrameError("bot message without msgtype")
+        chat, sender = data.get("conversationId"), data.get("senderStaffId")
     elif topic == CARD_TOPIC:
         key = message_id
-        _card_basics(data)
+        out_track_id, sender, _ = _card_basics(data)
+        chat = data.get("spaceId") or out_track_id
     else:
         raise FrameError(f"no inbox source for topic {topic!r}")
     if not isinstance(key, str) or not key:
         raise FrameError("frame has neither msgId nor messageId")
     stored = {"headers": headers, "data": data}
-    return InboxRecord(SOURCES[topic], key[:160], json.dumps(stored, ensure_ascii=False))
+    conversation = f"dt:{chat or '-'}:{sender or '-'}"[:200]
+    return InboxRecord(
+        SOURCES[topic], key[:160], json.dumps(stored, ensure_ascii=False), conversation
+    )
 
 
 def _card_basics(data: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:

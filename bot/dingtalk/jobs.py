@@ -14,8 +14,8 @@ from bot.dingtalk.card_send import send_card_post, send_card_refresh
 from bot.dingtalk.events import BOT_SOURCE, CARD_SOURCE, card_action_from, staff_text_from
 from bot.dingtalk.media import send_media
 from bot.dingtalk.send import SendContext, send_group, send_oto, send_reply
-from bot.jobs import dispatch_event
-from bot.registry import SendError, processor, sender
+from bot.pipeline.context import dispatch_event
+from bot.pipeline.registry import SendError, processor, sender
 from bot.runtime import Runtime
 from handlers.events import CardAction
 from handlers.notices import RefreshCaseCards, queue_notice

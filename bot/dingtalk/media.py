@@ -22,7 +22,7 @@ from bot.dingtalk.send import (
     done_key,
     once,
 )
-from bot.registry import SendError
+from bot.pipeline.registry import SendError
 from storage.models import OutboxItem
 
 UPLOAD_TYPES = {"image": "image"}  # everything else goes up as a file (voice included)

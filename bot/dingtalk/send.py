@@ -97,7 +97,7 @@ def _spawn(
     delay: float = 0.0,
 ) -> list[int]:
     """Create follow-up rows and mark `item` sent, in one transaction; enqueue them after it."""
-    from bot.jobs import enqueue_send  # bot.jobs loads adapters lazily; no import cycle
+    from bot.pipeline.outbox_jobs import enqueue_send
 
     try:
         with ctx.rt.sessions.begin() as session:

@@ -38,7 +38,7 @@ from websockets.asyncio.client import ClientConnection
 
 from bot.dingtalk import cards
 from bot.dingtalk.events import BOT_TOPIC, CARD_TOPIC, FrameError, frame_record
-from bot.ingest import ingest
+from bot.pipeline.ingest import ingest
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,11 @@ class _RecordingHandler(CallbackHandler):
         record = frame_record(message.headers.to_dict(), message.data)
         return await self.client.run_blocking(
             lambda: ingest(
-                self.client.rt, source=record.source, key=record.key, payload=record.payload
+                self.client.rt,
+                source=record.source,
+                key=record.key,
+                payload=record.payload,
+                conversation=record.conversation,
             )
         )
 

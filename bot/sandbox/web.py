@@ -515,11 +515,12 @@ class SandboxApi:
 
     def fast_forward(self) -> dict[str, Any]:
         """Advance the service clock by one working day, then run the escalation ladder now."""
-        from bot import jobs
+        from bot.pipeline import periodic
+        from bot.pipeline.context import handler_context
 
         with self.rt.sessions.begin() as session:
             now = self.rt.now(session)
-            calendar = jobs.handler_context(self.rt, session).calendar
+            calendar = handler_context(self.rt, session).calendar
             target = calendar.add_working_days(now, 1)
             offset = clock_offset(session) + (target - now).total_seconds()
             row = session.get(KeyValue, CLOCK_OFFSET_KEY)
@@ -530,8 +531,8 @@ class SandboxApi:
             demo.record_offset(session, offset)  # earlier messages keep their service times
         queue = self.rt.queue(PERIODIC_QUEUE)
         try:
-            queue.enqueue(jobs.run_escalations, result_ttl=60)
-            queue.enqueue(jobs.expire_ratings, result_ttl=60)
+            queue.enqueue(periodic.run_escalations, result_ttl=60)
+            queue.enqueue(periodic.expire_ratings, result_ttl=60)
         except Exception as exc:  # the scheduler runs them within a minute anyway
             log.warning("sandbox: escalation not enqueued: %s", exc)
         log.info("sandbox: service clock moved to %s (offset %.0fs)", target.isoformat(), offset)

@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.registry import SendError
+from bot.pipeline.registry import SendError
 from bot.runtime import Runtime
 from handlers import queries
 from handlers.notices import ToDingTalkGroup, ToDingTalkUsers, ToWecomMember, queue_notice
@@ -292,7 +292,7 @@ def held_notice_text(case_id: int | None, *, closed: bool) -> str:
 def _enqueue(rt: Runtime, outbox_ids: list[int]) -> None:
     if not outbox_ids:
         return
-    from bot.jobs import enqueue_send
+    from bot.pipeline.outbox_jobs import enqueue_send
 
     for outbox_id in outbox_ids:
         enqueue_send(rt, outbox_id)

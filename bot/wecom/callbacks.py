@@ -27,6 +27,7 @@ class Classified:
     key: str
     payload: str  # the decrypted inner XML, recorded as received
     reply_xml: str | None = None
+    conversation: str | None = None  # None: a conversation of its own
 
 
 def text_of(inner: dict[str, Any], name: str) -> str:
@@ -51,18 +52,22 @@ def classify(inner: dict[str, Any], corp_id: str, plaintext: str) -> Classified:
     if msg_type == "event" and event == "kf_msg_or_event":
         open_kfid, token = text_of(inner, "OpenKfId"), text_of(inner, "Token")
         key = f"{open_kfid}:{token}" if open_kfid and token else fallback
-        return Classified(KF_EVENT_SOURCE, _bounded(key), plaintext)
+        # one account's pulls in callback order (the first pull usually covers the rest)
+        pulls = f"kfpull:{open_kfid}" if open_kfid else None
+        return Classified(KF_EVENT_SOURCE, _bounded(key), plaintext, conversation=pulls)
     sender = text_of(inner, "FromUserName")
+    member = f"app:{sender}"[:200] if sender else None
     if msg_type != "event":
         msg_id = text_of(inner, "MsgId")
-        return Classified(APP_SOURCE, _bounded(f"msg:{msg_id}" if msg_id else fallback), plaintext)
+        key = f"msg:{msg_id}" if msg_id else fallback
+        return Classified(APP_SOURCE, _bounded(key), plaintext, conversation=member)
     parts = ["ev", sender, text_of(inner, "CreateTime"), event]
     reply = None
     if event == "template_card_event":
         parts += [text_of(inner, "TaskId"), text_of(inner, "EventKey")]
         if text_of(inner, "CardType") == "button_interaction" and sender:
             reply = update_button_xml(sender, corp_id, CARD_ACK_LABEL)
-    return Classified(APP_SOURCE, _bounded(":".join(parts)), plaintext, reply)
+    return Classified(APP_SOURCE, _bounded(":".join(parts)), plaintext, reply, member)
 
 
 def _bounded(key: str) -> str:

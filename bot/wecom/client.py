@@ -25,7 +25,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from bot.registry import SendError
+from bot.pipeline.registry import SendError
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)

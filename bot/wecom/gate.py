@@ -1,33 +1,35 @@
 """The callback gate: verify → record (inbox) → ack, independent of the web framework.
 
 Order of checks: size, query shape, envelope shape (no XML parser), signature, timestamp
-window, decryption, inner XML, nonce cache. Nothing is recorded unless every check passes.
-Refusals are logged with a reason (never a secret, never the body) and counted. Nothing
-answers 500: a database outage or an unexpected error is a 503, which WeCom retries.
+window, decryption, inner XML, then the nonce with the inbox insert. Nothing is recorded
+unless every check passes. Refusals are logged with a reason (never a secret, never the body)
+and counted. Nothing answers 500: a database outage or an unexpected error is a 503, which
+WeCom retries.
 
-Nonce cache: after the signature, (timestamp, nonce) is claimed in Redis with the signature,
-in one round trip. The same (timestamp, nonce) with another signature is a replay and refused.
-WeCom's own retries repeat the identical request (same signature): they go on to the inbox,
-whose unique key makes them a no-op, so a retry racing a first attempt that then fails is still
-recorded. With Redis down the gate accepts on signature + timestamp (the inbox still dedupes)
-and logs that it did.
+Nonce: (timestamp, nonce) is a unique column of the inbox row, written by the same single
+insert that records the callback (no Redis, no second round trip on the ack path). When the
+insert is refused, the row holding the nonce decides: the same event is WeCom's retry of the
+identical request (acked; the inbox dedupes it), another event is a replay and refused. A
+retry racing a first attempt that then fails is still recorded, as nothing was written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import metrics
-from bot.ingest import ingest
+from bot.pipeline.ingest import ReplayedNonce, ingest
 from bot.runtime import Runtime
 from bot.wecom.callbacks import Classified, classify
 from bot.wecom.crypto import CallbackCrypto, Refused, SignedQuery, extract_encrypt, parse_inner
 from bot.wecom.crypto import parse_query as parse_signed_query
 
 log = logging.getLogger(__name__)
+NONCE_MAX = 100  # the inbox's nonce column
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,6 @@ class CallbackGate:
         self.crypto = CallbackCrypto(token, key, cfg.corp_id) if token and key else None
         self.window = cfg.replay_window_seconds
         self.max_body = rt.settings.web.max_body_bytes
-        self._nonce_prefix = f"{rt.settings.redis.queue_prefix}:wecom:nonce:"
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -96,12 +97,11 @@ class CallbackGate:
             self._check_window(query)
             inner_xml = crypto.decrypt(encrypt)
             inner = parse_inner(inner_xml)
-            self._claim_nonce(query)
+            what = classify(inner, crypto.receive_id, inner_xml)
+            if not self._record(what, query):
+                return Ack(503)
         except Refused as exc:
             return self._refuse(exc, "callback", remote)
-        what = classify(inner, crypto.receive_id, inner_xml)
-        if not self._record(what):
-            return Ack(503)
         if what.reply_xml is None:
             return Ack(200)
         envelope = crypto.encrypt_reply(what.reply_xml, query.nonce, query.timestamp)
@@ -123,25 +123,22 @@ class CallbackGate:
         if self.window and abs(self.clock() - int(query.timestamp)) > self.window:
             raise Refused(403, f"timestamp outside the ±{self.window}s window")
 
-    def _claim_nonce(self, query: SignedQuery) -> None:
-        """Claim (timestamp, nonce) for this signature; refuse a replay with another one."""
-        key = f"{self._nonce_prefix}{query.timestamp}:{query.nonce}"
-        ttl = (2 * self.window + 60) if self.window else 900
+    def _record(self, what: Classified, query: SignedQuery) -> bool:
+        """Record the callback with its nonce; False when the database is unavailable."""
+        nonce = f"{query.timestamp}:{query.nonce}"
+        if len(nonce) > NONCE_MAX:  # WeCom's are short; a long one is kept unique by its hash
+            nonce = nonce[:60] + "~" + hashlib.sha1(nonce.encode()).hexdigest()
         try:
-            if self.rt.redis.set(key, query.msg_signature, nx=True, ex=ttl):
-                return
-            seen = self.rt.redis.get(key)
-        except Exception as exc:
-            log.warning("wecom nonce cache unavailable (%s); accepting on signature", exc)
-            return
-        value = seen.decode() if isinstance(seen, bytes) else str(seen or "")
-        if value != query.msg_signature:
-            raise Refused(403, "nonce replayed with another signature")
-        log.info("wecom redelivery of nonce %s (the inbox dedupes it)", query.nonce)
-
-    def _record(self, what: Classified) -> bool:
-        try:
-            ingest(self.rt, source=what.source, key=what.key, payload=what.payload)
+            ingest(
+                self.rt,
+                source=what.source,
+                key=what.key,
+                payload=what.payload,
+                conversation=what.conversation,
+                nonce=nonce,
+            )
+        except ReplayedNonce:
+            raise Refused(403, "nonce replayed with another event") from None
         except Exception as exc:  # database down: let WeCom retry, never a 500
             log.error("wecom callback not recorded (%s); answering 503", type(exc).__name__)
             return False

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import runtime
-from bot.jobs import dispatch_event, enqueue_send
+from bot.pipeline.context import dispatch_event
+from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.registry import SendError, io_processor, processor, sender
 from bot.queue import OUTBOUND_QUEUE
-from bot.registry import SendError, io_processor, processor, sender
 from bot.runtime import Runtime
 from bot.wecom import app, budget, kf, senders
 from bot.wecom.callbacks import APP_SOURCE, KF_EVENT_SOURCE, KF_MSG_SOURCE

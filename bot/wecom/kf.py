@@ -3,8 +3,10 @@
 One puller per kf account at a time (a Redis lock), the cursor kept in the database per
 open_kfid, a loop while `has_more`. Media is downloaded before the page's transaction; then one
 short transaction records every message of the page as its own inbox row (`wecom_kf_msg`,
-keyed by msgid, so a message pulled twice is recorded once), saves the cursor and, on the last
-page, marks the callback's row done. The new rows are enqueued after the commit.
+keyed by msgid, so a message pulled twice is recorded once) in page order, which is WeCom's
+order, under its conversation (`kf:<open_kfid>:<external_userid>`); it saves the cursor and, on
+the last page, marks the callback's row done. The rows' conversations are woken after the
+commit; each conversation's rows are then processed in inbox id order, i.e. platform order.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any, Final
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.ingest import enqueue_inbox
-from bot.registry import SendError
+from bot.pipeline.registry import SendError
+from bot.pipeline.wake import wake
 from bot.runtime import Runtime
 from bot.wecom.callbacks import KF_EVENT_SOURCE, KF_MSG_SOURCE, text_of
 from bot.wecom.client import WeComApi
@@ -66,7 +68,12 @@ def pull(rt: Runtime, inbox_id: int) -> None:
     token = text_of(inner, "Token")
     api = WeComApi(rt)
     lock_name = f"{rt.settings.redis.queue_prefix}:wecom:kf_sync:{open_kfid}"
-    lock = rt.redis.lock(lock_name, timeout=LOCK_TTL, blocking_timeout=LOCK_WAIT)
+    # never held longer than the inbox lease: a puller killed mid-pull loses its row's lease
+    # and its lock alike, so the next claim of the row can pull (the lock is renewed per page)
+    lease = rt.settings.queue.lease_seconds
+    lock = rt.redis.lock(
+        lock_name, timeout=min(LOCK_TTL, lease), blocking_timeout=min(LOCK_WAIT, lease)
+    )
     if not lock.acquire():
         raise PullBusy(f"kf account {open_kfid} is being pulled by another worker")
     try:
@@ -96,12 +103,11 @@ def _pull_pages(
         last = not page.get("has_more")
         lock.reacquire()  # we still hold it (raises if it was lost): the cursor is ours to move
         next_cursor = str(page.get("next_cursor") or cursor)
-        new_ids = _commit_page(
+        new = _commit_page(
             rt, inbox_id, open_kfid, next_cursor, messages, started if last else None
         )
-        for new_id in new_ids:
-            enqueue_inbox(rt, new_id)
-        log.info("kf %s: page of %s message(s), %s new", open_kfid, len(messages), len(new_ids))
+        wake(rt, new)
+        log.info("kf %s: page of %s message(s), %s new", open_kfid, len(messages), len(new))
         if last:
             return
 
@@ -139,11 +145,12 @@ def _commit_page(
     next_cursor: str,
     messages: list[dict[str, Any]],
     covered_until: datetime | None,
-) -> list[int]:
+) -> list[str]:
     """Record a page and move the cursor; on the last page (`covered_until` set) mark this
     callback done, and with it every other callback of the account received before the pull
-    started: WeCom had their messages before we asked, so this pull fetched them too."""
-    new_ids: list[int] = []
+    started: WeCom had their messages before we asked, so this pull fetched them too.
+    Returns the conversations of the new rows, in page order."""
+    woken: list[str] = []
     with rt.sessions() as session, session.begin():
         for message in messages:
             msgid = str(message.get("msgid") or "")
@@ -151,16 +158,34 @@ def _commit_page(
                 log.warning("kf message without msgid skipped")
                 continue
             payload = json.dumps(message, ensure_ascii=False)
-            new_id = record_inbound(session, source=KF_MSG_SOURCE, key=msgid[:160], payload=payload)
+            conversation = conversation_of(message, open_kfid)
+            new_id = record_inbound(
+                session,
+                source=KF_MSG_SOURCE,
+                key=msgid[:160],
+                payload=payload,
+                conversation=conversation,
+            )
             if new_id is not None:
-                new_ids.append(new_id)
+                woken.append(conversation)
         _save_cursor(session, open_kfid, next_cursor)
         if covered_until is not None:
             item = lock_pending(session, inbox_id)
             if item is not None:
                 mark_done(item)
             _mark_covered(session, open_kfid, covered_until)
-    return new_ids
+    return woken
+
+
+def conversation_of(message: dict[str, Any], open_kfid: str) -> str:
+    """The inbox conversation of a pulled message: its constituent at its kf account."""
+    event = message.get("event") if isinstance(message.get("event"), dict) else {}
+    assert isinstance(event, dict)
+    external_id = str(message.get("external_userid") or event.get("external_userid") or "")
+    account = str(message.get("open_kfid") or event.get("open_kfid") or open_kfid)
+    if not external_id:  # nobody to keep in order with: a conversation of its own
+        return f"kfmsg:{message.get('msgid')}"[:200]
+    return f"kf:{account}:{external_id}"[:200]
 
 
 def _mark_covered(session: Session, open_kfid: str, until: datetime) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.registry import HoldSend, SendError
+from bot.pipeline.registry import HoldSend, SendError
 from bot.runtime import Runtime
 from bot.wecom import budget
 from bot.wecom.client import WeComApi

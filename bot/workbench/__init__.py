@@ -47,7 +47,7 @@ def blueprint(rt: Runtime) -> Blueprint:
             db.commit()
             db.close()
         for outbox_id in g.pop("wb_outbox", []):  # sent only once the action is committed
-            from bot.jobs import enqueue_send
+            from bot.pipeline.outbox_jobs import enqueue_send
 
             enqueue_send(rt, outbox_id)
         return security_headers(response)

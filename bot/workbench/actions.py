@@ -37,7 +37,7 @@ def perform(
     rt: Runtime, session: Session, viewer: Viewer, number: int, form: MultiDict[str, str]
 ) -> str:
     """Carry out one action on case `number`; the Chinese confirmation or refusal to show."""
-    from bot.jobs import handler_context
+    from bot.pipeline.context import handler_context
 
     verb = form.get("verb", "")
     arg = " ".join(form.get("arg", "").split())[:500]

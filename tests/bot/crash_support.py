@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bot.cli import main as lianxin_main
-from bot.registry import processor
+from bot.pipeline.registry import processor
 from bot.runtime import Runtime
 from storage.models import InboxItem, KeyValue
 

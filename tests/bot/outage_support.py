@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bot import queue as q
 from bot.config import Settings
-from bot.ingest import ingest
+from bot.pipeline.ingest import ingest
 from bot.runtime import Runtime
 from storage.db import make_engine, make_session_factory
 from storage.models import KeyValue

@@ -10,7 +10,7 @@ import pytest
 
 from bot import queue as q
 from bot.app import create_app
-from bot.ingest import ingest
+from bot.pipeline.ingest import ingest
 from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
 from storage.calendar import import_calendar, read_calendar

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import jobs
 from bot.cli import main
+from bot.pipeline.context import handler_context
+from bot.pipeline.periodic import check_calendar
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
 from storage.directory import export_directory
 from storage.models import CalendarYear, KeyValue, OutboxItem
@@ -107,18 +108,18 @@ def test_calendar_job_tells_each_office_group_once_and_context_uses_the_db(
     with sessions.begin() as session:
         import_directory(session, DIRECTORY)  # office group cid_qingxi_office==
     set_clock(sessions, datetime(2026, 12, 10, 2, tzinfo=UTC))
-    assert jobs.check_calendar() == "calendar: 1"
-    assert jobs.check_calendar() == "calendar: 0"
+    assert check_calendar() == "calendar: 1"
+    assert check_calendar() == "calendar: 0"
     with sessions() as session:
         (row,) = session.scalars(select(OutboxItem)).all()
         assert row.dedupe_key == "calendar-missing:2027:cid_qingxi_office=="
         assert row.payload["conversation_id"] == "cid_qingxi_office=="
         assert "2027年法定节假日" in row.payload["text"]
-        assert not jobs.handler_context(rt, session).calendar.covers(2027)
+        assert not handler_context(rt, session).calendar.covers(2027)
 
     with sessions.begin() as session:
         import_calendar(session, read_calendar(CALENDAR), "calendar-2027.yaml")
     with sessions() as session:
-        cal = jobs.handler_context(rt, session).calendar
+        cal = handler_context(rt, session).calendar
         assert cal.covers(2027) and not cal.is_workday(datetime(2027, 1, 1).date())
-    assert jobs.check_calendar() == "calendar: 0"
+    assert check_calendar() == "calendar: 0"

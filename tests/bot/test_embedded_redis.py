@@ -166,7 +166,7 @@ def test_two_worker_gunicorn_shares_one_server(tmp_path: Path, stop: signal.Sign
 @pytest.mark.slow
 def test_a_worker_revives_the_embedded_server_when_its_watchdog_is_killed(tmp_path: Path):
     from bot.config import load_settings
-    from bot.ingest import ingest
+    from bot.pipeline.ingest import ingest
     from bot.runtime import build_runtime
     from storage.models import KeyValue
     from tests.bot.crash_support import SOURCE

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.jobs import enqueue_send, sweep
-from bot.registry import HoldSend, SendError, sender
+from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.registry import HoldSend, SendError, sender
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from storage.models import OutboxItem
 from storage.outbox import add_outbound, take_new_outbox_ids

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.ingest import ingest
-from bot.jobs import sweep
+from bot.pipeline.ingest import ingest
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from storage.models import InboxItem, KeyValue
 from tests.bot.crash_support import SOURCE

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -94,6 +95,8 @@ class WeComSimulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._coalescing = 0  # > 0 inside coalesce(): kf actions wait for one callback
+        self._coalesced = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -169,6 +172,34 @@ class WeComSimulator:
 
     # -- a WeChat user talking to the kf account ---------------------------------------------
 
+    @contextmanager
+    def coalesce(self, *, wait: bool | None = None) -> Iterator[None]:
+        """Customer actions inside the block share one kf_msg_or_event callback, sent on exit.
+
+        WeCom does this when messages arrive faster than its callbacks: the next sync_msg
+        pull then returns them all in one page (e.g. enter_session and the text typed at once).
+        """
+        with self._lock:
+            self._coalescing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._coalescing -= 1
+                send = self._coalescing == 0 and self._coalesced
+                if send:
+                    self._coalesced = False
+                    inner = self._kf_callback_xml()
+            if send:
+                self._callback("kf_msg_or_event", inner, wait)
+
+    def _kf_callback(self, inner: str, wait: bool | None) -> None:
+        with self._lock:
+            if self._coalescing:
+                self._coalesced = True
+                return
+        self._callback("kf_msg_or_event", inner, wait)
+
     def user_enter(
         self,
         external_userid: str,
@@ -190,7 +221,7 @@ class WeComSimulator:
                 raise ValueError("scene_param longer than 128 bytes")
             message = self.kf.record_enter(external_userid, scene, scene_param)
             inner = self._kf_callback_xml()
-        self._callback("kf_msg_or_event", inner, wait)
+        self._kf_callback(inner, wait)
         return str(message["event"].get("welcome_code", ""))
 
     def user_text(
@@ -252,7 +283,7 @@ class WeComSimulator:
         with self._lock:
             message = self.kf.record_customer_message(external_userid, msgtype, payload)
             inner = self._kf_callback_xml()
-        self._callback("kf_msg_or_event", inner, wait)
+        self._kf_callback(inner, wait)
         return str(message["msgid"])
 
     def _kf_callback_xml(self) -> str:

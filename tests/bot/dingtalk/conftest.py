@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import DingtalkSettings, Settings
 from bot.dingtalk.events import BOT_SOURCE
 from bot.dingtalk.stream import StreamOptions
-from bot.jobs import dispatch_event, enqueue_send
+from bot.pipeline.context import dispatch_event
+from bot.pipeline.outbox_jobs import enqueue_send
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
 from handlers.events import ConstituentMessage

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from bot.dingtalk import cards
 from bot.dingtalk.card_send import CARD_CREATE_DELIVER
 from bot.dingtalk.events import CARD_SOURCE
-from bot.jobs import enqueue_send
+from bot.pipeline.outbox_jobs import enqueue_send
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
 from handlers.cards import case_card
@@ -200,7 +200,7 @@ def test_markdown_cards_carry_command_links_and_refresh_as_follow_ups(
 
     # the deputy taps 接单: his client sends the command text, which arrives as a bot message
     with rt.sessions.begin() as s:
-        from bot.jobs import dispatch_event
+        from bot.pipeline.context import dispatch_event
         from handlers.events import StaffText
 
         dispatch_event(

@@ -50,6 +50,8 @@ def test_group_text_becomes_staff_text_keyed_by_msg_id() -> None:
     assert event.reply_webhook == data["sessionWebhook"]
     assert event.reply_webhook_expires_at == datetime.fromtimestamp(1690367502.152, UTC)
     assert event.sent_at == datetime.fromtimestamp(1690362101.894, UTC)
+    # one sender in one chat is one inbox conversation, handled in order
+    assert record.conversation == "dt:cidAsXSBLnA==:16650xxx698"
 
 
 def test_private_text_and_fallback_key() -> None:

@@ -16,7 +16,8 @@ from bot.dingtalk.api import QPS_APP, QPS_RETRIES, ApiConfig, ApiError, DingTalk
 from bot.dingtalk.events import staff_text_from
 from bot.dingtalk.ratelimit import RateLimited, RateLimiter
 from bot.dingtalk.send import BATCH_SEND, GROUP_SEND
-from bot.jobs import enqueue_send, sweep
+from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
 from handlers.notices import Notice, ReplyToStaff, ToDingTalkGroup, ToDingTalkUsers, queue_notice

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.dingtalk.send import BATCH_SEND
-from bot.jobs import enqueue_send, sweep
+from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
 from handlers.notices import ToDingTalkUsers, queue_notice

@@ -13,9 +13,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot import jobs
 from bot.app import create_app
 from bot.config import WecomSettings
+from bot.pipeline.context import handler_context
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
 from bot.sandbox.common import SimEndpoints
@@ -217,7 +217,7 @@ def test_fast_forward_moves_the_service_clock_one_working_day(sandbox: Sandbox) 
     with rt.sessions() as session:
         row = session.get(KeyValue, CLOCK_OFFSET_KEY)
         assert row is not None
-        calendar = jobs.handler_context(rt, session).calendar
+        calendar = handler_context(rt, session).calendar
     worked = calendar.working_seconds_between(before, rt.now())
     assert worked == pytest.approx(calendar.day_seconds, abs=5)
     assert float(row.value) >= calendar.day_seconds

@@ -58,7 +58,7 @@ def test_button_card_click_is_acked_in_the_passive_reply_and_becomes_a_card_acti
         buttons = (MenuItem("claim:7", "接单"), MenuItem("reject:7", "不予受理"))
         queue_notice(s, ToWecomMember((MEMBER,), "#7 路灯坏了\n城南代表联络站", buttons=buttons))
         new_ids = take_new_outbox_ids(s)
-    from bot.jobs import enqueue_send
+    from bot.pipeline.outbox_jobs import enqueue_send
 
     for outbox_id in new_ids:
         enqueue_send(rt, outbox_id)
@@ -93,7 +93,7 @@ def test_button_card_click_is_acked_in_the_passive_reply_and_becomes_a_card_acti
 def test_card_update_via_update_template_card(
     sim: WeComSimulator, lianxin: str, rt: Runtime, directory: Directory
 ) -> None:
-    from bot.jobs import enqueue_send
+    from bot.pipeline.outbox_jobs import enqueue_send
     from storage.outbox import add_outbound
 
     with rt.sessions.begin() as s:

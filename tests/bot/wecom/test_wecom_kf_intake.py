@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, select
 
-from bot.jobs import process_inbox
+from bot.pipeline.inbox_jobs import process_inbox
 from bot.runtime import Runtime
 from bot.simulators.wecom import WeComSimulator
 from bot.simulators.wecom.support import TINY_AMR, TINY_PNG
@@ -135,7 +135,11 @@ def test_one_puller_at_a_time_per_account(sim: WeComSimulator, lianxin: str, rt:
     started = time.monotonic()
     one = threading.Thread(target=process_inbox, args=(first.id,))
     one.start()
-    time.sleep(0.1)  # the first pull is under way when the next callback arrives
+    deadline = time.monotonic() + 10
+    # the first pull is under way (its sync_msg is in flight) when the next callback arrives
+    while not any(path == "kf/sync_msg" for path, _ in sim.calls):
+        assert time.monotonic() < deadline, "the first pull never started"
+        time.sleep(0.01)
     sim.user_text(ALICE, "二")
     [_, second] = rows(rt, InboxItem, InboxItem.source == "wecom_kf_event")
     two = threading.Thread(target=process_inbox, args=(second.id,))

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
 
-from bot.jobs import enqueue_send, sweep
+from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from bot.simulators.wecom import WeComSimulator
 from bot.simulators.wecom.support import TINY_PNG

@@ -1,6 +1,7 @@
 """Which code processes each inbound source and sends each outbound channel.
 
-Adapters register here at import time of `bot.adapters`; the table stays explicit and small.
+Platform adapters register here (their job modules' decorators) when a composition root calls
+`bot.adapters.register_adapters()`; the pipeline only reads the table, never imports adapters.
 """
 
 from __future__ import annotations
@@ -89,8 +90,13 @@ def sender(channel: str) -> Callable[[Sender], Sender]:
     return wrap
 
 
-def load_adapters() -> Registry:
-    """Import every adapter so their processors and senders are registered."""
-    import bot.adapters  # noqa: F401  (registration side effect)
+class NotRegistered(RuntimeError):
+    """No adapter registered anything: the process's composition root forgot to."""
 
+
+def registry() -> Registry:
+    """The registered processors and senders; raises when nothing was registered at all (a
+    worker that would otherwise mark every row as having no processor)."""
+    if not (REGISTRY.processors or REGISTRY.io_processors or REGISTRY.senders):
+        raise NotRegistered("no adapters registered; call bot.adapters.register_adapters()")
     return REGISTRY

@@ -1,4 +1,4 @@
-"""Inbound path: record once (deduped), enqueue, process once; survives Redis being down."""
+"""Inbound path: record once (deduped), wake, process once; survives Redis being down."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import queue as q
-from bot.ingest import ingest
-from bot.jobs import sweep
-from bot.registry import processor
+from bot.pipeline import wake
+from bot.pipeline.inbox_jobs import process_inbox
+from bot.pipeline.ingest import ingest
+from bot.pipeline.registry import processor
+from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from storage.models import InboxItem, KeyValue
 from tests.support import RedisServer, drain
@@ -33,7 +35,8 @@ def _inbox_rows(rt: Runtime, key: str) -> list[InboxItem]:
 def test_duplicate_is_recorded_once_and_processed_once(rt: Runtime):
     assert ingest(rt, source=SOURCE, key="m1", payload="hello") is True
     assert ingest(rt, source=SOURCE, key="m1", payload="hello") is False
-    assert rt.queue(q.INBOUND_QUEUE).count == 1
+    assert wake.flush_all()
+    assert rt.queue(q.INBOUND_QUEUE).count == 1  # one wake-up: the duplicate woke nobody
     drain(rt)
     [row] = _inbox_rows(rt, "m1")
     assert row.status == "done" and row.attempts == 1
@@ -60,6 +63,7 @@ def test_two_threads_same_key_one_row_one_job(rt: Runtime):
             t.join()
         assert sorted(results) == [False, True]
         assert len(_inbox_rows(rt, key)) == 1
+    assert wake.flush_all()
     assert rt.queue(q.INBOUND_QUEUE).count == 5
 
 
@@ -94,6 +98,8 @@ def test_redis_down_event_recorded_then_processed_when_back(rt: Runtime, tmp_pat
 
 
 def test_failing_processor_keeps_row_pending_then_fails_for_good(rt: Runtime):
+    rt.settings.queue.backoff_base_seconds = rt.settings.queue.backoff_max_seconds = 600.0
+
     @processor("test_broken")
     def _broken(rt: Runtime, session: Session, item: InboxItem) -> None:
         session.add(KeyValue(key="must-not-stay", value="x"))
@@ -105,9 +111,18 @@ def test_failing_processor_keeps_row_pending_then_fails_for_good(rt: Runtime):
     assert row.status == "pending" and row.attempts == 1 and "boom" in (row.last_error or "")
     with rt.sessions() as s:
         assert s.get(KeyValue, "must-not-stay") is None  # effects rolled back
-    for _ in range(rt.settings.queue.max_attempts):
-        from bot.jobs import process_inbox
-
+    for attempt in range(2, rt.settings.queue.max_attempts + 1):
+        assert process_inbox(row.id) == "idle=1"  # still backing off: nobody may take it
+        _backoff_over(rt, row.id)
         process_inbox(row.id)
-    [row] = _inbox_rows(rt, "b1")
+        [row] = _inbox_rows(rt, "b1")
+        assert row.attempts == attempt
     assert row.status == "failed"
+
+
+def _backoff_over(rt: Runtime, inbox_id: int) -> None:
+    """Let a failed row's retry time pass (instead of waiting it out)."""
+    with rt.sessions.begin() as s:
+        item = s.get(InboxItem, inbox_id)
+        assert item is not None and item.lease_until is not None
+        item.lease_until = item.lease_until.replace(year=2000)

@@ -1,0 +1,114 @@
+"""Shared by the bench scripts: throwaway databases, free ports, gunicorn, CPU accounting."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from storage import migrate  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def database(kind: str, pg_url: str, workdir: Path) -> Iterator[str]:
+    """A fresh, migrated database URL of `kind` (sqlite or postgresql); dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+        migrate.upgrade(make_engine(url))
+        yield url
+        return
+    base = make_url(pg_url).set(drivername="postgresql+psycopg")
+    name = f"lianxin_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate.upgrade(make_engine(url))
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_up(url: str) -> bool:
+    """Whether the PostgreSQL server answers."""
+    try:
+        engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception:
+        return False
+    return True
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and its children so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root_pid in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+@contextmanager
+def gunicorn(
+    app: str, env: dict[str, str], workers: int, threads: int
+) -> Iterator[tuple[str, int]]:
+    """gunicorn serving `app` (gthread); yields (base URL, master pid) once /healthz answers."""
+    port = free_port()
+    argv = [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+    argv += ["-k", "gthread", "--threads", str(threads), "--log-level", "warning"]
+    argv += ["--keep-alive", "30", app]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with suppress(requests.RequestException):
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"gunicorn {app} did not come up")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def load_line() -> str:
+    """How busy the machine was (other work shows in the latency)."""
+    return "load average (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg())

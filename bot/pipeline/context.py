@@ -1,0 +1,47 @@
+"""The handlers' view of the service: configuration, the service clock, dispatch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+if TYPE_CHECKING:
+    from handlers.context import HandlerContext
+    from handlers.events import InboundEvent
+
+
+def handler_context(rt: Runtime, session: Session) -> HandlerContext:
+    """The handlers' view of configuration and the service clock."""
+    return build_context(rt.settings, session, rt.now(session))
+
+
+def build_context(settings: Settings, session: Session, now: datetime) -> HandlerContext:
+    """The handler context for `settings` at `now` (commands that need no Redis use this)."""
+    from bot.workcal_config import work_calendar
+    from handlers.context import HandlerContext
+    from handlers.workcal import SlaPolicy
+
+    sla = settings.sla
+    return HandlerContext(
+        now=now,
+        # the office's own calendar data goes ahead of the chinese_calendar library
+        calendar=work_calendar(settings, session),
+        sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
+        rating_days=sla.rating_days,
+        reason_wait_minutes=sla.reason_wait_minutes,
+        office_group_id=settings.dingtalk.staff_group_id or None,
+        episode_days=settings.insight.episode_days,
+        auto_merge_score=settings.insight.auto_merge_score if settings.insight.auto_merge else None,
+    )
+
+
+def dispatch_event(rt: Runtime, session: Session, event: InboundEvent) -> None:
+    """Hand a neutral event to the handlers inside the inbox job's transaction."""
+    from handlers.dispatch import handle
+
+    handle(session, event, handler_context(rt, session))

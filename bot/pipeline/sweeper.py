@@ -1,0 +1,31 @@
+"""The safety net: wake conversations and sends that nobody is working on.
+
+A wake-up lost with Redis, a worker killed mid-row (its lease runs out), a retry whose delayed
+wake-up was lost: the conversation's head is claimable and old, so it is woken again. Waking a
+conversation twice is harmless (the second job finds the head held or nothing to do).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import runtime
+from bot.pipeline.outbox_jobs import enqueue_sends
+from bot.pipeline.wake import wake
+from storage.inbox import claimable_conversations
+from storage.outbox import due_outbox_ids
+from storage.timeutil import utcnow
+
+
+def sweep() -> dict[str, int]:
+    """Periodic: re-wake stalled conversations and re-enqueue due outbox rows."""
+    rt = runtime.current()
+    now = utcnow()
+    with rt.sessions() as session:
+        conversations = claimable_conversations(
+            session, older_than=now - timedelta(seconds=rt.settings.queue.sweep_seconds), now=now
+        )
+        outbox_ids = due_outbox_ids(session, now=now)
+    wake(rt, conversations)
+    enqueue_sends(rt, outbox_ids)
+    return {"inbox": len(conversations), "outbox": len(outbox_ids)}
