@@ -101,6 +101,17 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.set_defaults(func=c.cmd_directory_import)
 
+    from bot import commands_hotline as ch
+
+    hotline = sub.add_parser("hotline", help="12345 hotline work orders").add_subparsers(
+        metavar="ACTION"
+    )
+    himp = hotline.add_parser("import", help="import a 12345 export (.xlsx or .csv), masked")
+    himp.add_argument("file", type=Path)
+    himp.add_argument("--mapping", type=Path, help="YAML: categories, regions, statuses, ...")
+    himp.add_argument("--all-errors", action="store_true", help="list every bad row")
+    himp.set_defaults(func=ch.cmd_hotline_import)
+
     cases = sub.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
     ls = cases.add_parser("list", help="list recent cases")
     ls.add_argument("--status")

@@ -25,6 +25,7 @@ from storage.models.directory import (
     Staff,
     Station,
 )
+from storage.models.hotline import HotlineTicket
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "HotlineTicket",
     "InboxItem",
     "KeyValue",
     "OutboxItem",
