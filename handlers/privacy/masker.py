@@ -1,0 +1,80 @@
+"""Find personal data in Chinese text and mask it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from handlers.privacy.addresses import find_addresses
+from handlers.privacy.codes import find_emails, find_plates
+from handlers.privacy.names import find_names
+from handlers.privacy.numbers import find_bank_cards, find_id_cards, find_landlines, find_mobiles
+from handlers.privacy.spans import Span
+from handlers.privacy.style import MaskStyle
+from handlers.privacy.text import normalise
+
+__all__ = ["MaskResult", "MaskStyle", "Span", "find_spans", "mask", "mask_text"]
+
+Detector = Callable[[str], Iterable[Span]]
+# on overlap the longer span wins; on equal length, the earlier type in this list
+_DETECTORS: tuple[Detector, ...] = (
+    find_id_cards,
+    find_bank_cards,
+    find_emails,
+    find_mobiles,
+    find_landlines,
+    find_plates,
+    find_addresses,
+)
+_PRIORITY = {"id_card": 0, "bank_card": 1, "email": 2, "mobile": 3, "landline": 4}
+_PRIORITY.update({"plate": 5, "address": 6, "name": 7})
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    """The masked text and the spans found, as offsets into the original text."""
+
+    text: str
+    spans: list[Span]
+
+
+def _resolve(spans: Iterable[Span]) -> list[Span]:
+    """Non-overlapping spans, sorted: longer first, then by type priority."""
+    chosen: list[Span] = []
+    taken: set[int] = set()
+    for s in sorted(set(spans), key=lambda s: (s.start - s.end, _PRIORITY[s.type], s.start)):
+        if not taken.intersection(range(s.start, s.end)):
+            chosen.append(s)
+            taken.update(range(s.start, s.end))
+    return sorted(chosen)
+
+
+def _candidates(text: str) -> Iterator[Span]:
+    norm = normalise(text)
+    for detect in _DETECTORS:
+        yield from detect(norm)
+    yield from find_names(text, norm)
+
+
+def find_spans(text: str) -> list[Span]:
+    """Spans of personal data in `text`, sorted and non-overlapping."""
+    return _resolve(_candidates(text))
+
+
+def mask(text: str, style: MaskStyle | None = None) -> MaskResult:
+    """Mask every span of personal data in `text` according to `style`."""
+    style = style or MaskStyle()
+    spans = find_spans(text)
+    out: list[str] = []
+    pos = 0
+    for s in spans:
+        out.append(text[pos : s.start])
+        out.append(style.apply(s.type, text[s.start : s.end]))
+        pos = s.end
+    out.append(text[pos:])
+    return MaskResult("".join(out), spans)
+
+
+def mask_text(text: str) -> str:
+    """`text` with its personal data masked in the default style."""
+    return mask(text).text

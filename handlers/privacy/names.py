@@ -1,0 +1,130 @@
+"""Natural persons' full names: cue words, titles, a surname list and jieba's dictionary."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+
+from handlers.privacy.lexicon import alternation, words
+from handlers.privacy.model import lexicon, segmenter
+from handlers.privacy.spans import Span
+from handlers.privacy.text import is_cjk
+
+# characters that end a given name: particles, pronouns, verbs and nouns that follow names
+_STOP = frozenset(
+    "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
+    "住电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
+    "打叫找问告诉帮请麻烦每天已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才刚正"
+)
+_CUE_GAP = r"[\s:：,，是叫为]{0,2}"
+
+
+@cache
+def _cue_re() -> re.Pattern[str]:
+    cues = alternation("name_cues") + "|" + _multi_titles()
+    return re.compile(rf"(?:{cues}){_CUE_GAP}$")
+
+
+@cache
+def _multi_titles() -> str:
+    return "|".join(
+        re.escape(t) for t in sorted(words("titles"), key=len, reverse=True) if len(t) > 1
+    )
+
+
+@cache
+def _title_re() -> re.Pattern[str]:
+    return re.compile(rf"(?:{alternation('titles')})")
+
+
+@cache
+def _full_title_re() -> re.Pattern[str]:
+    return re.compile(rf"(?:{_multi_titles()}|[姐哥])")
+
+
+def _surname_at(text: str, i: int) -> int:
+    """Length of the surname starting at `i` (2 for compound ones), 0 if none."""
+    sur = words("surnames")
+    if text[i : i + 2] in sur:
+        return 2
+    return 1 if i < len(text) and text[i] in sur else 0
+
+
+def _given_ok(chars: str) -> bool:
+    return all(is_cjk(c) and c not in _STOP for c in chars)
+
+
+def _common_word(name: str) -> bool:
+    """True when the dictionary knows `name` as an ordinary word, not a person's name."""
+    entry = lexicon().tags.get(name)
+    return entry is not None and not entry[1].startswith("nr")
+
+
+def _plausible(name: str, s: int) -> bool:
+    if name in words("stop_names") or _common_word(name):
+        return False
+    return _given_ok(name[s:])
+
+
+def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
+    """The given-name length (1 or 2) after a cue, from the segmentation and the characters."""
+    a, b = text[i + s : i + s + 1], text[i + s + 1 : i + s + 2]
+    if not a or not _given_ok(a):
+        return 0
+    if not b or not _given_ok(b) or b not in lexicon().given_chars:
+        return 1
+    if tokens.get(i, 0) == s + 2:
+        return 2
+    # does the second character start a word of its own (王明住在 → 住在, 李强电话 → 电话)?
+    nxt = tokens.get(i + s + 1, 0)
+    if nxt >= 2 and segmenter().FREQ.get(text[i + s + 1 : i + s + 1 + nxt], 0) > 0:
+        return 1
+    return 2
+
+
+def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
+    s = _surname_at(text, i)
+    if not s or (i and text[i - 1] in "@老小阿"):
+        return None
+    if _title_re().match(text, i + s):
+        return None  # 王阿姨, 张书记, 李总: a surname with a title is nobody in particular
+    nxt = _surname_at(text, i + s)
+    if nxt and _title_re().match(text, i + s + nxt):
+        return None  # 和陈阿姨: 陈阿姨 is a surname with a title, 和 is not a surname here
+    # a full name before a title: 李建国书记, 王芳阿姨
+    for g in (1, 2):
+        name = text[i : i + s + g]
+        if _full_title_re().match(text, i + s + g) and _plausible(name, s):
+            return Span(i, i + s + g, "name")
+    if _cue_re().search(text[max(0, i - 8) : i]):
+        g = _given_len(tokens, text, i, s)
+        name = text[i : i + s + g]
+        if g and _plausible(name, s):
+            return Span(i, i + s + g, "name")
+        return None
+    n = tokens.get(i, 0)
+    name = text[i : i + n]
+    if n == s + 2 or (s == 2 and n == 3):
+        entry = lexicon().tags.get(name)
+        known = entry is None or entry[1].startswith("nr")
+        if known and _plausible(name, s) and all(c in lexicon().given_chars for c in name[s:]):
+            return Span(i, i + n, "name")
+    return None
+
+
+def find_names(text: str, norm: str) -> Iterator[Span]:
+    """Full names of natural people (2–4 characters), without cue words or titles."""
+    sur = words("surnames")
+    starts = [i for i, ch in enumerate(text) if ch in sur or text[i : i + 2] in sur]
+    if not starts:
+        return
+    tokens = {start: end - start for _w, start, end in segmenter().tokenize(text, HMM=True)}
+    taken = -1
+    for i in starts:
+        if i < taken:
+            continue
+        span = _candidate(text, tokens, i)
+        if span:
+            taken = span.end
+            yield span
