@@ -8,6 +8,8 @@ import re
 import unicodedata
 
 _STAR = "*"
+_GAP = r"[\s\-－—.·]*"
+_GAPS = re.compile(_GAP)
 
 
 def normalise_phone(raw: str) -> str:
@@ -38,9 +40,9 @@ def scrub_known(text: str, name: str, phone: str) -> str:
     know for certain belong to this caller (a name it might not recognise as one).
     """
     digits = normalise_phone(phone)
-    if len(digits) >= 7:
-        gap = r"[\s\-－—.·]*"
-        pattern = re.compile(r"(?<!\d)" + gap.join(re.escape(d) for d in digits) + r"(?!\d)")
+    # the cheap test first: the number (however spaced) is usually already masked away
+    if len(digits) >= 7 and digits in _GAPS.sub("", text):
+        pattern = re.compile(r"(?<!\d)" + _GAP.join(digits) + r"(?!\d)")
         text = pattern.sub(lambda m: _star_digits(m.group(), keep_head=3, keep_tail=4), text)
     name = name.strip()
     if 2 <= len(name) <= 6 and not name.isascii():

@@ -102,6 +102,7 @@ def prepare(
     Raises SourceError when the file itself cannot be read.
     """
     checker = RowChecker(mapping, regions, tz)
+    memo = _Memo()
     report = HotlineReport()
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (Prepared owns and closes it)
     try:
@@ -119,7 +120,7 @@ def prepare(
                     report.errors.append(got)
                 elif not report.errors:  # after the first error, only keep checking
                     _count_category(report, got)
-                    spool.write(_line(masked(got, hash_key)))
+                    spool.write(_line(masked(got, hash_key, memo)))
                 if progress is not None and report.rows % 200 == 0:
                     progress("check", report.rows, sheet.total)
         if progress is not None:
@@ -147,11 +148,27 @@ def write(
     return prepared.report
 
 
-def masked(t: Ticket, hash_key: bytes) -> TicketRecord:
+class _Memo:
+    """mask_text of repeated strings (units, templated answers) computed once per import."""
+
+    def __init__(self, limit: int = 20_000, longest: int = 200) -> None:
+        self.limit, self.longest = limit, longest
+        self.known: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        found = self.known.get(text)
+        if found is None:
+            found = mask_text(text)
+            if len(text) <= self.longest and len(self.known) < self.limit:
+                self.known[text] = found
+        return found
+
+
+def masked(t: Ticket, hash_key: bytes, memo: Callable[[str], str] = mask_text) -> TicketRecord:
     """The stored form of a ticket: text masked, the caller's own name and phone starred too."""
 
     def clean(s: str | None) -> str | None:
-        return None if s is None else scrub_known(mask_text(s), t.caller_name, t.caller_phone)
+        return None if s is None else scrub_known(memo(s), t.caller_name, t.caller_phone)
 
     return TicketRecord(
         ticket_no=t.ticket_no,
