@@ -217,9 +217,11 @@ def _update(
         update(cases)
         .where(cases.c.id == bindparam("b_id"))
         .values(
-            {c: bindparam(f"b_{c}") for c in case_cols},
-            updated_at=now,
-            version=cases.c.version + 1,
+            {
+                **{c: bindparam(f"b_{c}") for c in case_cols},
+                "updated_at": now,
+                "version": cases.c.version + 1,
+            }
         ),
         [
             {"b_id": ids[0], **{f"b_{k}": v for k, v in _case_values(r).items()}}
@@ -230,7 +232,7 @@ def _update(
     session.execute(
         update(tickets)
         .where(tickets.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in ticket_cols}, updated_at=now),
+        .values({**{c: bindparam(f"b_{c}") for c in ticket_cols}, "updated_at": now}),
         [
             {"b_id": ids[1], **{f"b_{k}": v for k, v in _ticket_values(r).items()}}
             for (ids, _old), r in changed
