@@ -51,6 +51,9 @@ def _setup_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
     )
+    from bot import logmask
+
+    logmask.install()  # no log line carries a phone number, ID or name
     if settings.log_level != "DEBUG":
         # rq logs every job at INFO; keep the console for what an operator needs
         for name in (
@@ -126,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--region")
     target.add_argument("--station")
     notify.add_argument("--text", required=True)
+
+    from bot import commands_privacy
+
+    mask = add("mask", commands_privacy.cmd_mask, "mask personal data (脱敏) in JSONL messages")
+    source = mask.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
+    source.add_argument("--text", help="one message")
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")

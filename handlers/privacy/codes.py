@@ -9,7 +9,7 @@ from handlers.privacy.spans import Span
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _L = "A-HJ-NP-Za-hj-np-z"  # plates never use I or O
-PLATE = re.compile(rf"[{_PROVINCES}][{_L}][·•・.\- ]?([{_L}0-9]{{5,6}})(?![0-9A-Za-z])")
+PLATE = re.compile(rf"[{_PROVINCES}] ?[{_L}][·•・.\- ]?([{_L}0-9]{{5,6}})(?![0-9A-Za-z*])")
 EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
     r"\.[A-Za-z]{2,10}(?![A-Za-z0-9])"

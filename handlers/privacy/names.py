@@ -14,15 +14,18 @@ from handlers.privacy.text import is_cjk
 # characters that end a given name: particles, pronouns, verbs and nouns that follow names
 _STOP = frozenset(
     "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
-    "住电话号手机今昨年月日时分路街区市县镇村楼幢栋单元室门店里上下前后左右等讲反映投诉举报"
-    "打叫找问告诉帮请麻烦每天已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才刚正"
+    "住电话号手机今昨年日时分路街区市县镇村楼单元室门店里上下前后左右等讲反映投诉举报"
+    "打叫找问告诉帮请麻烦每已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才"
 )
-_CUE_GAP = r"[\s:：,，是叫为]{0,2}"
+_SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
+_RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
+_CUE_GAP = r"[\s:：是叫为]{0,2}"
 
 
 @cache
 def _cue_re() -> re.Pattern[str]:
-    cues = alternation("name_cues") + "|" + _multi_titles()
+    roles = sorted(words("titles") - words("kinship"), key=len, reverse=True)
+    cues = alternation("name_cues") + "|" + "|".join(re.escape(t) for t in roles if len(t) > 1)
     return re.compile(rf"(?:{cues}){_CUE_GAP}$")
 
 
@@ -72,10 +75,12 @@ def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
     a, b = text[i + s : i + s + 1], text[i + s + 1 : i + s + 2]
     if not a or not _given_ok(a):
         return 0
-    if not b or not _given_ok(b) or b not in lexicon().given_chars:
+    if not b or not _given_ok(b):
         return 1
     if tokens.get(i, 0) == s + 2:
-        return 2
+        return 2  # the segmenter kept the three characters together
+    if b not in lexicon().given_chars:
+        return 1
     # does the second character start a word of its own (王明住在 → 住在, 李强电话 → 电话)?
     nxt = tokens.get(i + s + 1, 0)
     if nxt >= 2 and segmenter().FREQ.get(text[i + s + 1 : i + s + 1 + nxt], 0) > 0:
@@ -92,12 +97,15 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     nxt = _surname_at(text, i + s)
     if nxt and _title_re().match(text, i + s + nxt):
         return None  # 和陈阿姨: 陈阿姨 is a surname with a title, 和 is not a surname here
+    cued = _cue_re().search(text[max(0, i - 8) : i]) is not None
+    if not cued and i not in tokens:
+        return None  # 属于人大代表: the "surname" is the end of another word
     # a full name before a title: 李建国书记, 王芳阿姨
     for g in (1, 2):
         name = text[i : i + s + g]
         if _full_title_re().match(text, i + s + g) and _plausible(name, s):
             return Span(i, i + s + g, "name")
-    if _cue_re().search(text[max(0, i - 8) : i]):
+    if cued:
         g = _given_len(tokens, text, i, s)
         name = text[i : i + s + g]
         if g and _plausible(name, s):
@@ -105,12 +113,52 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
         return None
     n = tokens.get(i, 0)
     name = text[i : i + n]
+    if n == s + 1 and _SPEECH.match(text, i + n) and _free_ok(name, s):
+        return Span(i, i + n, "name")  # 刘洋说…: a two-character name before a verb of speech
+    after = tokens.get(i + n, 0)
+    rare_head = segmenter().FREQ.get(text[i : i + n], 0) < 100  # 孙子|王 is a word and a surname
+    if (n == s == 2 and after in (1, 2)) or (n == s + 1 and after == 1 and rare_head):
+        n += after  # 慕容|晓雪, 黎国|栋: the segmenter split the name; join it back
+        name = text[i : i + n]
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
-        known = entry is None or entry[1].startswith("nr")
-        if known and _plausible(name, s) and all(c in lexicon().given_chars for c in name[s:]):
+        # jieba tags places and famous people as nr too (石家庄, 朱自清): only rare nr entries,
+        # which are ordinary people's names, or names it has never seen count here
+        known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
+        head = lexicon().tags.get(name[: s + 1])  # 楼道灯: 楼道 is a word, not 楼 + a name
+        ordinary = head is not None and head[0] >= 100 and not head[1].startswith("nr")
+        if known and not ordinary and _free_ok(name, s):
             return Span(i, i + n, "name")
     return None
+
+
+def _free_ok(name: str, s: int) -> bool:
+    """A name written with no cue: every given character is a name character."""
+    entry = lexicon().tags.get(name)
+    known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
+    given = all(c in lexicon().given_chars for c in name[s:])
+    return known and given and _plausible(name, s)
+
+
+_PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼")
+
+
+def _into_plate(norm: str, end: int) -> bool:
+    """True when the name's last character starts a licence plate (车牌浙A…)."""
+    return (
+        norm[end - 1] in _PROVINCES
+        and norm[end : end + 1].isascii()
+        and norm[end : end + 1].isalpha()
+    )
+
+
+_PLACE_END = frozenset("苑园村庄府城湾路街巷区镇乡县市省店厂")
+_PLACE_AFTER = re.compile(r"(?:小区|花园|家园|新村|公寓|社区|大厦|广场|路|街|村|苑|园)")
+
+
+def _a_place(text: str, span: Span) -> bool:
+    """True for an estate or street that starts with a surname (桂花苑, 金色家园, 李家村)."""
+    return text[span.end - 1] in _PLACE_END or _PLACE_AFTER.match(text, span.end) is not None
 
 
 def find_names(text: str, norm: str) -> Iterator[Span]:
@@ -125,6 +173,6 @@ def find_names(text: str, norm: str) -> Iterator[Span]:
         if i < taken:
             continue
         span = _candidate(text, tokens, i)
-        if span:
+        if span and not _into_plate(norm, span.end) and not _a_place(text, span):
             taken = span.end
             yield span

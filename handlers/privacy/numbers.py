@@ -11,8 +11,8 @@ from handlers.privacy.lexicon import words
 from handlers.privacy.spans import Span
 from handlers.privacy.text import digits_of
 
-_NB = r"(?<![0-9A-Za-z])"  # no alphanumeric before: not inside a tracking or order code
-_NA = r"(?![0-9A-Za-z])"
+_NB = r"(?<![0-9A-Za-z*])"  # no alphanumeric before: not inside a tracking or order code
+_NA = r"(?![0-9A-Za-z*])"
 _SEP = r"[ \-]?"
 
 MOBILE = re.compile(
@@ -20,7 +20,7 @@ MOBILE = re.compile(
 )
 _SPOKEN = "0-9零〇洞一幺二两三四五六七八九"
 SPOKEN_MOBILE = re.compile(
-    rf"(?<![{_SPOKEN}])[1一幺][3-9三四五六七八九](?:{_SEP}[{_SPOKEN}]){{9}}(?![{_SPOKEN}])"
+    rf"(?<![{_SPOKEN}*])[1一幺][3-9三四五六七八九](?:{_SEP}[{_SPOKEN}]){{9}}(?![{_SPOKEN}*])"
 )
 LANDLINE = re.compile(
     rf"{_NB}(?:\(0\d{{2,3}}\){_SEP}|0\d{{2,3}}[ \-])[2-9]\d{{2,3}}{_SEP}\d{{4}}{_NA}"

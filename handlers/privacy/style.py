@@ -39,15 +39,16 @@ def mask_mobile(s: str) -> str:
 
 def mask_landline(s: str) -> str:
     """0579-****6617: the area code and the last 4 digits stay."""
-    norm = normalise(s)
-    m = re.match(r"\(?0\d{2,3}\)?", norm)
-    head = len(re.sub(r"\D", "", m.group())) if m and len(norm) > 9 else 0
-    return keep_ends(head, 4)(s)
+    norm = normalise(s).lstrip("(")
+    if not norm.startswith("0"):
+        return keep_ends(0, 4)(s)  # a local number
+    return keep_ends(3 if norm[1:2] in ("1", "2") else 4, 4)(s)
 
 
 def mask_plate(s: str) -> str:
     """浙A·***16: the province, the letter and the last 2 characters stay."""
-    return s[:2] + "".join(STAR if c.isalnum() else c for c in s[2:-2]) + s[-2:]
+    keep = 3 if s[1:2].isspace() else 2  # 浙 A12345: the space before the letter stays
+    return s[:keep] + "".join(STAR if c.isalnum() else c for c in s[keep:-2]) + s[-2:]
 
 
 def mask_name(s: str) -> str:
@@ -62,7 +63,7 @@ def mask_email(s: str) -> str:
     return local[:1] + STAR * (len(local) - 1) + "@" + domain
 
 
-_ROOM = re.compile(r"(\d+)(室|号|户)?$")
+_ROOM = re.compile(r"([0-9零〇一二三四五六七八九]+)(室|号|房|户)?$")
 
 
 def mask_address(s: str) -> str:
