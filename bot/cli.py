@@ -137,6 +137,10 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
     source.add_argument("--text", help="one message")
 
+    from bot import commands_stats
+
+    commands_stats.add_parser(sub)
+
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")
     qr.add_argument("--station", required=True)

@@ -1,0 +1,123 @@
+"""Compute every figure of one group of cases, with numerator and denominator."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median
+
+from handlers.stats.definitions import DEFINITIONS
+from handlers.stats.rows import CaseRow, RatingRow
+from handlers.stats.window import Window
+from handlers.workcal import WorkCalendar
+
+CLOSED_STATUSES = frozenset({"closed", "expired"})
+SATISFIED = frozenset({"satisfied", "basic"})
+RATED = frozenset({"satisfied", "basic", "unsatisfied"})
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A published number; rates carry the numerator and denominator they come from."""
+
+    key: str
+    value: float | int | None
+    numerator: int | None = None
+    denominator: int | None = None
+    count: int | None = None  # how many cases a median / percentile is taken over
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form: value plus whatever explains it, and the formula."""
+        out: dict[str, object] = {"value": self.value}
+        if self.numerator is not None:
+            out["numerator"] = self.numerator
+            out["denominator"] = self.denominator
+        if self.count is not None:
+            out["count"] = self.count
+        out["formula"] = DEFINITIONS[self.key].formula
+        return out
+
+
+def _rate(key: str, numerator: int, denominator: int) -> Figure:
+    value = round(numerator / denominator, 4) if denominator else None
+    return Figure(key, value, numerator, denominator)
+
+
+def p90(values: Sequence[float]) -> float:
+    """The 90th percentile by the nearest-rank method (an actual observed value)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def _hours(key: str, values: list[float]) -> tuple[Figure, Figure]:
+    if not values:
+        return Figure(f"{key}_median", None, count=0), Figure(f"{key}_p90", None, count=0)
+    return (
+        Figure(f"{key}_median", round(median(values), 2), count=len(values)),
+        Figure(f"{key}_p90", round(p90(values), 2), count=len(values)),
+    )
+
+
+def _working_hours(
+    cal: WorkCalendar, start: datetime, stop: datetime | None, w: Window
+) -> float | None:
+    if stop is None or stop >= w.end or stop < start:
+        return None
+    return cal.working_seconds_between(start, stop) / 3600
+
+
+def compute(
+    cases: Iterable[CaseRow], ratings: Iterable[RatingRow], window: Window, cal: WorkCalendar
+) -> dict[str, Figure]:
+    """Every figure of definitions.FIGURE_KEYS for one group, as of the window's end."""
+    cases = list(cases)
+    opened = [c for c in cases if window.contains(c.created_at)]
+    collected = [c for c in opened if c.status != "merged"]
+    co_signers = [c for c in opened if c.status == "merged"]
+    answered = [c for c in collected if c.first_answered_at and c.first_answered_at < window.end]
+    due_or_answered = [
+        c
+        for c in cases
+        if c.status != "merged"
+        and c.answer_due_at is not None
+        and (window.contains(c.answer_due_at) or window.contains(c.first_answered_at))
+    ]
+    timely = [
+        c
+        for c in due_or_answered
+        if c.first_answered_at is not None
+        and c.answer_due_at is not None
+        and c.first_answered_at <= c.answer_due_at
+    ]
+    ratings = list(ratings)
+    rated = [r for r in ratings if r.value in RATED]
+    closed = [
+        c
+        for c in collected
+        if c.status in CLOSED_STATUSES and c.closed_at and c.closed_at < window.end
+    ]
+    rejected = [c for c in collected if c.status == "rejected"]
+    figures = [
+        Figure("collected", len(collected)),
+        Figure("co_signers", len(co_signers)),
+        Figure("answered", len(answered)),
+        _rate("timely_answer_rate", len(timely), len(due_or_answered)),
+        _rate("satisfaction_rate", sum(r.value in SATISFIED for r in rated), len(rated)),
+        Figure("unrated", sum(r.value == "unrated" for r in ratings)),
+        _rate("closed_rate", len(closed), len(collected)),
+        Figure("rejected", len(rejected)),
+    ]
+    for key, attr, pool in (
+        ("hours_to_claim", "claimed_at", collected),
+        ("hours_to_answer", "first_answered_at", collected),
+        ("hours_to_close", "closed_at", closed),
+    ):
+        values = [
+            h
+            for c in pool
+            if (h := _working_hours(cal, c.created_at, getattr(c, attr), window)) is not None
+        ]
+        figures.extend(_hours(key, values))
+    return {f.key: f for f in figures}
