@@ -12,13 +12,14 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Base, Case, CaseEvent, Constituent, HotlineTicket
+from storage.models import Base, Case, CaseEvent, Constituent, HotlineTicket, Rating
 
 SOURCE = "12345"
 CHUNK = 500
+RATING_SEQ = 1  # the hotline's 回访 is the one rating of a work order
 # Imported cases need a constituent; callers are never stored, so they all share this one.
 _PLACEHOLDER = {"channel": SOURCE, "external_id": SOURCE}
 
@@ -89,8 +90,10 @@ def upsert_tickets(
         fresh = [r for r in chunk if r.ticket_no not in current]
         changed = [(current[r.ticket_no], r) for r in chunk if r.ticket_no in current]
         changed = [(old, r) for old, r in changed if old[1] != r]
-        _insert(session, fresh, constituent_id, now)
+        case_of = _insert(session, fresh, constituent_id, now)
+        case_of.update({r.ticket_no: ids[0] for (ids, _old), r in changed})
         _update(session, changed, now)
+        _ratings(session, fresh, changed, case_of, constituent_id)
         counts.created += len(fresh)
         counts.updated += len(changed)
         counts.unchanged += len(chunk) - len(fresh) - len(changed)
@@ -172,9 +175,10 @@ def _ticket_values(r: TicketRecord) -> dict[str, Any]:
 
 def _insert(
     session: Session, fresh: list[TicketRecord], constituent_id: int, now: datetime
-) -> None:
+) -> dict[str, int]:
+    """Insert new work orders; their case ids by ticket_no."""
     if not fresh:
-        return
+        return {}
     rows = [
         {**_case_values(r), "source": SOURCE, "constituent_id": constituent_id, "updated_at": now}
         for r in fresh
@@ -201,6 +205,7 @@ def _insert(
             for cid, r in zip(case_ids, fresh, strict=True)
         ],
     )
+    return {r.ticket_no: cid for cid, r in zip(case_ids, fresh, strict=True)}
 
 
 def _update(
@@ -252,6 +257,41 @@ def _update(
             for (ids, old), r in changed
         ],
     )
+
+
+def _ratings(
+    session: Session,
+    fresh: list[TicketRecord],
+    changed: list[tuple[tuple[tuple[int, int], TicketRecord], TicketRecord]],
+    case_of: dict[str, int],
+    constituent_id: int,
+) -> None:
+    """Keep one Rating per rated work order (是否满意), dated at 办结时间, so 满意率 counts it."""
+    redo = [
+        r
+        for (_ids, old), r in changed
+        if (old.satisfied, old.closed_at, old.called_at) != (r.satisfied, r.closed_at, r.called_at)
+    ]
+    if redo:
+        session.execute(
+            delete(Rating).where(
+                Rating.case_id.in_([case_of[r.ticket_no] for r in redo]),
+                Rating.answer_seq == RATING_SEQ,
+            )
+        )
+    rows = [
+        {
+            "case_id": case_of[r.ticket_no],
+            "answer_seq": RATING_SEQ,
+            "constituent_id": constituent_id,
+            "value": r.satisfied,
+            "created_at": r.closed_at or r.called_at,
+        }
+        for r in (*fresh, *redo)
+        if r.satisfied
+    ]
+    if rows:
+        session.execute(insert(Rating), rows)
 
 
 def _diff(old: TicketRecord, new: TicketRecord) -> list[str]:

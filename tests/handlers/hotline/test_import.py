@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import escalation, hotline, rating, texts
 from handlers.hotline.caller import caller_hash
-from storage.models import Case, CaseEvent, HotlineTicket, OutboxItem
+from handlers.stats import Window, build_report
+from handlers.workcal import WorkCalendar
+from storage.models import Case, CaseEvent, HotlineTicket, OutboxItem, Rating
 from tests.handlers.world import World
 
 KEY = b"hotline-test-key-0123"
@@ -168,3 +170,48 @@ def test_imported_cases_are_never_escalated_expired_routed_or_acted_on(
     with world.sessions() as session:
         kinds = {k for (k,) in session.execute(select(OutboxItem.kind))}
         assert "card" not in kinds  # no card was ever posted for a work order
+
+
+def ratings_of(sessions: sessionmaker[Session]) -> dict[str, tuple[str, datetime]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(HotlineTicket.ticket_no, Rating.value, Rating.created_at).join(
+                Rating, Rating.case_id == HotlineTicket.case_id
+            )
+        ).all()
+    return {no: (value, at) for no, value, at in rows}
+
+
+def test_satisfaction_becomes_one_rating_dated_at_closing_and_follows_reimports(
+    world: World, tmp_path: Path
+):
+    run(world.sessions, write_csv(tmp_path / "a.csv", ROWS), world.now)
+    assert ratings_of(world.sessions) == {
+        "W-002": ("satisfied", datetime(2026, 11, 5, 2, 0, tzinfo=UTC))
+    }
+    changed = [list(r) for r in ROWS]
+    changed[1][14] = "不满意"
+    changed[0][10:15] = ["已办结", "2026-11-06 16:30", "路灯已修复", "是", "基本满意"]
+    run(world.sessions, write_csv(tmp_path / "b.csv", changed), world.now)
+    assert ratings_of(world.sessions) == {
+        "W-001": ("basic", datetime(2026, 11, 6, 8, 30, tzinfo=UTC)),
+        "W-002": ("unsatisfied", datetime(2026, 11, 5, 2, 0, tzinfo=UTC)),
+    }
+    changed[1][14] = ""
+    run(world.sessions, write_csv(tmp_path / "c.csv", changed), world.now)
+    assert set(ratings_of(world.sessions)) == {"W-001"}
+
+
+def test_statistics_show_imported_work_orders_separately_by_source(world: World, tmp_path: Path):
+    world.enter("s1")
+    world.say("新问题 小区门口路灯坏了")  # one case of our own, opened at world.now
+    run(world.sessions, write_csv(tmp_path / "a.csv", ROWS), world.now)
+    window = Window(date(2026, 11, 1), date(2026, 11, 30), TZ)
+    with world.sessions() as session:
+        report = build_report(
+            session, region_code=None, window=window, calendar=WorkCalendar(), by="source"
+        )
+    groups = {g.key: g.figures for g in report.groups}
+    assert groups["12345"]["collected"].value == 3 and groups["bot"]["collected"].value == 1
+    rate = groups["12345"]["satisfaction_rate"]
+    assert (rate.numerator, rate.denominator) == (1, 1)
