@@ -24,6 +24,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["lianxin"] = runtime
     _register_core(app, runtime)
     _register_adapters(app, runtime)
+    from bot.calendar_health import warn_at_start
+
+    warn_at_start(runtime, "web")
     return app
 
 
@@ -31,8 +34,13 @@ def _register_core(app: Flask, rt: Runtime) -> None:
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         checks = {"database": _check_db(rt), "redis": _check_redis(rt)}
-        ok = all(v == "ok" for v in checks.values())
-        return jsonify(status="ok" if ok else "degraded", **checks), 200 if ok else 503
+        if any(v != "ok" for v in checks.values()):
+            return jsonify(status="degraded", **checks), 503  # not ready: cannot take work
+        # Ready, but with a known gap: 200 so load balancers keep routing, "degraded" with the
+        # reason so monitoring alerts (docs/calendar.md).
+        calendar, reasons = _check_calendar(rt)
+        status = "ok" if not reasons else "degraded"
+        return jsonify(status=status, **checks, calendar=calendar, reasons=reasons), 200
 
     @app.get("/metrics")
     def prometheus() -> Response:
@@ -49,6 +57,19 @@ def _check_db(rt: Runtime) -> str:
     return "ok"
 
 
+def _check_calendar(rt: Runtime) -> tuple[str, list[str]]:
+    from bot.calendar_health import missing_reason, missing_years
+
+    try:
+        years = missing_years(rt)
+    except Exception as exc:
+        log.warning("healthz: calendar check failed: %s", exc)
+        return "unknown", [f"calendar check failed: {type(exc).__name__}"]
+    if not years:
+        return "ok", []
+    return "missing " + ",".join(str(y) for y in years), [missing_reason(years)]
+
+
 def _check_redis(rt: Runtime) -> str:
     try:
         rt.redis.ping()
@@ -62,6 +83,9 @@ def _register_adapters(app: Flask, rt: Runtime) -> None:
     from bot.wecom.web import blueprint as wecom_blueprint
 
     app.register_blueprint(wecom_blueprint(rt))
+    from bot.workbench import blueprint as workbench_blueprint
+
+    app.register_blueprint(workbench_blueprint(rt))
     if rt.settings.sandbox_mode:  # only then: the sandbox is not even imported in production
         from bot.sandbox.web import blueprint as sandbox_blueprint
 

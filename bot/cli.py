@@ -98,11 +98,28 @@ def _parser() -> argparse.ArgumentParser:
     up = db.add_parser("upgrade", help="apply migrations")
     up.set_defaults(func=c.cmd_db_upgrade)
 
+    from bot import commands_office as o
+
     directory = sub.add_parser("directory", help="regions, stations, deputies, staff")
     dsub = directory.add_subparsers(metavar="ACTION")
     imp = dsub.add_parser("import", help="import a YAML directory or a CSV/XLSX deputy list")
     imp.add_argument("file", type=Path)
-    imp.set_defaults(func=c.cmd_directory_import)
+    imp.add_argument(
+        "--dry-run", action="store_true", help="print what would change, write nothing"
+    )
+    imp.set_defaults(func=o.cmd_directory_import)
+    exp = dsub.add_parser("export", help="write the deputy list (.xlsx/.csv) or directory (.yaml)")
+    exp.add_argument("--out", type=Path, help="FILE.xlsx, .csv or .yaml (default: CSV to stdout)")
+    exp.set_defaults(func=o.cmd_directory_export)
+
+    calendar = sub.add_parser("calendar", help="holidays and 调休 workdays (docs/calendar.md)")
+    csub = calendar.add_subparsers(metavar="ACTION")
+    cimp = csub.add_parser("import", help="store a year's schedule from a calendar YAML file")
+    cimp.add_argument("file", type=Path)
+    cimp.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    cimp.set_defaults(func=o.cmd_calendar_import)
+    cst = csub.add_parser("status", help="years covered (library, office) and years missing")
+    cst.set_defaults(func=o.cmd_calendar_status)
 
     from bot import commands_hotline as ch
 
@@ -130,16 +147,16 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--station")
     notify.add_argument("--text", required=True)
 
+    from bot import commands_stats
+
+    commands_stats.add_parser(sub)
+
     from bot import commands_privacy
 
     mask = add("mask", commands_privacy.cmd_mask, "mask personal data (脱敏) in JSONL messages")
     source = mask.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
     source.add_argument("--text", help="one message")
-
-    from bot import commands_stats
-
-    commands_stats.add_parser(sub)
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")

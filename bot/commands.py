@@ -108,6 +108,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     rt = _runtime(settings)
     load_adapters()
+    from bot.calendar_health import warn_at_start
+
+    warn_at_start(rt, "worker")
     worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
     worker.work(burst=args.burst, with_scheduler=True, logging_level=_rq_log_level(settings))
     return 0
@@ -153,40 +156,6 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
-    """Import a directory file; nothing is written when any row is bad."""
-    from storage.directory import DirectoryImportError, import_directory
-
-    sessions = _sessions(settings)
-
-    def progress(section: str, done: int, total: int) -> None:
-        if sys.stdout.isatty():
-            print(f"\r  {section}: {done}/{total}", end="" if done < total else "\n", flush=True)
-
-    try:
-        with sessions.begin() as session:
-            report = import_directory(session, args.file, progress=progress)
-    except DirectoryImportError as exc:
-        print(
-            f"{args.file}: nothing imported, {len(exc.report.errors)} problem(s):", file=sys.stderr
-        )
-        for err in exc.report.errors:
-            print(f"  {err}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as exc:
-        print(f"{args.file}: {exc}", file=sys.stderr)
-        return 1
-    for label, counts in (
-        ("created", report.created),
-        ("updated", report.updated),
-        ("unchanged", report.unchanged),
-    ):
-        counted = {k: v for k, v in counts.items() if v}
-        if counted:
-            print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counted.items()))
-    return 0
-
-
 def cmd_cases_list(args: argparse.Namespace, settings: Settings) -> int:
     """List recent cases for operators."""
     from storage.models import Case
@@ -225,6 +194,7 @@ def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
             "claim_due_at",
             "answer_due_at",
             "close_due_at",
+            "due_provisional",
             "rework_count",
         ):
             print(f"  {field}: {getattr(case, field)}")

@@ -78,6 +78,8 @@ class DingtalkSettings(_Section):
     client_secret: SecretStr = SecretStr("")
     robot_code: str = ""  # empty = client_id
     openapi_endpoint: str = "https://api.dingtalk.com"
+    oapi_endpoint: str = "https://oapi.dingtalk.com"  # the old topapi host (workbench login)
+    login_endpoint: str = "https://login.dingtalk.com"  # 扫码登录 (OAuth 2) page
     card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
@@ -87,6 +89,15 @@ class DingtalkSettings(_Section):
     def configured(self) -> bool:
         """True when real credentials are present."""
         return bool(self.client_id and self.client_secret.get_secret_value())
+
+
+class WorkbenchSettings(_Section):
+    """[workbench] — the office's web workbench (DingTalk login)."""
+
+    admin_user_ids: list[str] = []  # DingTalk userIds with the admin role (audit, directory)
+    idle_minutes: int = Field(default=30, ge=1)  # a session unused this long logs out
+    logins_per_minute: int = Field(default=10, ge=1)  # per client address
+    export_max_rows: int = Field(default=50000, ge=1)
 
 
 class SlaSettings(_Section):
@@ -139,6 +150,7 @@ class Settings(_Section):
     wecom: WecomSettings = WecomSettings()
     dingtalk: DingtalkSettings = DingtalkSettings()
     sla: SlaSettings = SlaSettings()
+    workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
     privacy: PrivacySettings = PrivacySettings()
     source: str = Field(default="built-in defaults", exclude=True)

@@ -6,7 +6,7 @@ import logging
 import random
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -31,6 +31,8 @@ from storage.timeutil import utcnow
 if TYPE_CHECKING:
     from handlers.context import HandlerContext
     from handlers.events import InboundEvent
+    from handlers.workcal import WorkCalendar, WorkingHours
+    from storage.calendar import OfficeCalendar
 
 log = logging.getLogger(__name__)
 
@@ -256,24 +258,42 @@ def sweep() -> dict[str, int]:
 
 def handler_context(rt: Runtime, session: Session) -> HandlerContext:
     """The handlers' view of configuration and the service clock."""
+    return build_context(rt.settings, session, rt.now(session))
+
+
+def build_context(settings: Settings, session: Session, now: datetime) -> HandlerContext:
+    """The handler context for `settings` at `now` (commands that need no Redis use this)."""
     from datetime import time as dtime
     from zoneinfo import ZoneInfo
 
     from handlers.context import HandlerContext
-    from handlers.workcal import SlaPolicy, WorkCalendar, WorkingHours
+    from handlers.workcal import SlaPolicy, WorkingHours
+    from storage.calendar import load_office_calendar
 
-    sla = rt.settings.sla
+    sla = settings.sla
     hours = WorkingHours(
         start=dtime.fromisoformat(sla.workday_start),
         end=dtime.fromisoformat(sla.workday_end),
         tz=ZoneInfo(sla.timezone),
     )
     return HandlerContext(
-        now=rt.now(session),
-        calendar=WorkCalendar(hours),
+        now=now,
+        # the office's own calendar data goes ahead of the chinese_calendar library
+        calendar=_work_calendar(hours, load_office_calendar(session)),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
-        office_group_id=rt.settings.dingtalk.staff_group_id or None,
+        office_group_id=settings.dingtalk.staff_group_id or None,
+    )
+
+
+def _work_calendar(hours: WorkingHours, office: OfficeCalendar) -> WorkCalendar:
+    from handlers.workcal import WorkCalendar
+
+    return WorkCalendar(
+        hours,
+        extra_holidays=office.holidays,
+        extra_workdays=office.workdays,
+        office_years=office.years,
     )
 
 
@@ -286,9 +306,13 @@ def dispatch_event(rt: Runtime, session: Session, event: InboundEvent) -> None:
 
 def _periodic(name: str) -> str:
     rt = runtime.current()
-    from handlers import escalation, rating
+    from handlers import calendar_watch, escalation, rating
 
-    step = {"escalation": escalation.run_due, "rating": rating.expire_unrated}[name]
+    step = {
+        "escalation": escalation.run_due,
+        "rating": rating.expire_unrated,
+        "calendar": calendar_watch.warn_missing,
+    }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
         new_ids = take_new_outbox_ids(session)
@@ -307,10 +331,16 @@ def expire_ratings() -> str:
     return _periodic("rating")
 
 
+def check_calendar() -> str:
+    """Periodic: tell each office staff group once about a year without holiday data."""
+    return _periodic("calendar")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
         (sweep, settings.queue.sweep_seconds),
         (run_escalations, 60),
         (expire_ratings, 300),
+        (check_calendar, 3600),
     ]

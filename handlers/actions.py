@@ -388,7 +388,7 @@ _CASE_ACTIONS: dict[Verb, CaseFn] = {
 
 
 def _channel(target: ReplyTarget) -> str:
-    return "wecom" if target.platform == "wecom_app" else "dingtalk"
+    return {"wecom_app": "wecom", "workbench": "workbench"}.get(target.platform, "dingtalk")
 
 
 # ---------------------------------------------------------------- departments

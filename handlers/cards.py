@@ -107,7 +107,10 @@ def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
             yield labels["department"], dept.name
     deadline = queries.current_deadline(case)
     if deadline is not None:
-        yield labels["due"], texts.card_due_line(deadline[0], deadline[1])
+        yield (
+            labels["due"],
+            texts.card_due_line(deadline[0], deadline[1], provisional=bool(case.due_provisional)),
+        )
     media = _media_count(session, case)
     if media:
         yield labels["attachments"], texts.attachment_count(media)
@@ -212,12 +215,14 @@ def tell_group(
     text: str,
     at: Iterable[str] = (),
     case_id: int | None = None,
+    dedupe_key: str | None = None,
 ) -> None:
     """A robot message in a DingTalk group, @-mentioning `at`."""
     queue_notice(
         session,
         ToDingTalkGroup(conversation_id, text, at_user_ids=tuple(dict.fromkeys(at))),
         case_id=case_id,
+        dedupe_key=dedupe_key,
     )
 
 

@@ -29,7 +29,8 @@ from storage.models.cases import BOT_SOURCE
 PHASES = ("claim", "answer", "close")
 STEPS = 3
 MAX_LEVEL = len(PHASES) * STEPS
-_ACTIVE = ("new", "assigned", "accepted", "reopened", "transferred")
+ACTIVE_STATUSES = ("new", "assigned", "accepted", "reopened", "transferred")
+_ACTIVE = ACTIVE_STATUSES
 
 
 # ---------------------------------------------------------------- SLA
@@ -60,6 +61,20 @@ def refresh_dues(session: Session, case: Case, ctx: HandlerContext) -> None:
     case.claim_due_at = dues.claim_due
     case.answer_due_at = dues.answer_due
     case.close_due_at = dues.close_due
+    was_provisional = bool(case.due_provisional)
+    case.due_provisional = dues.provisional
+    if dues.provisional != was_provisional:
+        # the log says why a deadline is 暂定 (or no longer): a year without holiday data
+        kind = "due_provisional" if dues.provisional else "due_confirmed"
+        note(
+            session,
+            case,
+            kind,
+            Actor.system(),
+            ctx.now,
+            years=list(dues.uncovered),
+            close_due=dues.close_due.isoformat(),
+        )
 
 
 def pause_clock(case: Case, ctx: HandlerContext) -> None:

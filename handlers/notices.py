@@ -112,8 +112,10 @@ Notice = (
 )
 
 
-def queue_notice(session: Session, notice: Notice, *, case_id: int | None = None) -> OutboxItem:
-    """Write `notice` to the outbox in the caller's transaction."""
+def queue_notice(
+    session: Session, notice: Notice, *, case_id: int | None = None, dedupe_key: str | None = None
+) -> OutboxItem:
+    """Write `notice` to the outbox in the caller's transaction (once per `dedupe_key`)."""
     payload: dict[str, Any] = _jsonable(asdict(notice))
     if isinstance(notice, ToConstituent):
         person = session.get(Constituent, notice.constituent_id)
@@ -140,6 +142,7 @@ def queue_notice(session: Session, notice: Notice, *, case_id: int | None = None
         kind=kind,
         payload=payload,
         ordering_key=ordering,
+        dedupe_key=dedupe_key,
         case_id=case_id,
     )
 

@@ -26,6 +26,15 @@ def _require_aware(t: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware, got naive {t!r}")
 
 
+def _library_years() -> frozenset[int]:
+    """The years chinese_calendar knows (its holiday table spans them; 2004–2026 in 1.11)."""
+    years = {d.year for d in (*chinese_calendar.holidays, *chinese_calendar.workdays)}
+    return frozenset(range(min(years), max(years) + 1)) if years else frozenset()
+
+
+LIBRARY_YEARS = _library_years()
+
+
 @lru_cache(maxsize=8192)
 def _official_workday(d: date) -> bool:
     """chinese_calendar's answer, Monday–Friday outside its years; cached (the data is static)."""
@@ -91,13 +100,29 @@ class WorkingHours:
 class WorkCalendar:
     """Workdays under mainland China rules, and the working time between instants.
 
-    `extra_holidays` / `extra_workdays` let an operator enter a newly announced year (or a local
-    day off) before the `chinese_calendar` package is updated; they win over the library.
+    `extra_holidays` / `extra_workdays` are the office's own calendar data (a newly announced
+    year, or a local day off), entered before the `chinese_calendar` package knows them; they
+    win over the library. `office_years` are the years the office has entered in full: a year
+    in neither those nor `library_years` is *uncovered*, and deadlines that reach into it are
+    only provisional (see `covers` and `Dues.provisional`).
     """
 
     hours: WorkingHours = field(default_factory=WorkingHours)
     extra_holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
+    office_years: frozenset[int] = frozenset()
+    library_years: frozenset[int] = LIBRARY_YEARS
+
+    def covers(self, year: int) -> bool:
+        """True when the holidays of `year` are known (from the office's data or the library)."""
+        return year in self.office_years or year in self.library_years
+
+    def uncovered_years(self, a: datetime, b: datetime) -> tuple[int, ...]:
+        """The years between instants `a` and `b` (local dates, inclusive) nobody covers."""
+        first = a.astimezone(self.hours.tz).year
+        last = b.astimezone(self.hours.tz).year
+        lo, hi = min(first, last), max(first, last)
+        return tuple(y for y in range(lo, hi + 1) if not self.covers(y))
 
     @property
     def day_seconds(self) -> float:
@@ -107,11 +132,10 @@ class WorkCalendar:
     def is_workday(self, d: date) -> bool:
         """True if `d` is a working day in mainland China.
 
-        Uses `chinese_calendar` (statutory holidays and 调休 make-up workdays, e.g. Saturday
-        2026-10-10 is a workday). For years the library does not cover yet (it raises
-        NotImplementedError, e.g. 2027 with chinesecalendar 1.11) this falls back to plain
-        Monday–Friday, so holidays of such years are NOT skipped until the package (or
-        `extra_holidays`/`extra_workdays`) knows them.
+        The office's data first, then `chinese_calendar` (statutory holidays and 调休 make-up
+        workdays, e.g. Saturday 2026-10-10 is a workday). For a year neither covers (e.g. 2027
+        with chinesecalendar 1.11 and no `lianxin calendar import`) this falls back to plain
+        Monday–Friday; `covers` tells callers so, and due dates are marked provisional.
         """
         if d in self.extra_workdays:
             return True
@@ -228,11 +252,21 @@ class SlaPolicy:
 
 @dataclass(frozen=True)
 class Dues:
-    """The three deadlines of one case, as aware UTC datetimes."""
+    """The three deadlines of one case, as aware UTC datetimes.
+
+    `uncovered` lists the years the deadlines reach into whose holidays nobody has entered:
+    those days were counted Monday–Friday, so the deadlines are only provisional.
+    """
 
     claim_due: datetime
     answer_due: datetime
     close_due: datetime
+    uncovered: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        """True when a deadline was computed over a year without holiday data."""
+        return bool(self.uncovered)
 
 
 def due_times(
@@ -249,8 +283,6 @@ def due_times(
     def due(days: float) -> datetime:
         return cal.add_working_seconds(opened_at, days * cal.day_seconds + paused_seconds)
 
-    return Dues(
-        claim_due=due(policy.claim_days),
-        answer_due=due(policy.answer_days),
-        close_due=due(policy.close_days),
-    )
+    claim, answer, close = due(policy.claim_days), due(policy.answer_days), due(policy.close_days)
+    latest = max(claim, answer, close)
+    return Dues(claim, answer, close, uncovered=cal.uncovered_years(opened_at, latest))

@@ -138,6 +138,10 @@ def child_env(wecom: WeComSimulator, dingtalk: DingTalkSimulator, base: str) -> 
         "LIANXIN_DINGTALK__CLIENT_ID": common.DINGTALK_CLIENT_ID,
         "LIANXIN_DINGTALK__CLIENT_SECRET": common.DINGTALK_CLIENT_SECRET,
         "LIANXIN_DINGTALK__OPENAPI_ENDPOINT": dingtalk.endpoint,
+        # the workbench's 扫码登录 and 免登 go to the simulator, whose login page is the
+        # sandbox's "log in as…" picker (it lists the example county's people)
+        "LIANXIN_DINGTALK__OAPI_ENDPOINT": dingtalk.endpoint,
+        "LIANXIN_DINGTALK__LOGIN_ENDPOINT": dingtalk.endpoint,
         "LIANXIN_DINGTALK__CARD_TEMPLATE_ID": common.DINGTALK_CARD_TEMPLATE_ID,
         common.ENV_WECOM_SIM: wecom.sim_url,
         common.ENV_DINGTALK_SIM: f"{dingtalk.endpoint}/_sim/",

@@ -60,18 +60,31 @@ def _hours(key: str, values: list[float]) -> tuple[Figure, Figure]:
     )
 
 
-def _working_hours(
-    cal: WorkCalendar, start: datetime, stop: datetime | None, w: Window
-) -> float | None:
-    if stop is None or stop >= w.end or stop < start:
-        return None
-    return cal.working_seconds_between(start, stop) / 3600
+class HoursCache:
+    """Working hours between two instants, computed once per pair for a whole report."""
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self.cal = cal
+        self._seen: dict[tuple[datetime, datetime], float] = {}
+
+    def between(self, start: datetime, stop: datetime | None, w: Window) -> float | None:
+        """Working hours from `start` to `stop`; None when `stop` is missing or after the window."""
+        if stop is None or stop >= w.end or stop < start:
+            return None
+        key = (start, stop)
+        if key not in self._seen:
+            self._seen[key] = self.cal.working_seconds_between(start, stop) / 3600
+        return self._seen[key]
 
 
 def compute(
-    cases: Iterable[CaseRow], ratings: Iterable[RatingRow], window: Window, cal: WorkCalendar
+    cases: Iterable[CaseRow],
+    ratings: Iterable[RatingRow],
+    window: Window,
+    cal: WorkCalendar | HoursCache,
 ) -> dict[str, Figure]:
     """Every figure of definitions.FIGURE_KEYS for one group, as of the window's end."""
+    hours = cal if isinstance(cal, HoursCache) else HoursCache(cal)
     cases = list(cases)
     opened = [c for c in cases if window.contains(c.created_at)]
     collected = [c for c in opened if c.status != "merged"]
@@ -117,7 +130,7 @@ def compute(
         values = [
             h
             for c in pool
-            if (h := _working_hours(cal, c.created_at, getattr(c, attr), window)) is not None
+            if (h := hours.between(c.created_at, getattr(c, attr), window)) is not None
         ]
         figures.extend(_hours(key, values))
     return {f.key: f for f in figures}

@@ -19,7 +19,7 @@ from handlers.stats.definitions import (
     SOURCE_LABELS,
     WORKING_HOURS_NOTE,
 )
-from handlers.stats.figures import Figure, compute
+from handlers.stats.figures import Figure, HoursCache, compute
 from handlers.stats.rows import CaseRow, RatingRow, cases_by_id, load_cases, load_ratings
 from handlers.stats.window import Window, local_week
 from handlers.workcal import WorkCalendar
@@ -110,13 +110,17 @@ def build_report(
     window: Window,
     calendar: WorkCalendar,
     by: str | None = None,
+    station_ids: frozenset[int] | None = None,
 ) -> StatsReport:
-    """Compute the report; `by` is one of GROUPINGS or None for totals only."""
+    """Compute the report; `by` is one of GROUPINGS or None for totals only.
+
+    `station_ids` narrows the report to those stations (a station's staff, a deputy).
+    """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
-    cases = load_cases(session, subtree, window)
+    cases = load_cases(session, subtree, window, station_ids)
     ratings = load_ratings(session, None, window)
     by_id = {c.id: c for c in cases}
     missing = {r.case_id for r in ratings} - set(by_id)
@@ -127,10 +131,17 @@ def build_report(
             r for r in ratings if r.case_id in by_id and by_id[r.case_id].region_id in subtree
         ]
     cases_all = list(by_id.values())
-    totals = compute(cases, ratings, window, calendar)
-    groups = _groups(session, by, region, cases_all, cases, ratings, window, calendar)
+    hours = HoursCache(calendar)
+    totals = compute(cases, ratings, window, hours)
+    groups = _groups(session, by, region, cases_all, cases, ratings, window, hours)
     name = region.name if region is not None else "全部地区"
     return StatsReport(region_code, name, window, by, totals, groups)
+
+
+def _inside(case: CaseRow, subtree: set[int] | None, station_ids: frozenset[int] | None) -> bool:
+    if subtree is not None and case.region_id not in subtree:
+        return False
+    return station_ids is None or case.station_id in station_ids
 
 
 def _groups(
@@ -141,7 +152,7 @@ def _groups(
     cases: list[CaseRow],
     ratings: list[RatingRow],
     window: Window,
-    calendar: WorkCalendar,
+    calendar: HoursCache,
 ) -> list[Group]:
     if by is None:
         return []

@@ -69,8 +69,13 @@ def _case_row(row: Row[*tuple[Any, ...]]) -> CaseRow:
     return CaseRow(*values)
 
 
-def load_cases(session: Session, region_ids: set[int] | None, window: Window) -> list[CaseRow]:
-    """Cases opened, due for an answer, or answered in the window; `None` = every region."""
+def load_cases(
+    session: Session,
+    region_ids: set[int] | None,
+    window: Window,
+    station_ids: frozenset[int] | None = None,
+) -> list[CaseRow]:
+    """Cases opened, due for an answer, or answered in the window; `None` = no restriction."""
     stmt = select(*_COLUMNS).where(
         Case.created_at < window.end,
         or_(
@@ -81,6 +86,8 @@ def load_cases(session: Session, region_ids: set[int] | None, window: Window) ->
     )
     if region_ids is not None:
         stmt = stmt.where(Case.region_id.in_(region_ids))
+    if station_ids is not None:
+        stmt = stmt.where(Case.station_id.in_(station_ids))
     return [_case_row(row) for row in session.execute(stmt)]
 
 

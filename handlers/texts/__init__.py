@@ -127,6 +127,7 @@ from handlers.texts.deputy import (
 )
 from handlers.texts.staff import (
     CONFIRM_WORDS,
+    calendar_missing_notice,
     escalation_office,
     escalation_remind_assignee,
     escalation_station_staff,
@@ -191,6 +192,7 @@ __all__ = [
     "card_title",
     "card_status_line",
     "card_due_line",
+    "calendar_missing_notice",
     "claimed_by",
     "awaiting_claim",
     "_HEADLINE_CHARS",

@@ -28,6 +28,9 @@ def budget_exhausted_held(number: int) -> str:
     )
 
 
+PROVISIONAL_MARK = "（暂定）"  # the year's holidays are not entered yet: counted Monday–Friday
+
+
 def card_title(number: int, station: str) -> str:
     """Title line of a case card."""
     return f"群众诉求 {_num(number)} · {station}"
@@ -38,9 +41,10 @@ def card_status_line(status: str) -> str:
     return f"{CARD_FIELD_LABELS['status']}：{status_label(status)}"
 
 
-def card_due_line(what: str, due: datetime) -> str:
-    """The next deadline shown on a card: 接单时限：10月8日 16:00."""
-    return f"{SLA_LABELS.get(what, what)}时限：{fmt_when(due)}"
+def card_due_line(what: str, due: datetime, provisional: bool = False) -> str:
+    """The next deadline on a card: 接单时限：10月8日 16:00, marked （暂定） when provisional."""
+    mark = PROVISIONAL_MARK if provisional else ""
+    return f"{SLA_LABELS.get(what, what)}时限：{fmt_when(due)}{mark}"
 
 
 def claimed_by(handler: str, at: datetime, today: date | None = None) -> str:

@@ -39,6 +39,18 @@ def escalation_office(
     )
 
 
+# ---------------------------------------------------------------- the working calendar
+
+
+def calendar_missing_notice(years: list[int]) -> str:
+    """To each office staff group, once: a year's holidays are not entered, deadlines 暂定."""
+    which = "、".join(f"{y}年" for y in years)
+    return (
+        f"【工作日历提醒】{which}法定节假日和调休安排尚未录入，涉及的办理时限暂按周一至周五"
+        "计算并标注（暂定）。请在国务院办公厅公布安排后及时录入，谢谢。"
+    )
+
+
 # ---------------------------------------------------------------- notices to deputies
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storage.directory.identity import valid_stations
 from storage.directory.plan import Item, Plan
 from storage.directory.report import RowError
 from storage.directory.rows import LEVEL_RANK
@@ -116,14 +117,19 @@ def _deputies(plan: Plan, errors: list[RowError]) -> None:
             continue
         for code in stations:
             if not plan.exists("stations", code):
-                errors.append(item.raw.error(f"unknown station {code!r}", "stations"))
+                errors.append(item.raw.error(_unknown_station(plan, code), "stations"))
         for code in item.after["duty"] if item.given("duty") else ():
             if not plan.exists("stations", code):
-                errors.append(item.raw.error(f"unknown station {code!r}", "duty"))
+                errors.append(item.raw.error(_unknown_station(plan, code), "duty"))
             elif code not in stations:
                 reason = f"duty at {code!r}, which is not one of this deputy's stations"
                 errors.append(item.raw.error(reason, "duty"))
     _unique(plan, "deputies", "dingtalk_user_id", errors)
+    _unique(plan, "deputies", "phone", errors)  # one person, one entry: no silent duplicates
+
+
+def _unknown_station(plan: Plan, ref: str) -> str:
+    return f"unknown station {ref!r} (valid: {valid_stations(plan.effective['stations'])})"
 
 
 def _unique(plan: Plan, section: str, key: str, errors: list[RowError]) -> None:
@@ -136,8 +142,8 @@ def _unique(plan: Plan, section: str, key: str, errors: list[RowError]) -> None:
     first: dict[str, Item] = {}
     for item in items:
         value = item.after[key]
-        if value is None or not item.given(key):
-            continue
+        if value is None or not item.given(key) or item.raw.duplicate_of:
+            continue  # a row already refused as a stored person's duplicate says it once
         if value in stored:
             errors.append(item.raw.error(f"{value!r} is already used by {stored[value]!r}", key))
         elif value in first:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from storage.directory.identity import assign_codes, resolve_stations
 from storage.directory.report import RowError
 from storage.directory.rows import PATTERN_HINTS, ROW_MODELS, SECTIONS, RowModel
 from storage.directory.snapshot import Entry, Snapshot, canonical_duty, new_entry
@@ -80,12 +81,17 @@ def build_plan(source: Source, snap: Snapshot, errors: list[RowError]) -> Plan:
     )
     for section in SECTIONS:
         seen: dict[Any, RawRow] = {}
-        for raw in source.rows.get(section, []):
+        rows = source.rows.get(section, [])
+        if section == "deputies":
+            rows = assign_codes(rows, snap.entries["deputies"], errors)
+        for raw in rows:
             validated = _validate(raw, errors)
             if validated is None:
                 plan.broken[section].add(raw.data.get(KEY_FIELD[section]))
                 continue
             model, dropped = validated
+            if section == "deputies":  # stations given by name become codes
+                dropped |= resolve_stations(raw, model, plan.effective["stations"], errors)
             key = _key(section, model)
             if key in seen:
                 errors.append(raw.error(_duplicate(section, key, seen[key]), KEY_FIELD[section]))
@@ -171,6 +177,10 @@ def _item(
     present = model.present() - {"code", "scene", "deputy", "from"}
     values = model.model_dump(by_alias=True)
     patch = {name: _canonical(name, values[name]) for name in present}
+    if raw.line is None and before is not None:
+        # a spreadsheet's empty cell in a column that may never be empty means "not known
+        # here" (an office sheet that lacks some 钉钉ID), so the stored value stays
+        patch = {k: v for k, v in patch.items() if not (v is None and k in NOT_EMPTY[section])}
     problems = [
         raw.error("must not be empty", f)
         for f in NOT_EMPTY[section]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -29,6 +30,9 @@ class ImportReport:
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # e.g. unknown columns, ignored
+    changes: list[str] = field(default_factory=list)  # one line per entity created or updated
+    calendar: Any = None  # storage.calendar.CalendarImport when the file had a calendar section
 
     @property
     def changed(self) -> int:

@@ -116,6 +116,38 @@ def parse_duty_text(text: str, stations: list[str] | None) -> dict[str, list[int
     return duty
 
 
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_ACTIVE_WORDS = {"是": True, "在任": True, "否": False, "离任": False, "不在任": False}
+
+
+def normalize_phone(text: str) -> str:
+    """An 11-digit mobile (spaces, dashes and +86 dropped) or a landline like 0570-1234567.
+
+    Raises ValueError for anything else, e.g. `1390000001X` or a 10-digit mobile.
+    """
+    compact = re.sub(r"[\s()（）]", "", text)
+    digits = re.sub(r"^(\+?86)(?=1\d{10}$)", "", compact.replace("-", ""))
+    if _MOBILE.match(digits):
+        return digits
+    if _LANDLINE.match(compact):
+        return compact
+    raise ValueError(
+        f"{text!r} is not a phone number: give an 11-digit mobile (1xxxxxxxxxx) "
+        "or a landline like 0570-1234567"
+    )
+
+
+def _phone(value: Any) -> Any:
+    return normalize_phone(value) if isinstance(value, str) else value
+
+
+def _active(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ACTIVE_WORDS.get(value.strip(), value)
+    return value
+
+
 def _level(value: Any) -> Any:
     if isinstance(value, str):
         key = value.strip()
@@ -147,6 +179,10 @@ Text256 = Annotated[str, StringConstraints(max_length=256)]
 Days = Annotated[float, Field(gt=0, le=365)]
 Alias = Annotated[str, StringConstraints(max_length=32, pattern=ALIAS_PATTERN)]
 Scene = Annotated[str, StringConstraints(max_length=32, pattern=SCENE_PATTERN)]
+# a station as a deputy list names it: its code or its name (resolved by the plan)
+StationRef = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Phone = Annotated[str, StringConstraints(max_length=32), BeforeValidator(_phone)]
+Active = Annotated[bool, BeforeValidator(_active)]
 
 
 class RowModel(BaseModel):
@@ -208,16 +244,16 @@ class StationRow(RowModel):
 
 
 class DeputyRow(RowModel):
-    """A deputy with their stations and weekly duty."""
+    """A deputy with their stations (codes or names) and weekly duty."""
 
     code: Code
     name: Name64 | None = None
     dingtalk_user_id: PlatformId | None = None
     level: Level | None = None
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = None
-    active: bool | None = None
-    stations: list[Code] | None = None
-    duty: dict[Code, list[int]] | None = None
+    phone: Phone | None = None
+    active: Active | None = None
+    stations: list[StationRef] | None = None
+    duty: dict[StationRef, list[int]] | None = None
 
     @field_validator("stations", mode="before")
     @classmethod

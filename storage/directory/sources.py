@@ -26,18 +26,18 @@ from storage.directory.rows import SECTIONS
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MAX_DEPTH = 12
 
-# Spreadsheet headers, compared after lower-casing and dropping spaces.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "code": ("code", "编号", "代表编号", "代码"),
-    "name": ("name", "姓名", "代表姓名"),
-    "dingtalk_user_id": ("dingtalk_user_id", "钉钉ID", "钉钉userId", "钉钉用户ID", "userId"),
-    "level": ("level", "层级", "代表层级", "级别"),
-    "phone": ("phone", "电话", "手机", "手机号", "联系电话"),
-    "stations": ("stations", "联络站", "所属联络站", "联络站点"),
-    "duty": ("duty", "值班", "值班安排", "值班日"),
-}
-# Columns offices add for themselves; they carry nothing to import.
-IGNORED_COLUMNS = ("序号", "备注", "no", "no.", "#", "remark", "remarks", "note", "notes")
+_ALIASES_FILE = Path(__file__).with_name("data") / "header_aliases.yaml"
+
+
+def _load_aliases() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...], tuple[str, ...]]:
+    data = yaml.safe_load(_ALIASES_FILE.read_text(encoding="utf-8"))
+    fields = {str(k): tuple(str(a) for a in v) for k, v in data["fields"].items()}
+    return fields, tuple(str(a) for a in data["ignored"]), tuple(str(h) for h in data["export"])
+
+
+# Spreadsheet headers (storage/directory/data/header_aliases.yaml), compared after
+# lower-casing and dropping spaces; IGNORED_COLUMNS carry nothing to import.
+COLUMNS, IGNORED_COLUMNS, EXPORT_HEADERS = _load_aliases()
 _HEADER_SEARCH_ROWS = 10  # a title row or two above the header is common in office sheets
 _SHEET_NAMES = ("deputies", "代表", "代表名单")
 
@@ -51,6 +51,7 @@ class RawRow:
     line: int | None  # YAML line of the item
     data: dict[str, Any]
     key_lines: dict[str, int] = field(default_factory=dict)
+    duplicate_of: str | None = None  # set when the row repeats a stored deputy under a new code
 
     def error(self, reason: str, key: str | None = None) -> RowError:
         """A RowError at this row, pointing at `key`'s line when known."""
@@ -64,6 +65,8 @@ class Source:
 
     rows: dict[str, list[RawRow]] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    calendar: Any = None  # the YAML `calendar:` section as plain data (storage.calendar checks it)
 
 
 def read_source(path: Path) -> Source:
@@ -100,7 +103,9 @@ def read_yaml(text: str, name: str) -> Source:
         return source
     for key_node, value_node in root.value:
         section = str(key_node.value)
-        if section not in SECTIONS:
+        if section == "calendar":
+            source.calendar = _calendar_section(value_node, source.errors)
+        elif section not in SECTIONS:
             reason = f"unknown section {section!r} (expected: {', '.join(SECTIONS)})"
             source.errors.append(RowError(name, _at(key_node), reason))
         elif section in source.rows:
@@ -108,6 +113,14 @@ def read_yaml(text: str, name: str) -> Source:
         else:
             source.rows[section] = _section(section, value_node, source.errors)
     return source
+
+
+def _calendar_section(node: Node, errors: list[RowError]) -> Any:
+    try:
+        return _plain(node, 0)
+    except ValueError as exc:
+        errors.append(RowError("calendar", _at(node), str(exc)))
+        return None
 
 
 def _at(node: Node) -> str:
@@ -235,23 +248,23 @@ _HEADER_FIELDS = {
 
 
 def read_table(cells: list[list[str]], name: str) -> Source:
-    """Deputy rows from spreadsheet cells; the header is the first row naming a code column."""
+    """Deputy rows from spreadsheet cells under the first row that reads as a header.
+
+    A header row names a name or code column and at least one other known column; title rows
+    above it are skipped. Unknown columns are ignored with a warning; known ones an office keeps
+    for itself (序号, 性别, 备注 ...) are ignored silently.
+    """
     source = Source()
     header_at = next(
-        (
-            i
-            for i, r in enumerate(cells[:_HEADER_SEARCH_ROWS])
-            if any(_HEADER_FIELDS.get(_header_key(c)) == "code" for c in r)
-        ),
-        None,
+        (i for i, r in enumerate(cells[:_HEADER_SEARCH_ROWS]) if _looks_like_header(r)), None
     )
     if header_at is None:
-        expected = ", ".join("/".join(a[:2]) for a in COLUMNS.values())
+        expected = ", ".join("/".join(a[:3]) for a in COLUMNS.values())
         source.errors.append(
-            RowError(name, 1, f"no header row with a code/编号 column (columns: {expected})")
+            RowError(name, 1, f"no header row with a 姓名 or 编号 column (columns: {expected})")
         )
         return source
-    columns = _columns(cells[header_at], header_at + 1, name, source.errors)
+    columns = _columns(cells[header_at], header_at + 1, name, source)
     rows: list[RawRow] = []
     for number, cells_of_row in enumerate(cells[header_at + 1 :], start=header_at + 2):
         if not any(c.strip() for c in cells_of_row):
@@ -269,18 +282,25 @@ def read_table(cells: list[list[str]], name: str) -> Source:
     return source
 
 
-def _columns(header: list[str], row: int, name: str, errors: list[RowError]) -> dict[int, str]:
+def _looks_like_header(row: list[str]) -> bool:
+    known = {_HEADER_FIELDS.get(_header_key(c)) for c in row} - {None}
+    return bool(known & {"code", "name"}) and len(known) >= 2
+
+
+def _columns(header: list[str], row: int, name: str, source: Source) -> dict[int, str]:
     columns: dict[int, str] = {}
+    ignored = {_header_key(c) for c in IGNORED_COLUMNS}
     for i, text in enumerate(header):
         key = _header_key(text)
-        if not key or key in IGNORED_COLUMNS:
+        if not key or key in ignored:
             continue
         field_name = _HEADER_FIELDS.get(key)
         if field_name is None:
-            expected = ", ".join("/".join(a[:2]) for a in COLUMNS.values())
-            errors.append(RowError(name, row, f"unknown column {text!r} (known: {expected})"))
+            expected = ", ".join("/".join(a[:3]) for a in COLUMNS.values())
+            reason = f"unknown column {text!r} ignored (known: {expected})"
+            source.warnings.append(RowError(name, row, reason))
         elif field_name in columns.values():
-            errors.append(RowError(name, row, f"column {text!r} repeats {field_name}"))
+            source.errors.append(RowError(name, row, f"column {text!r} repeats {field_name}"))
         else:
             columns[i] = field_name
     return columns

@@ -4,6 +4,7 @@ New areas add a module beside these and one import line below (so Alembic sees t
 """
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.calendar import CalendarDay, CalendarYear
 from storage.models.cases import (
     CardRef,
     Case,
@@ -27,10 +28,13 @@ from storage.models.directory import (
 )
 from storage.models.hotline import HotlineTicket
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
+from storage.models.workbench import AuditEntry, WebSession
 
 __all__ = [
     "Base",
     "UTCDateTime",
+    "CalendarDay",
+    "CalendarYear",
     "Case",
     "CardRef",
     "CaseEvent",
@@ -52,4 +56,6 @@ __all__ = [
     "InboxItem",
     "KeyValue",
     "OutboxItem",
+    "AuditEntry",
+    "WebSession",
 ]

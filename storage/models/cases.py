@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +82,8 @@ class Case(Base):
     answer_due_at: Mapped[datetime | None]
     close_due_at: Mapped[datetime | None]
     rating_due_at: Mapped[datetime | None]
+    # the deadlines reach into a year without holiday data (counted Monday–Friday): 暂定
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

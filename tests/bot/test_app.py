@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from bot import queue as q
 from bot.app import create_app
 from bot.ingest import ingest
-from bot.runtime import Runtime
+from bot.runtime import CLOCK_OFFSET_KEY, Runtime
+from storage.calendar import import_calendar, read_calendar
+from storage.models import KeyValue
 from tests.support import RedisServer
+
+CALENDAR_2027 = Path(__file__).resolve().parents[2] / "examples" / "calendar-2027.yaml"
+
+
+def set_clock(rt: Runtime, when: datetime) -> None:
+    """Move the service clock (the sandbox's 快进 offset) so it reads about `when`."""
+    with rt.sessions.begin() as session:
+        offset = (when - datetime.now(UTC)).total_seconds()
+        session.merge(KeyValue(key=CLOCK_OFFSET_KEY, value=repr(offset)))
 
 
 def test_healthz_ok(rt: Runtime):
+    set_clock(rt, datetime(2026, 3, 2, 2, tzinfo=UTC))  # the library covers the next months
     client = create_app(runtime=rt).test_client()
     res = client.get("/healthz")
     assert res.status_code == 200
-    assert res.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert res.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "calendar": "ok",
+        "reasons": [],
+    }
+
+
+def test_healthz_degraded_without_holiday_data(rt: Runtime, caplog: pytest.LogCaptureFixture):
+    set_clock(rt, datetime(2026, 12, 10, 2, tzinfo=UTC))  # a month ahead reaches 2027
+    with caplog.at_level(logging.WARNING, logger="lianxin.calendar"):
+        client = create_app(runtime=rt).test_client()
+    assert any("web: no holiday data for 2027" in r.getMessage() for r in caplog.records)
+    res = client.get("/healthz")
+    assert res.status_code == 200  # still ready: callers keep routing, monitoring alerts
+    body = res.get_json()
+    assert (body["status"], body["database"], body["calendar"]) == (
+        "degraded",
+        "ok",
+        "missing 2027",
+    )
+    assert body["reasons"][0].startswith("no holiday data for 2027: deadlines reaching into it")
+    assert "lianxin calendar import" in body["reasons"][0]
+
+    with rt.sessions.begin() as session:
+        import_calendar(session, read_calendar(CALENDAR_2027), "calendar-2027.yaml")
+    assert client.get("/healthz").get_json()["status"] == "ok"
 
 
 def test_healthz_reports_redis_down(rt: Runtime, tmp_path: Path):

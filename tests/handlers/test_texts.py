@@ -181,6 +181,7 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "budget_exhausted_held": lambda: texts.budget_exhausted_held(123),
     "card_title": lambda: texts.card_title(123, "城南联络站"),
     "card_due_line": lambda: texts.card_due_line("claim", AT),
+    "calendar_missing_notice": lambda: texts.calendar_missing_notice([2027]),
     "claim_ok": lambda: texts.claim_ok(123),
     "reply_sent": lambda: texts.reply_sent(123),
     "reply_held": lambda: texts.reply_held(123),
@@ -278,6 +279,7 @@ POLITE = {
     "delivery_failed",
     "not_transferred_to_you",
     "notice_not_allowed",
+    "calendar_missing_notice",
 }
 
 

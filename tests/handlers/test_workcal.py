@@ -265,3 +265,54 @@ def test_next_working_moment_is_a_workday_inside_hours(t: datetime) -> None:
     assert CAL.is_workday(local.date())
     assert time(9) <= local.time() < time(17, 30)
     assert CAL.working_seconds_between(t, m) == 0
+
+
+# ---------------------------------------------------------------- the office's calendar data
+
+
+def _office_calendar() -> WorkCalendar:
+    """The fictional 2027 schedule of examples/calendar-2027.yaml, as the bot layer loads it."""
+    from pathlib import Path
+
+    from storage.calendar import read_calendar
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "calendar-2027.yaml"
+    (year,) = read_calendar(example).years.values()
+    return WorkCalendar(
+        extra_holidays=frozenset(year.holidays),
+        extra_workdays=frozenset(year.workdays),
+        office_years=frozenset({year.year}),
+    )
+
+
+def test_without_data_2027_is_uncovered_and_counted_monday_to_friday() -> None:
+    assert CAL.covers(2026) and not CAL.covers(2027)
+    assert CAL.is_workday(date(2027, 1, 1))  # the fallback: a Friday counts
+    dues = due_times(SlaPolicy(), CAL, bj(2026, 12, 24, 10))
+    assert dues.provisional and dues.uncovered == (2027,)
+    inside = due_times(SlaPolicy(), CAL, bj(2026, 11, 2, 10))
+    assert not inside.provisional and inside.uncovered == ()
+
+
+def test_office_schedule_skips_its_holidays_and_counts_its_make_up_saturday() -> None:
+    office = _office_calendar()
+    assert office.covers(2027) and not office.covers(2028)
+    opened = bj(2026, 12, 24, 10)  # Thursday before 元旦 (fictional 2027-01-01..03)
+    guessed, known = due_times(SlaPolicy(), CAL, opened), due_times(SlaPolicy(), office, opened)
+    assert known.uncovered == () and not known.provisional
+    assert as_bj(known.close_due) == as_bj(guessed.close_due) + timedelta(days=1)
+    # Friday 2027-02-05 10:00, 1 day to claim: the (fictional) Spring Festival week is skipped
+    claim = office.add_working_days(bj(2027, 2, 5, 10), 1)
+    assert as_bj(claim) == bj(2027, 2, 15, 10)
+    assert as_bj(CAL.add_working_days(bj(2027, 2, 5, 10), 1)) == bj(2027, 2, 8, 10)
+    # Thursday 2027-02-18 10:00, 3 days to answer: Saturday 02-20 is a 调休 workday
+    assert office.is_workday(date(2027, 2, 20)) and date(2027, 2, 20).weekday() == 5
+    assert as_bj(office.add_working_days(bj(2027, 2, 18, 10), 3)) == bj(2027, 2, 22, 10)
+    assert as_bj(CAL.add_working_days(bj(2027, 2, 18, 10), 3)) == bj(2027, 2, 23, 10)
+
+
+def test_office_data_goes_ahead_of_the_library() -> None:
+    cal = WorkCalendar(
+        extra_holidays=frozenset({date(2026, 11, 16)}), office_years=frozenset({2026})
+    )
+    assert CAL.is_workday(date(2026, 11, 16)) and not cal.is_workday(date(2026, 11, 16))

@@ -141,7 +141,12 @@ BAD_ROWS = [
     ("stations", 2, 18, "duplicate station 'ns01' (first at row 1, line 13)"),
     ("deputies", 1, 26, "stations: unknown station 'zz99'"),
     ("deputies", 1, 27, "unknown weekday '周八'"),
-    ("deputies", 2, 30, "'dt_zhangming' is already used by 'd001'"),
+    (
+        "deputies",
+        2,
+        28,
+        "duplicate: 'd102' is a new 编号, but this person is already deputy 'd001'",
+    ),
     ("deputies", 2, 32, "duty at 'gm01', which is not one of this deputy's stations"),
     ("leaves", 1, 37, "ends before it starts"),
     ("staff", 1, 43, "station 'dh01' is in region 'donghu', outside 'xishan'"),
@@ -158,7 +163,9 @@ def test_bad_rows_are_all_named_and_nothing_is_written(sessions: Sessions) -> No
     assert where(errors) == [(s, r, line) for s, r, line, _ in BAD_ROWS]
     for error, (*_, reason) in zip(errors, BAD_ROWS, strict=True):
         assert reason in error.reason, str(error)
-    assert str(errors[3]) == "deputies row 1 (line 26): stations: unknown station 'zz99'"
+    assert str(errors[3]).startswith(
+        "deputies row 1 (line 26): stations: unknown station 'zz99' (valid: dh01 东湖镇"
+    )
     assert dump(sessions) == before
 
 
@@ -169,8 +176,9 @@ def test_one_bad_row_in_an_empty_database_writes_nothing(
         "stations: [xs01]\n", "stations: [xs02]\n", 1
     )
     errors = failed_import(sessions, write(tmp_path, "one_bad.yaml", text))
+    valid = "dh01 东湖镇人大代表联络站, gm01 东湖镇光明社区代表联络点, xs01 西山乡人大代表联络站"
     assert [(e.source, e.row, e.reason) for e in errors] == [
-        ("deputies", 5, "stations: unknown station 'xs02'"),
+        ("deputies", 5, f"stations: unknown station 'xs02' (valid: {valid})"),
         ("deputies", 5, "duty: duty at 'xs01', which is not one of this deputy's stations"),
     ]
     assert errors[0].line == text.splitlines().index("    stations: [xs02]") + 1
@@ -238,8 +246,13 @@ def test_new_entities_need_their_required_fields(sessions: Sessions, tmp_path: P
         "deputies:\n  - code: d900\n    phone: '123'\n  - code: d901\n    name: ''\n",
     )
     errors = failed_import(sessions, path)
+    phone = (
+        "phone: '123' is not a phone number: give an 11-digit mobile (1xxxxxxxxxx) "
+        "or a landline like 0570-1234567"
+    )
     assert [(e.row, e.line, e.reason) for e in errors] == [
         (1, 2, "a new deputy needs name, dingtalk_user_id"),
+        (1, 3, phone),
         (2, 4, "a new deputy needs dingtalk_user_id"),
         (2, 5, "name: must not be empty"),
     ]
@@ -506,19 +519,21 @@ def test_csv_bad_rows_use_spreadsheet_row_numbers(sessions: Sessions, tmp_path: 
         'd203,丙,dt_jia,dh01,"dh01:mon, funday"\n'
         "d201,甲二,dt_jia2,dh01,\n"
     )
-    errors = failed_import(sessions, write(tmp_path, "bad.csv", text))
+    with sessions.begin() as session, pytest.raises(DirectoryImportError) as caught:
+        import_directory(session, write(tmp_path, "bad.csv", text))
+    errors, warnings = caught.value.report.errors, caught.value.report.warnings
     assert [(e.source, e.row, e.line) for e in errors] == [
-        ("bad.csv", 1, None),
         ("deputies", 3, None),
         ("deputies", 4, None),
         ("deputies", 4, None),
         ("deputies", 5, None),
     ]
-    assert "unknown column '钉钉群'" in errors[0].reason
-    assert errors[1].reason == "stations: unknown station 'dh09'"
-    assert "unknown weekday 'funday'" in errors[2].reason
-    assert errors[3].reason == "dingtalk_user_id: 'dt_jia' is also used by 'd201' (row 2)"
-    assert errors[4].reason.startswith("code: duplicate deputy 'd201' (first at row 2)")
+    assert [(w.source, w.row) for w in warnings] == [("bad.csv", 1)]
+    assert "unknown column '钉钉群' ignored" in warnings[0].reason  # a warning, not a refusal
+    assert errors[0].reason.startswith("stations: unknown station 'dh09' (valid: dh01 ")
+    assert "unknown weekday 'funday'" in errors[1].reason
+    assert errors[2].reason == "dingtalk_user_id: 'dt_jia' is also used by 'd201' (row 2)"
+    assert errors[3].reason.startswith("code: duplicate deputy 'd201' (first at row 2)")
     assert dump(sessions) == before
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.simulators.dingtalk import errors
 from bot.simulators.dingtalk.core import SimCore
 from bot.simulators.dingtalk.errors import ApiError, bad_request
+from bot.simulators.dingtalk.login import LoginFlows
 
 Op = Callable[[dict[str, Any]], dict[str, Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -68,6 +69,7 @@ class SimApp:
         ]
         for method, path, op, auth in api:
             app.router.add_route(method, path, self._api(op, auth=auth))
+        LoginFlows(c).add_routes(app)  # user login (workbench): before the /v1.0 catch-all
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
         app.router.add_post("/robot/sendBySession", self._session_webhook)
         app.router.add_get("/connect", c.gateway.handle_ws)
