@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     himp.add_argument("file", type=Path)
     himp.add_argument("--mapping", type=Path, help="YAML: categories, regions, statuses, ...")
     himp.add_argument("--all-errors", action="store_true", help="list every bad row")
+    himp.add_argument(
+        "--workers", type=int, help="processes that mask large files (default: CPU count, ≤ 4)"
+    )
     himp.set_defaults(func=ch.cmd_hotline_import)
 
     cases = sub.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")

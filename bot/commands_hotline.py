@@ -71,6 +71,7 @@ def cmd_hotline_import(args: argparse.Namespace, settings: Settings) -> int:
             hash_key=key,
             tz=ZoneInfo(settings.sla.timezone),
             progress=bar,
+            workers=max(1, args.workers or min(4, os.cpu_count() or 1)),
         )
     except hotline.HotlineImportError as exc:
         bar.finish()

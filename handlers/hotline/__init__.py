@@ -8,11 +8,11 @@ from handlers.hotline.importer import (
     HotlineReport,
     Prepared,
     load_regions,
-    masked,
     prepare,
     write,
 )
 from handlers.hotline.mapping import Mapping, MappingError, load_mapping
+from handlers.hotline.masking import masked
 from handlers.hotline.rows import RowError
 from handlers.hotline.sources import SourceError
 

@@ -11,7 +11,8 @@ import json
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,17 +21,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.hotline.caller import caller_hash, scrub_known
 from handlers.hotline.mapping import Mapping
+from handlers.hotline.masking import DATES, BatchMasker
 from handlers.hotline.rows import Regions, RowChecker, RowError, Ticket
-from handlers.hotline.sources import open_sheet
-from handlers.privacy import mask_text
+from handlers.hotline.sources import Sheet, open_sheet
 from storage.hotline import TicketRecord, WriteCounts, upsert_tickets
 from storage.models import Region
 
 # progress(phase, done, total): phase is "check" (reading, checking, masking) or "write"
 Progress = Callable[[str, int, int | None], None]
-_DATES = ("called_at", "closed_at")
 
 
 @dataclass
@@ -72,7 +71,7 @@ class Prepared:
         self._spool.seek(0)
         for line in self._spool:
             data: dict[str, Any] = json.loads(line)
-            for key in _DATES:
+            for key in DATES:
                 if data[key] is not None:
                     data[key] = datetime.fromisoformat(data[key])
             yield TicketRecord(**data)
@@ -96,33 +95,22 @@ def prepare(
     hash_key: bytes,
     tz: ZoneInfo,
     progress: Progress | None = None,
+    workers: int = 1,
+    parallel_from: int = 2_000,
 ) -> Prepared:
     """Read, check and mask every row; HotlineImportError (listing every bad row) if any is bad.
 
+    Files of about `parallel_from` rows or more are masked by `workers` processes.
     Raises SourceError when the file itself cannot be read.
     """
     checker = RowChecker(mapping, regions, tz)
-    memo = _Memo()
     report = HotlineReport()
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (Prepared owns and closes it)
     try:
         with open_sheet(Path(path)) as sheet:
-            report.ignored_columns = sheet.columns.ignored
-            index = sheet.columns.index
-            for row, cells in sheet.rows:
-                if not any(c is not None and str(c).strip() for c in cells):
-                    continue
-                got = checker.check(
-                    row, {f: cells[i] if i < len(cells) else None for f, i in index.items()}
-                )
-                report.rows += 1
-                if isinstance(got, RowError):
-                    report.errors.append(got)
-                elif not report.errors:  # after the first error, only keep checking
-                    _count_category(report, got)
-                    spool.write(_line(masked(got, hash_key, memo)))
-                if progress is not None and report.rows % 200 == 0:
-                    progress("check", report.rows, sheet.total)
+            large = sheet.total is not None and sheet.total >= parallel_from
+            with closing(BatchMasker(hash_key, workers if large else 1)) as masker:
+                _check_rows(sheet, checker, masker, report, spool, progress)
         if progress is not None:
             progress("check", report.rows, report.rows)
     except BaseException:
@@ -132,6 +120,36 @@ def prepare(
         spool.close()
         raise HotlineImportError(report)
     return Prepared(report, spool)
+
+
+def _check_rows(
+    sheet: Sheet,
+    checker: RowChecker,
+    masker: BatchMasker,
+    report: HotlineReport,
+    spool: IO[bytes],
+    progress: Progress | None,
+) -> None:
+    report.ignored_columns = sheet.columns.ignored
+    index = sheet.columns.index
+    for row, cells in sheet.rows:
+        if not any(c is not None and str(c).strip() for c in cells):
+            continue
+        got = checker.check(
+            row, {f: cells[i] if i < len(cells) else None for f, i in index.items()}
+        )
+        report.rows += 1
+        if isinstance(got, RowError):
+            report.errors.append(got)
+        elif not report.errors:  # after the first error, only keep checking
+            _count_category(report, got)
+            for lines in masker.add(got):
+                spool.write(lines)
+        if progress is not None and report.rows % 200 == 0:
+            progress("check", report.rows, sheet.total)
+    if not report.errors:
+        for lines in masker.finish():
+            spool.write(lines)
 
 
 def write(
@@ -148,58 +166,8 @@ def write(
     return prepared.report
 
 
-class _Memo:
-    """mask_text of repeated strings (units, templated answers) computed once per import."""
-
-    def __init__(self, limit: int = 20_000, longest: int = 200) -> None:
-        self.limit, self.longest = limit, longest
-        self.known: dict[str, str] = {}
-
-    def __call__(self, text: str) -> str:
-        found = self.known.get(text)
-        if found is None:
-            found = mask_text(text)
-            if len(text) <= self.longest and len(self.known) < self.limit:
-                self.known[text] = found
-        return found
-
-
-def masked(t: Ticket, hash_key: bytes, memo: Callable[[str], str] = mask_text) -> TicketRecord:
-    """The stored form of a ticket: text masked, the caller's own name and phone starred too."""
-
-    def clean(s: str | None) -> str | None:
-        return None if s is None else scrub_known(memo(s), t.caller_name, t.caller_phone)
-
-    return TicketRecord(
-        ticket_no=t.ticket_no,
-        called_at=t.called_at,
-        text=clean(t.content) or "",
-        status=t.status,
-        raw_status=t.raw_status,
-        address=clean(t.address),
-        region_id=t.region_id,
-        raw_category=t.raw_category,
-        category=t.category,
-        nature=t.nature,
-        handling_unit=clean(t.handling_unit),
-        closed_at=t.closed_at,
-        answer=clean(t.answer),
-        resolved=t.resolved,
-        satisfied=t.satisfied,
-        caller_hash=caller_hash(hash_key, t.caller_phone) if t.caller_phone else None,
-    )
-
-
 def _count_category(report: HotlineReport, t: Ticket) -> None:
     if t.raw_category is None:
         report.uncategorised += 1
     elif t.category is None:
         report.unmapped[t.raw_category] += 1
-
-
-def _line(record: TicketRecord) -> bytes:
-    data = asdict(record)
-    for key in _DATES:
-        if data[key] is not None:
-            data[key] = data[key].isoformat()
-    return json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n"

@@ -44,11 +44,19 @@ def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8-sig") ->
     return path
 
 
-def run(sessions: sessionmaker[Session], path: Path, now: datetime) -> hotline.HotlineReport:
+def run(
+    sessions: sessionmaker[Session], path: Path, now: datetime, workers: int = 1
+) -> hotline.HotlineReport:
     with sessions() as session:
         regions = hotline.load_regions(session)
     prepared = hotline.prepare(
-        path, mapping=hotline.load_mapping(None), regions=regions, hash_key=KEY, tz=TZ
+        path,
+        mapping=hotline.load_mapping(None),
+        regions=regions,
+        hash_key=KEY,
+        tz=TZ,
+        workers=workers,
+        parallel_from=0,
     )
     with prepared, sessions.begin() as session:
         return hotline.write(session, prepared, now=now)
@@ -215,3 +223,22 @@ def test_statistics_show_imported_work_orders_separately_by_source(world: World,
     assert groups["12345"]["collected"].value == 3 and groups["bot"]["collected"].value == 1
     rate = groups["12345"]["satisfaction_rate"]
     assert (rate.numerator, rate.denominator) == (1, 1)
+
+
+@pytest.mark.slow  # spawning workers that load the masker's model takes a while
+def test_worker_processes_mask_exactly_as_this_process_does(world: World, tmp_path: Path):
+    many = [[f"W-{i:03d}", *ROWS[i % 3][1:]] for i in range(600)]  # three batches
+    with world.sessions() as session:
+        regions = hotline.load_regions(session)
+    f = write_csv(tmp_path / "many.csv", many)
+    results = []
+    for workers in (1, 2):
+        prepared = hotline.prepare(
+            f, mapping=hotline.load_mapping(None), regions=regions, hash_key=KEY, tz=TZ,
+            workers=workers, parallel_from=0,
+        )  # fmt: skip
+        with prepared:
+            results.append(list(prepared.records()))
+    assert len(results[0]) == 600 and results[0] == results[1]
+    assert [r.ticket_no for r in results[1]] == [f"W-{i:03d}" for i in range(600)]
+    assert "13905791234" not in results[1][0].text
