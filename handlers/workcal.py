@@ -112,6 +112,10 @@ class WorkCalendar:
     extra_workdays: frozenset[date] = frozenset()
     office_years: frozenset[int] = frozenset()
     library_years: frozenset[int] = LIBRARY_YEARS
+    # per-instance memo of each day's working intervals (statistics ask for thousands of spans)
+    _day_cache: dict[date, list[tuple[datetime, datetime]]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def covers(self, year: int) -> bool:
         """True when the holidays of `year` are known (from the office's data or the library)."""
@@ -145,16 +149,27 @@ class WorkCalendar:
 
     def _segments_utc(self, d: date) -> list[tuple[datetime, datetime]]:
         """Working intervals of local day `d` as UTC instants; empty on a day off."""
-        if not self.is_workday(d):
-            return []
+        cached = self._day_cache.get(d)
+        if cached is not None:
+            return cached
         tz = self.hours.tz
-        return [
-            (
-                datetime.combine(d, s, tzinfo=tz).astimezone(UTC),
-                datetime.combine(d, e, tzinfo=tz).astimezone(UTC),
-            )
-            for s, e in self.hours.segments()
-        ]
+        segments = (
+            [
+                (
+                    datetime.combine(d, s, tzinfo=tz).astimezone(UTC),
+                    datetime.combine(d, e, tzinfo=tz).astimezone(UTC),
+                )
+                for s, e in self.hours.segments()
+            ]
+            if self.is_workday(d)
+            else []
+        )
+        self._day_cache[d] = segments
+        return segments
+
+    def working_intervals(self, d: date) -> list[tuple[datetime, datetime]]:
+        """The working intervals of local day `d` as UTC instants (empty on a day off)."""
+        return self._segments_utc(d)
 
     def _segments_from(self, t: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working intervals (clipped to start at `t`) from `t` onwards, forever."""

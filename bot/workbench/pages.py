@@ -15,7 +15,7 @@ from bot.workbench import actions, forms
 from bot.workbench.common import audit, db, login, page, refuse, runtime
 from bot.workcal_config import service_zone, work_calendar
 from handlers import texts
-from handlers.stats import Window, build_report
+from handlers.stats import Window, build_report, build_reports
 from handlers.workbench.caselist import SORT_LABELS, list_cases
 from handlers.workbench.detail import case_record, deputy_options
 from handlers.workbench.labels import event_line
@@ -60,13 +60,18 @@ def register(bp: Blueprint) -> None:
         if not allowed:
             return refuse(f"overview of region {request.args.get('region')}")
         window = _window(request.args)
-        cal = work_calendar(runtime().settings)
-        common = {"region_code": region_code, "window": window, "calendar": cal}
-        report = build_report(db(), **common, station_ids=station_ids)  # type: ignore[arg-type]
+        reports = build_reports(
+            db(),
+            region_code=region_code,
+            window=window,
+            calendar=work_calendar(runtime().settings),
+            groupings=(None, "week", "category", "station"),
+            station_ids=station_ids,
+        )
+        report = reports[None]
         charts = {
             by: [
-                {"name": g.label, "value": g.figures["collected"].value}
-                for g in build_report(db(), **common, by=by, station_ids=station_ids).groups  # type: ignore[arg-type]
+                {"name": g.label, "value": g.figures["collected"].value} for g in reports[by].groups
             ]
             for by in ("week", "category", "station")
         }

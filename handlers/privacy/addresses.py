@@ -23,7 +23,11 @@ DASHED = re.compile(
     rf"{_NB}\d{{1,3}}-\d{{1,2}}-\d{{3,4}}(?![0-9\-*])室?|{_NB}\d{{1,3}}-\d{{3,4}}(?![0-9\-*])室?"
 )
 ROOM_ONLY = re.compile(rf"{_NB}\d{{3,4}}室")
-HOUSE = re.compile(r"(?:村|组|路|街|巷|弄|胡同|里|大道)(\d{1,4})号(?![楼院幢栋*]|\d)")
+# a house number, not followed by a building, unit or room (they make it a FULL address)
+HOUSE = re.compile(
+    r"(?:村|组|路|街|巷|弄|胡同|里|大道)(\d{1,4})号"
+    r"(?![楼院幢栋*\-]|\d|[一二三四五六七八九十A-Za-z]{1,3}(?:幢|栋|号楼|单元|座))"
+)
 _CHAIN = re.compile(r"(?:\d{1,4}(?:弄|支弄|巷|号|组|队|期|区))+$")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{1,12}$")
 # words a place name never starts before (住在阳光花园 → 阳光花园; 西湖区阳光花园 → 阳光花园)

@@ -56,9 +56,33 @@ def _candidates(text: str) -> Iterator[Span]:
     yield from find_names(text, norm)
 
 
+def _starred(text: str, spans: list[Span]) -> str:
+    """`text` masked in the default style, which keeps every span's length."""
+    style = MaskStyle()
+    out = list(text)
+    for s in spans:
+        out[s.start : s.end] = style.apply(s.type, text[s.start : s.end])
+    return "".join(out)
+
+
 def find_spans(text: str) -> list[Span]:
     """Spans of personal data in `text`, sorted and non-overlapping."""
-    return _resolve(_candidates(text))
+    spans = _resolve(_candidates(text))
+    # masking changes the context of what is left (digits the segmenter read with a name, a
+    # cue freed from a number): look again at the masked text until nothing new turns up, so
+    # that masking masked text finds nothing
+    for _ in range(3):
+        if not spans:
+            break
+        extra = [
+            s
+            for s in _resolve(_candidates(_starred(text, spans)))
+            if all(s.end <= t.start or t.end <= s.start for t in spans)
+        ]
+        if not extra:
+            break
+        spans = sorted(spans + extra)
+    return spans
 
 
 def mask(text: str, style: MaskStyle | None = None) -> MaskResult:

@@ -12,7 +12,7 @@ from typing import Any
 
 from handlers.privacy.lexicon import words
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,22 @@ from handlers.privacy.text import is_cjk
 _STOP = frozenset(
     "的了是在我你他她它们这那个和与及就都也还又很不没有吗呢吧啊呀哦嗯么说到去来要会能把被给让对向从"
     "住电话号手机今昨年日时分路街区市县镇村楼单元室门店里上下前后左右等讲反映投诉举报"
-    "打叫找问告诉帮请麻烦每已经一二三四五六七八九十几些啥什怎为因所以但而且或者再才"
+    "打叫找问告诉帮请麻烦每已经几些啥什怎为因所以但而且或者再才过着得地人次"
 )
 _SPEECH = re.compile(r"(?:说|讲|反映|投诉|举报|告诉|答应|表示|承诺|同意|打电话)")
+_NAMING = re.compile(r"(?:叫|姓名|名字|名叫|叫做)[\s:：是为]{0,2}$")
+_TWO_RARE = 50  # two-character nr entries above this are words jieba mis-tags (陈旧 327, 耿直 69)
+_FREE_PLACE_END = frozenset("桥岭岗山埠港坞坪塘堰坝洲岛河湖溪边亭站场馆")
+_NUMERALS = frozenset("一二三四五六七八九十")
+_COMMON = 500  # a given-name token more frequent than this is an ordinary word (光明, 海洋)
+# context that makes a lone two-character token a person: 王芳的车, 给张伟打, 和李娜一起, 邓伟和
+_AFTER_2 = re.compile(r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起)")
+_MEASURE = frozenset("这那一几每两哪某")
+_BEFORE_2 = frozenset("给和跟与找问让被把同、，,")
+# surnames that are far more often function words: alone, they start no name without a cue
+_WEAK = frozenset(
+    "和于向都能来时平明安成常连全相门关从那也还就把被给让对以及与又再才上下中前后里外大小多少长通有无是不花水山云海双强原南国文方"
+)
 _RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
 _CUE_GAP = r"[\s:：是叫为]{0,2}"
 
@@ -64,10 +77,11 @@ def _common_word(name: str) -> bool:
     return entry is not None and not entry[1].startswith("nr")
 
 
-def _plausible(name: str, s: int) -> bool:
-    if name in words("stop_names") or _common_word(name):
+def _plausible(name: str, s: int, *, cued: bool = False) -> bool:
+    if name in words("stop_names") or name in words("titles") or _common_word(name):
         return False
-    return _given_ok(name[s:])
+    # numerals make given names only after a cue (我叫张三丰); elsewhere they are counts (费一年)
+    return _given_ok(name[s:]) and (cued or not any(c in _NUMERALS for c in name[s:]))
 
 
 def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
@@ -100,25 +114,36 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     cued = _cue_re().search(text[max(0, i - 8) : i]) is not None
     if not cued and i not in tokens:
         return None  # 属于人大代表: the "surname" is the end of another word
-    # a full name before a title: 李建国书记, 王芳阿姨
+    # a full name before a title: 李建国书记, 王芳阿姨 (not 谢谢|宋代表: 谢谢 is a word)
+    first = lexicon().tags.get(text[i : i + tokens.get(i, 0)])
+    word_first = first is not None and first[0] >= 100  # jieba tags 谢谢 nr too
     for g in (1, 2):
         name = text[i : i + s + g]
+        if word_first and tokens.get(i, 0) < s + g:
+            break
         if _full_title_re().match(text, i + s + g) and _plausible(name, s):
             return Span(i, i + s + g, "name")
     if cued:
         g = _given_len(tokens, text, i, s)
         name = text[i : i + s + g]
-        if g and _plausible(name, s):
+        if g and _word_not_name(text, tokens, i, s, g):
+            return None
+        if g and _plausible(name, s, cued=True):
             return Span(i, i + s + g, "name")
         return None
     n = tokens.get(i, 0)
     name = text[i : i + n]
-    if n == s + 1 and _SPEECH.match(text, i + n) and _free_ok(name, s):
-        return Span(i, i + n, "name")  # 刘洋说…: a two-character name before a verb of speech
+    if n == s + 1 and _two_char_name(text, tokens, i, s):
+        return Span(i, i + n, "name")
     after = tokens.get(i + n, 0)
     rare_head = segmenter().FREQ.get(text[i : i + n], 0) < 100  # 孙子|王 is a word and a surname
-    if (n == s == 2 and after in (1, 2)) or (n == s + 1 and after == 1 and rare_head):
-        n += after  # 慕容|晓雪, 黎国|栋: the segmenter split the name; join it back
+    split_given = after == 2 and segmenter().FREQ.get(text[i + n : i + n + 2], 0) <= _COMMON
+    if (
+        (n == s == 2 and after in (1, 2))
+        or (n == s == 1 and split_given and text[i] in words("strong_surnames"))
+        or (n == s + 1 and after == 1 and rare_head)
+    ):
+        n += after  # 慕容|晓雪, 杨|丽丽, 黎国|栋: the segmenter split the name; join it back
         name = text[i : i + n]
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
@@ -132,10 +157,44 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     return None
 
 
-def _free_ok(name: str, s: int) -> bool:
-    """A name written with no cue: every given character is a name character."""
+def _word_not_name(text: str, tokens: dict[int, int], i: int, s: int, g: int) -> bool:
+    """After a cue: 我是金华人, 我是余杭的, 我是高中生, 网格员来过 — a word, not a name."""
+    seg = segmenter()
+    if s == 1 and text[i] in _WEAK and not _NAMING.search(text, max(0, i - 3), i):
+        return True  # 师傅来修过: 来 is a surname only after 我叫, 姓名 …
+    n = tokens.get(i, 0)
+    if n == s + g == s + 2 and seg.FREQ.get(text[i : i + n], 0) >= 100:
+        return True  # 高中生: jieba knows the whole thing as a word; ordinary names are rarer
+    if text[i - 1 : i] != "是":
+        return False
+    # 我是余杭的, 我是金华人: after 是, a place of origin the dictionary knows, not a name
+    after = text[i + s + g : i + s + g + 1]
+    known = n == s + g and seg.FREQ.get(text[i : i + n], 0) > 0
+    return after == "人" or (after == "的" and known)
+
+
+def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
+    """A two-character name the segmenter found on its own, with a name-like neighbour."""
+    name = text[i : i + s + 1]
+    if _PLACE_AFTER.match(text, i + s + 1):
+        return False
+    if _SPEECH.match(text, i + s + 1):
+        return text[i] not in _WEAK and _free_ok(name, s)  # 刘洋说…
+    if (text[i] not in words("strong_surnames") and text[i] != "张") or text[i - 1 : i] in _MEASURE:
+        return False  # 这张卡: a measure word, not 张
     entry = lexicon().tags.get(name)
-    known = entry is None or (entry[1] == "nr" and entry[0] <= _RARE)
+    fresh = entry is None or (entry[1] == "nr" and entry[0] <= _TWO_RARE)  # 王芳 (not 陈旧, 柳树)
+    before = text[i - 1 : i] if i else ""
+    nearby = _AFTER_2.match(text, i + s + 1) is not None or before in _BEFORE_2
+    return fresh and nearby and _free_ok(name, s, _TWO_RARE)
+
+
+def _free_ok(name: str, s: int, rare: int = _RARE) -> bool:
+    """A name written with no cue: every given character is a name character."""
+    if name[s] == "家" or name[-1] in _FREE_PLACE_END:
+        return False  # 邓家, 孙家埠, 袁家岭, 柯桥: a family or a place
+    entry = lexicon().tags.get(name)
+    known = entry is None or (entry[1] == "nr" and entry[0] <= rare)
     given = all(c in lexicon().given_chars for c in name[s:])
     return known and given and _plausible(name, s)
 
@@ -144,16 +203,14 @@ _PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂�
 
 
 def _into_plate(norm: str, end: int) -> bool:
-    """True when the name's last character starts a licence plate (车牌浙A…)."""
-    return (
-        norm[end - 1] in _PROVINCES
-        and norm[end : end + 1].isascii()
-        and norm[end : end + 1].isalpha()
-    )
+    """True when the name's last character starts a licence plate (车牌浙A…, 浙 A…)."""
+    return norm[end - 1] in _PROVINCES and re.match(r" ?[A-Za-z]", norm[end : end + 2]) is not None
 
 
 _PLACE_END = frozenset("苑园村庄府城湾路街巷区镇乡县市省店厂")
-_PLACE_AFTER = re.compile(r"(?:小区|花园|家园|新村|公寓|社区|大厦|广场|路|街|村|苑|园)")
+_PLACE_AFTER = re.compile(
+    r"(?:小区|花园|家园|新村|公寓|社区|大厦|广场|路|街|村|苑|园|区|县|市|镇|乡)"
+)
 
 
 def _a_place(text: str, span: Span) -> bool:
@@ -174,5 +231,7 @@ def find_names(text: str, norm: str) -> Iterator[Span]:
             continue
         span = _candidate(text, tokens, i)
         if span and not _into_plate(norm, span.end) and not _a_place(text, span):
+            if "*" in text[span.start - 1 : span.start] + text[span.end : span.end + 1]:
+                continue  # next to masked text (王**, 138****): its edges are not a name's
             taken = span.end
             yield span

@@ -6,7 +6,7 @@ definition (docs/statistics.md).
 
 from handlers.stats.definitions import DEFINITIONS, FIGURE_KEYS, GROUPINGS, SMALL_SAMPLE
 from handlers.stats.figures import Figure
-from handlers.stats.report import Group, StatsReport, UnknownRegion, build_report
+from handlers.stats.report import Group, StatsReport, UnknownRegion, build_report, build_reports
 from handlers.stats.window import Window
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "UnknownRegion",
     "Window",
     "build_report",
+    "build_reports",
 ]

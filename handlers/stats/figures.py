@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import median
 
+from handlers.stats.clock import WorkClock
 from handlers.stats.definitions import DEFINITIONS
 from handlers.stats.rows import CaseRow, RatingRow
 from handlers.stats.window import Window
@@ -65,6 +66,7 @@ class HoursCache:
 
     def __init__(self, cal: WorkCalendar) -> None:
         self.cal = cal
+        self._clock: WorkClock | None = None
         self._seen: dict[tuple[datetime, datetime], float] = {}
 
     def between(self, start: datetime, stop: datetime | None, w: Window) -> float | None:
@@ -72,9 +74,15 @@ class HoursCache:
         if stop is None or stop >= w.end or stop < start:
             return None
         key = (start, stop)
-        if key not in self._seen:
-            self._seen[key] = self.cal.working_seconds_between(start, stop) / 3600
-        return self._seen[key]
+        seen = self._seen.get(key)
+        if seen is not None:  # the same case in another grouping of the report
+            return seen
+        first = start.astimezone(self.cal.hours.tz).date()
+        if self._clock is None or first < self._clock.anchor:
+            # anchored a year early so every case of a report shares one clock
+            self._clock = WorkClock(self.cal, first - timedelta(days=366))
+        self._seen[key] = hours = self._clock.between(start, stop) / 3600
+        return hours
 
 
 def compute(
@@ -121,6 +129,7 @@ def compute(
         Figure("unrated", sum(r.value == "unrated" for r in ratings)),
         _rate("closed_rate", len(closed), len(collected)),
         Figure("rejected", len(rejected)),
+        Figure("reworked", sum(c.rework_count > 0 for c in collected)),
     ]
     for key, attr, pool in (
         ("hours_to_claim", "claimed_at", collected),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -116,8 +116,30 @@ def build_report(
 
     `station_ids` narrows the report to those stations (a station's staff, a deputy).
     """
-    if by is not None and by not in GROUPINGS:
-        raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
+    reports = build_reports(
+        session,
+        region_code=region_code,
+        window=window,
+        calendar=calendar,
+        groupings=(by,),
+        station_ids=station_ids,
+    )
+    return reports[by]
+
+
+def build_reports(
+    session: Session,
+    *,
+    region_code: str | None,
+    window: Window,
+    calendar: WorkCalendar,
+    groupings: Sequence[str | None],
+    station_ids: frozenset[int] | None = None,
+) -> dict[str | None, StatsReport]:
+    """Several groupings of one report from one load (a page with several charts)."""
+    for by in groupings:
+        if by is not None and by not in GROUPINGS:
+            raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
     cases = load_cases(session, subtree, window, station_ids)
@@ -126,16 +148,24 @@ def build_report(
     missing = {r.case_id for r in ratings} - set(by_id)
     if missing:  # rated in the window, opened before it
         by_id.update(cases_by_id(session, missing))
-    if subtree is not None:
-        ratings = [
-            r for r in ratings if r.case_id in by_id and by_id[r.case_id].region_id in subtree
-        ]
+    ratings = [
+        r for r in ratings if r.case_id in by_id and _inside(by_id[r.case_id], subtree, station_ids)
+    ]
     cases_all = list(by_id.values())
     hours = HoursCache(calendar)
     totals = compute(cases, ratings, window, hours)
-    groups = _groups(session, by, region, cases_all, cases, ratings, window, hours)
     name = region.name if region is not None else "全部地区"
-    return StatsReport(region_code, name, window, by, totals, groups)
+    return {
+        by: StatsReport(
+            region_code,
+            name,
+            window,
+            by,
+            totals,
+            _groups(session, by, region, cases_all, cases, ratings, window, hours),
+        )
+        for by in groupings
+    }
 
 
 def _inside(case: CaseRow, subtree: set[int] | None, station_ids: frozenset[int] | None) -> bool:

@@ -30,6 +30,7 @@ class CaseRow:
     first_answered_at: datetime | None
     closed_at: datetime | None
     answer_due_at: datetime | None
+    rework_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ _COLUMNS = (
     Case.first_answered_at,
     Case.closed_at,
     Case.answer_due_at,
+    Case.rework_count,
 )
 
 

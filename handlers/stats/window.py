@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 
@@ -20,12 +21,12 @@ class Window:
         if self.last < self.first:
             raise ValueError(f"the window ends ({self.last}) before it starts ({self.first})")
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         """The first instant inside the window (UTC)."""
         return datetime.combine(self.first, time(0), tzinfo=self.tz).astimezone(UTC)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         """The first instant after the window (UTC, exclusive)."""
         return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(

@@ -72,6 +72,7 @@ def _seed_month(world: World) -> None:
             session,
             2,
             status="reopened",
+            rework_count=1,
             claimed_at=bj(2026, 11, 17, 10),
             first_answered_at=bj(2026, 11, 20, 10),
             answer_due_at=due,
@@ -141,6 +142,7 @@ def test_totals_equal_hand_counts(world: World) -> None:
     # closed or expired by the window's end: 1 and 6 of the five collected
     assert (totals["closed_rate"]["numerator"], totals["closed_rate"]["denominator"]) == (2, 5)
     assert totals["rejected"]["value"] == 1
+    assert totals["reworked"]["value"] == 1  # case 2, reopened after 不满意
     # claim: case 1 one working hour, case 2 Monday 10:00 → Tuesday 10:00 = 8.5 h, case 6 0.5 h
     assert totals["hours_to_claim_median"] == {
         "value": 1.0,
