@@ -22,6 +22,18 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lianxin` console script."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at exit
+    except BrokenPipeError:
+        # `lianxin cases list | head -1`: the reader left; say nothing and exit quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed pipe writer
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -97,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(metavar="ACTION")
     up = db.add_parser("upgrade", help="apply migrations")
     up.set_defaults(func=c.cmd_db_upgrade)
+    from bot import commands_db
+
+    db.add_parser("current", help="the schema revision(s) the database is at").set_defaults(
+        func=commands_db.cmd_db_current
+    )
+    db.add_parser("history", help="every migration, applied or not").set_defaults(
+        func=commands_db.cmd_db_history
+    )
 
     from bot import commands_office as o
 
@@ -135,14 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     himp.set_defaults(func=ch.cmd_hotline_import)
 
-    cases = sub.add_parser("cases", help="look at cases").add_subparsers(metavar="ACTION")
-    ls = cases.add_parser("list", help="list recent cases")
-    ls.add_argument("--status")
-    ls.add_argument("--limit", type=int, default=30)
-    ls.set_defaults(func=c.cmd_cases_list)
-    show = cases.add_parser("show", help="show one case with its event log")
-    show.add_argument("number", type=lambda s: int(s.lstrip("#")))
-    show.set_defaults(func=c.cmd_cases_show)
+    from bot import commands_cases
+
+    commands_cases.add_parsers(sub, c._sessions)
 
     notify = add("notify", c.cmd_notify, "push a notice to the deputies of a region or station")
     target = notify.add_mutually_exclusive_group(required=True)
@@ -162,11 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--text", help="one message")
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
-    qr = wecom.add_parser("qrcode", help="make a printable kf QR code for a station")
-    qr.add_argument("--station", required=True)
-    qr.add_argument("--plate", help="door plate text, carried as scene_param")
-    qr.add_argument("--out", type=Path, help="PNG path (default: var/qrcodes/...)")
-    qr.set_defaults(func=c.cmd_wecom_qrcode)
+    from bot import commands_qrcode
+
+    commands_qrcode.add_parser(wecom)
     return p
 
 

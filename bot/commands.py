@@ -6,9 +6,7 @@ import argparse
 import logging
 import signal
 import sys
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
@@ -156,61 +154,6 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_cases_list(args: argparse.Namespace, settings: Settings) -> int:
-    """List recent cases for operators."""
-    from storage.models import Case
-
-    with _sessions(settings)() as session:
-        stmt = select(Case).order_by(Case.id.desc()).limit(args.limit)
-        if args.status:
-            stmt = stmt.where(Case.status == args.status)
-        rows = list(session.scalars(stmt))
-    if not rows:
-        print("no cases")
-    for case in rows:
-        print(
-            f"#{case.id:<6} {case.status:<11} {case.created_at:%Y-%m-%d %H:%M}  "
-            f"{_shorten(case.text, 40)}"
-        )
-    return 0
-
-
-def cmd_cases_show(args: argparse.Namespace, settings: Settings) -> int:
-    """Show one case and its event log."""
-    from handlers.caselog import events_of
-    from storage.models import Case
-
-    with _sessions(settings)() as session:
-        case = session.get(Case, args.number)
-        if case is None:
-            print(f"no case #{args.number}", file=sys.stderr)
-            return 1
-        print(f"#{case.id}  {case.status}  opened {case.created_at:%Y-%m-%d %H:%M} UTC")
-        for field in (
-            "station_id",
-            "assignee_deputy_id",
-            "department_id",
-            "category",
-            "claim_due_at",
-            "answer_due_at",
-            "close_due_at",
-            "due_provisional",
-            "rework_count",
-        ):
-            print(f"  {field}: {getattr(case, field)}")
-        print(f"  text: {case.text}")
-        if case.answer:
-            print(f"  answer: {case.answer}")
-        print("events:")
-        for ev in events_of(session, case.id):
-            move = f"{ev.from_status}→{ev.to_status}" if ev.to_status else ""
-            print(
-                f"  {ev.at:%Y-%m-%d %H:%M:%S} {ev.kind:<11} {ev.action or '':<12} {move:<22} "
-                f"{ev.actor_kind}:{ev.actor_id or '-'} via {ev.channel} {_payload(ev.payload)}"
-            )
-    return 0
-
-
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     """Push a notice to every deputy of a region or station."""
     from bot.jobs import enqueue_send, handler_context
@@ -239,28 +182,3 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
         "`lianxin worker` delivers it"
     )
     return 0
-
-
-def cmd_wecom_qrcode(args: argparse.Namespace, settings: Settings) -> int:
-    """Create a station's kf contact-way link and a printable PNG."""
-    from bot.registry import SendError
-    from bot.wecom.qrcode import make_station_qrcode
-
-    try:
-        path = make_station_qrcode(
-            _runtime(settings), station_code=args.station, plate=args.plate, out=args.out
-        )
-    except (ValueError, SendError) as exc:
-        print(f"lianxin: no QR code: {exc}", file=sys.stderr)
-        return 1
-    print(f"wrote {path}")
-    return 0
-
-
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _payload(payload: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_shorten(str(v), 30)}" for k, v in payload.items())

@@ -54,7 +54,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
                 session,
                 region_code=args.region,
                 window=window,
-                calendar=work_calendar(settings),
+                calendar=work_calendar(settings, session),
                 by=args.by,
             )
         except UnknownRegion as exc:

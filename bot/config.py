@@ -90,6 +90,17 @@ class DingtalkSettings(_Section):
         """True when real credentials are present."""
         return bool(self.client_id and self.client_secret.get_secret_value())
 
+    @property
+    def oapi_base(self) -> str:
+        """Where media/upload is called: `oapi_endpoint`, except that when it is left at the
+        public default while `openapi_endpoint` points elsewhere (the simulator, which serves
+        both) it follows `openapi_endpoint`, so a test never reaches the public host."""
+        oapi = self.oapi_endpoint.rstrip("/")
+        openapi = self.openapi_endpoint.rstrip("/")
+        if oapi == "https://oapi.dingtalk.com" and openapi != "https://api.dingtalk.com":
+            return openapi
+        return oapi
+
 
 class WorkbenchSettings(_Section):
     """[workbench] — the office's web workbench (DingTalk login)."""
@@ -107,6 +118,7 @@ class SlaSettings(_Section):
     answer_days: float = Field(default=3, gt=0)
     close_days: float = Field(default=15, gt=0)
     rating_days: float = Field(default=7, gt=0)  # calendar days before 未评价
+    reason_wait_minutes: float = Field(default=10, ge=0)  # 不满意: wait this long for the reason
     workday_start: str = Field(default="09:00", pattern=r"^\d\d:\d\d$")
     workday_end: str = Field(default="17:30", pattern=r"^\d\d:\d\d$")
     timezone: str = "Asia/Shanghai"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import metrics, runtime
 from bot.config import Settings
+from bot.outcomes import report_outcome
 from bot.queue import OUTBOUND_QUEUE
 from bot.registry import HoldSend, IOProcessor, SendError, load_adapters
 from bot.runtime import Runtime
@@ -31,8 +32,6 @@ from storage.timeutil import utcnow
 if TYPE_CHECKING:
     from handlers.context import HandlerContext
     from handlers.events import InboundEvent
-    from handlers.workcal import WorkCalendar, WorkingHours
-    from storage.calendar import OfficeCalendar
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +124,12 @@ def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
 def send_outbox(outbox_id: int) -> str:
     """Send one outbox row: lease it, call the platform, record the outcome."""
     rt = runtime.current()
+    outcome = _send_outbox(rt, outbox_id)
+    report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
+    return outcome
+
+
+def _send_outbox(rt: Runtime, outbox_id: int) -> str:
     registry = load_adapters()
     item = _lease(rt, outbox_id)
     if item is None:
@@ -263,37 +268,19 @@ def handler_context(rt: Runtime, session: Session) -> HandlerContext:
 
 def build_context(settings: Settings, session: Session, now: datetime) -> HandlerContext:
     """The handler context for `settings` at `now` (commands that need no Redis use this)."""
-    from datetime import time as dtime
-    from zoneinfo import ZoneInfo
-
+    from bot.workcal_config import work_calendar
     from handlers.context import HandlerContext
-    from handlers.workcal import SlaPolicy, WorkingHours
-    from storage.calendar import load_office_calendar
+    from handlers.workcal import SlaPolicy
 
     sla = settings.sla
-    hours = WorkingHours(
-        start=dtime.fromisoformat(sla.workday_start),
-        end=dtime.fromisoformat(sla.workday_end),
-        tz=ZoneInfo(sla.timezone),
-    )
     return HandlerContext(
         now=now,
         # the office's own calendar data goes ahead of the chinese_calendar library
-        calendar=_work_calendar(hours, load_office_calendar(session)),
+        calendar=work_calendar(settings, session),
         sla_defaults=SlaPolicy(sla.claim_days, sla.answer_days, sla.close_days),
         rating_days=sla.rating_days,
+        reason_wait_minutes=sla.reason_wait_minutes,
         office_group_id=settings.dingtalk.staff_group_id or None,
-    )
-
-
-def _work_calendar(hours: WorkingHours, office: OfficeCalendar) -> WorkCalendar:
-    from handlers.workcal import WorkCalendar
-
-    return WorkCalendar(
-        hours,
-        extra_holidays=office.holidays,
-        extra_workdays=office.workdays,
-        office_years=office.years,
     )
 
 
@@ -312,6 +299,7 @@ def _periodic(name: str) -> str:
         "escalation": escalation.run_due,
         "rating": rating.expire_unrated,
         "calendar": calendar_watch.warn_missing,
+        "reasons": rating.notify_unexplained,
     }[name]
     with rt.sessions() as session, session.begin():
         count = step(session, handler_context(rt, session))
@@ -336,6 +324,11 @@ def check_calendar() -> str:
     return _periodic("calendar")
 
 
+def report_unexplained_ratings() -> str:
+    """Periodic: tell handlers and staff of each 不满意 whose reason did not come in time."""
+    return _periodic("reasons")
+
+
 def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # noqa: N802
     """The periodic jobs and their intervals in seconds."""
     return [
@@ -343,4 +336,5 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (run_escalations, 60),
         (expire_ratings, 300),
         (check_calendar, 3600),
+        (report_unexplained_ratings, 60),
     ]

@@ -21,7 +21,7 @@ from handlers.commands import Command, ParseError, Verb, parse_command
 from handlers.context import HandlerContext
 from handlers.events import CardAction, StaffText
 from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
-from handlers.notices import PostCaseCard, Purpose, ToConstituent, queue_notice
+from handlers.notices import Purpose, ToConstituent, queue_notice
 from handlers.queries import Person
 from storage.models import Case, Department, Station
 from storage.models.cases import BOT_SOURCE
@@ -276,7 +276,7 @@ def _reply(
 ) -> None:
     _move(session, case, Action.REPLY, person, target, ctx, text=cmd.arg)
     rating.record_answer(session, case, cmd.arg, ctx)  # stores the answer, sends it and the menu
-    _done(session, case, target, ctx, texts.reply_sent(case.id))
+    _done(session, case, target, ctx, texts.reply_sending(case.id))
 
 
 def _ask_info(
@@ -312,9 +312,7 @@ def _transfer(
     )  # fmt: skip
     case.department_id = dept.id
     if dept.dingtalk_group_id:
-        queue_notice(
-            session, PostCaseCard(case.id, f"group:{dept.dingtalk_group_id}"), case_id=case.id
-        )
+        cards.post_card(session, case, f"group:{dept.dingtalk_group_id}")
     _tell_constituent(session, case, texts.transferred_notice(case.id, dept.name), "info")
     _done(session, case, target, ctx, texts.transfer_ok(case.id, dept.name))
 
@@ -468,7 +466,7 @@ def _department_answer(
             texts.department_answer_to_handler(case.id, dept.name, cmd.arg),
             case.id,
         )
-    cards.reply(session, target, texts.reply_sent(case.id), case_id=case.id)
+    cards.reply(session, target, texts.reply_sending(case.id), case_id=case.id)
     cards.refresh_cards(session, case)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -20,12 +21,22 @@ from handlers.notices import (
     RefreshCaseCards,
     ReplyToStaff,
     ToDingTalkGroup,
+    ToDingTalkMedia,
     ToDingTalkUsers,
     ToWecomMember,
     queue_notice,
 )
 from handlers.queries import Person
-from storage.models import Case, Constituent, Department, Deputy, Message, Staff, Station
+from storage.models import (
+    Case,
+    Constituent,
+    Department,
+    Deputy,
+    Message,
+    Rating,
+    Staff,
+    Station,
+)
 
 MEDIA_KINDS = ("image", "voice", "video", "file")
 
@@ -111,34 +122,60 @@ def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
             labels["due"],
             texts.card_due_line(deadline[0], deadline[1], provisional=bool(case.due_provisional)),
         )
-    media = _media_count(session, case)
+    media = media_counts(session, case)
     if media:
-        yield labels["attachments"], texts.attachment_count(media)
+        yield labels["attachments"], texts.attachment_summary(media)
     if case.answer:
         yield labels["answer"], case.answer
+        from handlers.delivery import card_label  # delivery tells people through this module
+
+        delivery = card_label(session, case)
+        if delivery:
+            yield labels["delivery"], delivery
     if case.rating:
-        yield labels["rating"], texts.rating_label(case.rating)
+        label = texts.rating_label(case.rating)
+        reason = session.scalar(
+            select(Rating.reason)
+            .where(Rating.case_id == case.id, Rating.answer_seq == case.answer_seq)
+            .limit(1)
+        )
+        yield labels["rating"], texts.rating_with_reason(label, reason) if reason else label
 
 
 def _location(case: Case) -> str:
-    if case.location_label:
-        return case.location_label
-    if case.plate:
-        return case.plate
-    if case.lat is not None and case.lng is not None:
-        return f"{case.lat:.5f}, {case.lng:.5f}"
-    return ""
+    if case.location_label or case.lat is not None:
+        return texts.location_text(case.location_label, case.lat, case.lng).removeprefix("位置：")
+    return case.plate or ""
 
 
-def _media_count(session: Session, case: Case) -> int:
-    stmt = select(func.count(Message.id)).where(
-        Message.case_id == case.id, Message.direction == "in", Message.kind.in_(MEDIA_KINDS)
+def media_counts(session: Session, case: Case) -> dict[str, int]:
+    """How many photos, voice notes, videos and files the constituent sent, by kind."""
+    stmt = (
+        select(Message.kind, func.count(Message.id))
+        .where(Message.case_id == case.id, Message.direction == "in", Message.kind.in_(MEDIA_KINDS))
+        .group_by(Message.kind)
     )
-    return int(session.scalar(stmt) or 0)
+    found = {str(kind): int(n) for kind, n in session.execute(stmt)}
+    return {kind: found[kind] for kind in MEDIA_KINDS if found.get(kind)}
+
+
+def case_media(session: Session, case: Case) -> list[Message]:
+    """The constituent's kept files of this case, oldest first."""
+    stmt = (
+        select(Message)
+        .where(
+            Message.case_id == case.id,
+            Message.direction == "in",
+            Message.kind.in_(MEDIA_KINDS),
+            Message.media_path.is_not(None),
+        )
+        .order_by(Message.id)
+    )
+    return list(session.scalars(stmt))
 
 
 def _media_placeholder(session: Session, case: Case) -> str:
-    return texts.media_only_summary() if _media_count(session, case) else ""
+    return texts.media_only_summary() if media_counts(session, case) else ""
 
 
 def _holder_line(session: Session, case: Case, now: datetime | None) -> str:
@@ -162,21 +199,40 @@ def post_assignment_cards(session: Session, case: Case) -> None:
     station = session.get(Station, case.station_id) if case.station_id else None
     at = (handler.dingtalk_user_id,) if handler and handler.dingtalk_user_id else ()
     if station is not None and station.dingtalk_group_id:
-        queue_notice(
-            session,
-            PostCaseCard(case.id, f"group:{station.dingtalk_group_id}", at_user_ids=at),
-            case_id=case.id,
-        )
+        post_card(session, case, f"group:{station.dingtalk_group_id}", at)
     if handler is not None:
         post_to_person(session, case, handler)
 
 
-def post_to_person(session: Session, case: Case, person: Person) -> None:
-    """Post the case card into one person's 1:1 chat with the bot."""
-    if person.dingtalk_user_id:
+def post_card(session: Session, case: Case, space: str, at: tuple[str, ...] = ()) -> None:
+    """Post the case card into a DingTalk space, followed by the constituent's photos and files."""
+    queue_notice(session, PostCaseCard(case.id, space, at_user_ids=at), case_id=case.id)
+    post_media(session, case, space, case_media(session, case))
+
+
+def post_media(session: Session, case: Case, space: str, messages: Iterable[Message]) -> None:
+    """Show the constituent's kept files in a DingTalk space (after the case card)."""
+    for msg in messages:
+        if not msg.media_path:
+            continue
+        suffix = PurePath(msg.media_path).suffix
         queue_notice(
-            session, PostCaseCard(case.id, f"user:{person.dingtalk_user_id}"), case_id=case.id
+            session,
+            ToDingTalkMedia(
+                case.id,
+                space,
+                msg.kind,
+                msg.media_path,
+                file_name=texts.media_file_name(case.id, msg.kind, suffix),
+            ),
+            case_id=case.id,
         )
+
+
+def post_to_person(session: Session, case: Case, person: Person) -> None:
+    """Post the case card (and its photos) into one person's 1:1 chat with the bot."""
+    if person.dingtalk_user_id:
+        post_card(session, case, f"user:{person.dingtalk_user_id}")
     elif person.wecom_user_id:
         view = case_card(session, case.id)
         queue_notice(

@@ -44,6 +44,8 @@ class HandlerContext:
     ladder: EscalationLadder = field(default_factory=EscalationLadder)
     office_group_id: str | None = None  # DingTalk staff group when a region names none
     reason_window_hours: float = 24  # how long a reply after 不满意 counts as its reason
+    # how long the handler's and staff's notice of a 不满意 waits for the reason (one message)
+    reason_wait_minutes: float = 10
     burst_minutes: float = 10  # follow-ups within this of the last message are not re-acked
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import actions, cards, intake, queries, texts
+from handlers import actions, cards, delivery, intake, queries, texts
 from handlers.cards import ReplyTarget
 from handlers.caselog import Actor, note
 from handlers.context import HandlerContext
@@ -159,6 +159,7 @@ def _delivery_failed(
         failed_msgid=event.failed_msgid,
         fail_type=event.fail_type,
     )
+    delivery.after_send_failure(session, event.failed_msgid, event.fail_type, ctx)
     staff = cards.staff_people(queries.station_staff(session, case.station_id))
     if staff:
         cards.tell(session, staff, texts.delivery_failed(case.id), case_id=case.id)

@@ -403,8 +403,21 @@ def _forward_to_handler(
     elif ev.kind == "location":
         body = texts.supplement_arrived(case.id, texts.location_text(msg.text, msg.lat, msg.lng))
     else:
-        body = texts.supplement_media_arrived(case.id, ev.kind)
+        shown = bool(msg.media_path and handler.dingtalk_user_id)
+        body = texts.supplement_media_arrived(case.id, ev.kind, shown=shown)
     cards.tell(session, [handler], body, case_id=case.id)
+    if ev.kind in cards.MEDIA_KINDS and msg.media_path:
+        _show_media(session, case, handler, msg)
+
+
+def _show_media(session: Session, case: Case, handler: queries.Person, msg: Message) -> None:
+    """The photo or file itself: to the handler and, while nobody has claimed, the station."""
+    spaces = [f"user:{handler.dingtalk_user_id}"] if handler.dingtalk_user_id else []
+    station = session.get(Station, case.station_id) if case.station_id else None
+    if case.status == Status.ASSIGNED and station is not None and station.dingtalk_group_id:
+        spaces.append(f"group:{station.dingtalk_group_id}")
+    for space in spaces:
+        cards.post_media(session, case, space, [msg])
 
 
 def _info_provided(

@@ -40,6 +40,9 @@ class ToConstituent:
     # kf enter_session welcome_code: the adapter uses send_msg_on_event while it is valid (20 s);
     # such a welcome does not spend the 5-per-48h budget
     welcome_code: str | None = None
+    # the case's answer number when this is that answer: its outcome is reported back
+    # (handlers.delivery) so the deputy and the card learn whether it was delivered
+    answer_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,21 @@ class PostCaseCard:
 
 
 @dataclass(frozen=True)
+class ToDingTalkMedia:
+    """A constituent's photo (shown as a picture) or voice note / file, after the case card.
+
+    The adapter re-uploads the kept file to DingTalk and posts it into `space` right after
+    the case's card (same ordering key), so the picture sits under the card it belongs to.
+    """
+
+    case_id: int
+    space: str  # "group:<openConversationId>" | "user:<userId>"
+    kind: str  # image | voice | video | file
+    path: str  # the file kept from WeCom (var/media/kf/...)
+    file_name: str = ""  # how DingTalk names a non-image file
+
+
+@dataclass(frozen=True)
 class RefreshCaseCards:
     """Re-render every card of a case from its current state."""
 
@@ -107,6 +125,7 @@ Notice = (
     | ToDingTalkGroup
     | ReplyToStaff
     | PostCaseCard
+    | ToDingTalkMedia
     | RefreshCaseCards
     | ToWecomMember
 )
@@ -148,6 +167,8 @@ def queue_notice(
 
 
 def _dingtalk_kind(notice: Notice) -> tuple[str, str | None]:
+    if isinstance(notice, ToDingTalkMedia):
+        return "media", f"card:{notice.case_id}"  # after the card it belongs to
     if isinstance(notice, PostCaseCard | RefreshCaseCards):
         # create before update, in order, per case
         return (

@@ -87,7 +87,7 @@ def send_notice(
         region = queries.find_region(session, region_code)
         if region is None:
             raise LookupError(f"no region {region_code!r}")
-        signature = sender or texts.office_sender(region.name)
+        signature = sender or texts.office_sender(region.name, region.level)
         return deliver(
             session, ctx, text=text, sender=signature, created_by=created_by, region=region
         )

@@ -4,6 +4,10 @@ A rating counts only from the case's own constituent, once per answer (`Rating` 
 case and answer number). 满意 / 基本满意 close the case; 不满意 reopens it to the same handler,
 copies station staff and asks one optional short reason; no rating within `rating_days` closes
 it as expired with an `unrated` rating (未评价, never counted as 满意).
+
+The handler and station staff hear of a 不满意 once: with the reason when it comes within
+`reason_wait_minutes`, else (from the periodic `notify_unexplained`) saying none was given. A
+reason that comes later still is logged and shown on the card, without another message.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from handlers.caselog import Actor, note, transition
 from handlers.context import HandlerContext
 from handlers.lifecycle import Action, Status
 from handlers.notices import MenuItem, ToConstituent, queue_notice
-from storage.models import Case, Constituent, Message, Rating
+from storage.models import Case, CaseEvent, Constituent, Message, Rating
 from storage.models.cases import BOT_SOURCE
 
 # Menu id code ↔ stored Rating.value.
 MENU_CODES = {"satisfied": "ok", "basic": "basic", "unsatisfied": "bad"}
 VALUES_BY_CODE = {code: value for value, code in MENU_CODES.items()}
 AWAIT_REASON = "await_reason"
+REWORK_NOTIFIED = "rework_notified"  # case event: the 不满意 of one answer was reported
 
 
 def constituent_actor(person: Constituent) -> Actor:
@@ -54,9 +59,8 @@ def record_answer(
         body = texts.answer_to_constituent(
             queries.handler_public_name(session, case) or texts.staff_public_title(), case.id, text
         )
-    queue_notice(
-        session, ToConstituent(case.constituent_id, body, purpose="answer"), case_id=case.id
-    )
+    answer = ToConstituent(case.constituent_id, body, purpose="answer", answer_seq=case.answer_seq)
+    queue_notice(session, answer, case_id=case.id)
     items = tuple(MenuItem(menu_id(case, v), label) for v, label in texts.rating_options())
     queue_notice(
         session,
@@ -165,7 +169,58 @@ def _unsatisfied(session: Session, case: Case, person: Constituent, ctx: Handler
     person.state = AWAIT_REASON
     person.state_case_id = case.id
     _say(session, person, texts.unsatisfied_follow_up(case.id), case.id)
-    _tell_rework(session, case, None)
+    # the handler and staff are told once the reason is in (or the wait is over)
+
+
+def _notified(session: Session, case_id: int, answer_seq: int) -> bool:
+    stmt = select(CaseEvent.payload).where(
+        CaseEvent.case_id == case_id, CaseEvent.kind == REWORK_NOTIFIED
+    )
+    return any(p.get("answer_seq") == answer_seq for p in session.scalars(stmt))
+
+
+def _report_rework(
+    session: Session, case: Case, answer_seq: int, reason: str | None, ctx: HandlerContext
+) -> None:
+    """The one message per 不满意 to the handler and station staff (with the reason if any)."""
+    note(
+        session,
+        case,
+        REWORK_NOTIFIED,
+        Actor.system(),
+        ctx.now,
+        answer_seq=answer_seq,
+        with_reason=reason is not None,
+    )
+    _tell_rework(session, case, reason)
+
+
+def notify_unexplained(session: Session, ctx: HandlerContext) -> int:
+    """Periodic: report each 不满意 whose reason did not come within the wait; returns how many."""
+    waited = ctx.now - timedelta(minutes=ctx.reason_wait_minutes)
+    oldest = ctx.now - timedelta(hours=max(ctx.reason_window_hours, 1))
+    stmt = (
+        select(Rating.id)
+        .where(
+            Rating.value == "unsatisfied",
+            Rating.reason.is_(None),
+            Rating.created_at <= waited,
+            Rating.created_at >= oldest,
+        )
+        .order_by(Rating.id)
+    )
+    told = 0
+    for rating_id in list(session.scalars(stmt)):
+        rating = session.get(Rating, rating_id)
+        case = queries.lock_case(session, rating.case_id) if rating is not None else None
+        if rating is None or case is None:
+            continue
+        session.refresh(rating)  # the reason may have come in meanwhile
+        if rating.reason is not None or _notified(session, case.id, rating.answer_seq):
+            continue
+        _report_rework(session, case, rating.answer_seq, None, ctx)
+        told += 1
+    return told
 
 
 def _tell_rework(session: Session, case: Case, reason: str | None) -> None:
@@ -213,7 +268,10 @@ def take_reason(
         reason=text,
         answer_seq=rating.answer_seq,
     )
-    _tell_rework(session, case, text)
+    if not _notified(session, case.id, rating.answer_seq):
+        _report_rework(session, case, rating.answer_seq, text, ctx)
+    else:  # reported already (the wait was over): the card shows the reason
+        cards.refresh_cards(session, case)
     who = queries.handler_public_name(session, case) or texts.staff_public_title()
     _say(session, person, texts.reopened_notice(case.id, who), case.id)
     return True

@@ -35,6 +35,8 @@ BAD_CREDENTIALS = "invalidClientIdOrSecret"
 QPS_CODES = frozenset({QPS_APP, QPS_GLOBAL, "90018", "90002"})
 TOKEN_MARGIN = 300  # the SDK's own buffer: stop using a token 5 min before it expires
 QPS_RETRIES = 3  # in-process retries of a call the server refused as too fast
+MEDIA_UPLOAD = "/media/upload"
+OLD_TOKEN_CODES = frozenset({"40014", "42001", "41001"})  # old-API token errors
 
 
 class ApiError(Exception):
@@ -61,6 +63,7 @@ class ApiConfig:
     """What the client needs from settings (kept small so tests and the bench can build one)."""
 
     endpoint: str
+    oapi_endpoint: str  # the old API host, for media/upload
     client_id: str
     client_secret: str
     robot_code: str
@@ -73,6 +76,7 @@ class ApiConfig:
         """Build from [dingtalk] settings; keys live under `<queue_prefix>:dingtalk`."""
         return cls(
             endpoint=s.openapi_endpoint.rstrip("/"),
+            oapi_endpoint=s.oapi_base,
             client_id=s.client_id,
             client_secret=s.client_secret.get_secret_value(),
             robot_code=s.robot_code or s.client_id,
@@ -190,6 +194,31 @@ class DingTalkApi:
                     pause = 1.0 if exc.code in (QPS_GLOBAL, "90002") else 0.2
                     self.limiter.pause(path, pause)
                     log.info("%s refused as too fast (%s); retrying", path, exc.code)
+                    continue
+                raise
+
+    def upload(self, media_type: str, filename: str, data: bytes, mimetype: str) -> str:
+        """`POST oapi /media/upload` (multipart `media`): the new media_id (docs/dingtalk-media.md).
+
+        Same limiter and token as every other call; an old-API token error refreshes it once.
+        """
+        from bot.dingtalk.media_api import upload_once
+
+        refreshed = False
+        while True:
+            try:
+                self.limiter.acquire(MEDIA_UPLOAD)
+            except RateLimited as exc:
+                raise ApiError(
+                    str(exc), code="localRateLimit", retry_after=exc.retry_after
+                ) from None
+            token = self.tokens.get()
+            try:
+                return upload_once(self, token, media_type, filename, data, mimetype)
+            except ApiError as exc:
+                if exc.code in OLD_TOKEN_CODES and not refreshed:
+                    refreshed = True
+                    self.tokens.invalidate(token)
                     continue
                 raise
 

@@ -130,6 +130,9 @@ def card_markdown(view: CaseCardView, mentions: str = "") -> tuple[str, str]:
 def refresh_markdown(view: CaseCardView, note: str = "") -> tuple[str, str]:
     """(title, text) of the short follow-up that stands for a card update in markdown mode."""
     status = f"**{md_escape(view.title)}**  \n{texts.card_status_line(view.status)}"
+    delivery = dict(view.fields).get(texts.CARD_FIELD_LABELS["delivery"])
+    if delivery:  # the answer's 送达情况 changes without a status change
+        status += f"  \n{texts.CARD_FIELD_LABELS['delivery']}：{md_escape(delivery)}"
     parts = [status]
     if view.holder_line:
         parts.append(view.holder_line)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.dingtalk.api import ApiConfig, ApiError, DingTalkApi
 from bot.dingtalk.card_send import send_card_post, send_card_refresh
 from bot.dingtalk.events import BOT_SOURCE, CARD_SOURCE, card_action_from, staff_text_from
+from bot.dingtalk.media import send_media
 from bot.dingtalk.send import SendContext, send_group, send_oto, send_reply
 from bot.jobs import dispatch_event
 from bot.registry import SendError, processor, sender
@@ -99,6 +100,7 @@ KINDS: dict[str, Callable[[SendContext, OutboxItem], dict[str, Any]]] = {
     "reply": send_reply,
     "card_post": send_card_post,
     "card_refresh": send_card_refresh,
+    "media": send_media,
 }
 
 

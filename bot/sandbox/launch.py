@@ -20,15 +20,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.sandbox import common
+from bot.examples import DIRECTORY as EXAMPLE_DIRECTORY
+from bot.sandbox import common, published
 from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
+from handlers import texts
 from storage.db import make_engine, make_session_factory
 from storage.models import Department, Deputy, DeputyStation, Region, Staff, Station
 
 log = logging.getLogger(__name__)
 
-EXAMPLE_DIRECTORY = Path(__file__).resolve().parents[2] / "examples" / "directory.yaml"
 SYNC_SECONDS = 5.0  # how often a directory imported later reaches the DingTalk simulator
 READY_TIMEOUT = 120.0
 _ANY_HOST = ("", "0.0.0.0", "::", "localhost")
@@ -51,6 +52,7 @@ class SandboxHandle:
     env: dict[str, str]
     url: str
     engine: Engine
+    settings: Settings | None = None  # set once published for one-shot commands
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -60,6 +62,8 @@ class SandboxHandle:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        if self.settings is not None:
+            published.withdraw(self.settings)
         self.wecom.stop()
         self.dingtalk.stop()
         self.engine.dispose()
@@ -117,6 +121,8 @@ def start_sandbox(
         dingtalk.stop()
         engine.dispose()
         raise
+    published.publish(settings, handle.env)
+    handle.settings = settings
     _spawn(handle, "sandbox-directory", lambda: _keep_in_sync(handle, sessions, chart))
     _spawn(handle, "sandbox-ready", lambda: _announce_ready(handle, announce or _print))
     log.info("sandbox: WeCom simulator %s, DingTalk simulator %s", wecom.sim_url, dingtalk.endpoint)
@@ -210,7 +216,13 @@ def org_chart(session: Session) -> OrgChart:
                 for s in staff
                 if region.id in _ancestors(regions, s.region_id)
             ]
-            groups.append((region.office_group_id, f"{region.name}代表工委工作群", tuple(people)))
+            groups.append(
+                (
+                    region.office_group_id,
+                    texts.office_group_title(region.level, region.name),
+                    tuple(people),
+                )
+            )
     for dept in session.scalars(select(Department).order_by(Department.id)):
         if dept.dingtalk_group_id:
             liaison = common.department_user_id(dept.code)

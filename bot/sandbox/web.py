@@ -2,8 +2,9 @@
 
 Every action of the page is forwarded to a simulator's /_sim/ control route; the simulator
 then talks to lianxin exactly as WeCom or DingTalk would. The API reads the directory (to offer
-stations, QR codes and identities) and the service clock, and writes exactly one thing itself:
-the sandbox clock offset of 快进一个工作日. It never touches cases.
+stations, QR codes and identities) and the service clock, and writes two things itself: the
+sandbox clock offset of 快进一个工作日, and 重置沙盒 (bot.sandbox.demo), which starts a fresh demo.
+Message times are sent to the page already in service time, with their date.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
-from flask import Blueprint, Response, jsonify, request, send_from_directory
+from flask import Blueprint, Response, jsonify, request, send_file, send_from_directory
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime, clock_offset
+from bot.sandbox import demo
 from bot.sandbox.common import SimEndpoints, department_user_id, department_user_name
+from bot.wecom.qrcode import BUNDLED_FONT
+from handlers import texts
 from storage.models import (
     Department,
     Deputy,
@@ -88,6 +92,12 @@ def blueprint(rt: Runtime, endpoints: SimEndpoints | None = None) -> Blueprint:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    @bp.get("/static/font.ttf")
+    def font() -> Response:
+        # the CJK font lianxin ships, for browsers without one (headless Chromium on a server)
+        response = send_file(BUNDLED_FONT, mimetype="font/ttf", max_age=86400)
+        return response
+
     @bp.get("/static/<path:name>")
     def static(name: str) -> Response:
         response = send_from_directory(STATIC_DIR, name, max_age=0)
@@ -143,6 +153,11 @@ def blueprint(rt: Runtime, endpoints: SimEndpoints | None = None) -> Blueprint:
     def dingtalk_click() -> Response:
         return jsonify(api.dingtalk_click(_body()))
 
+    @bp.get("/api/dingtalk/media")
+    def dingtalk_media() -> Response:
+        data, mime = api.sims.media(request.args.get("id", ""))
+        return Response(data, mimetype=mime, headers={"Cache-Control": "max-age=3600"})
+
     @bp.get("/api/clock")
     def clock() -> Response:
         return jsonify(api.clock())
@@ -150,6 +165,10 @@ def blueprint(rt: Runtime, endpoints: SimEndpoints | None = None) -> Blueprint:
     @bp.post("/api/fast-forward")
     def fast_forward() -> Response:
         return jsonify(api.fast_forward())
+
+    @bp.post("/api/reset")
+    def reset() -> Response:
+        return jsonify(api.reset())
 
     return bp
 
@@ -193,6 +212,24 @@ class SimClient:
         if resp.status_code >= 400:
             raise ApiProblem(400, _explain(str(data.get("error", resp.status_code))))
         return data
+
+    def media(self, media_id: str) -> tuple[bytes, str]:
+        """A file uploaded to the DingTalk simulator (a photo shown under a card)."""
+        if self.endpoints is None:
+            raise ApiProblem(503, "模拟器没有运行：沙盒需要用 `lianxin run`（或 `make run`）启动。")
+        if not _MEDIA_RE.match(media_id):
+            raise ApiProblem(400, "媒体编号不正确")
+        url = self.endpoints.dingtalk + "media/" + quote(media_id, safe="")
+        try:
+            resp = requests.get(url, timeout=SIM_TIMEOUT)
+        except requests.RequestException:
+            raise ApiProblem(502, "模拟器没有响应，请确认 lianxin run 仍在运行。") from None
+        if resp.status_code != 200:
+            raise ApiProblem(404, "没有这个图片或文件")
+        return resp.content, resp.headers.get("Content-Type", "application/octet-stream")
+
+
+_MEDIA_RE = re.compile(r"^@[0-9A-Za-z_-]{4,64}$")
 
 
 def _explain(error: str) -> str:
@@ -432,7 +469,34 @@ class SandboxApi:
             except ApiProblem as exc:
                 out[name] = {"error": exc.message}
         out["status"] = self._status()
+        self._label_times(out)
         return out
+
+    def _label_times(self, out: dict[str, Any]) -> None:
+        """Give every message its service time with date (the page never uses its own clock)."""
+        tz = ZoneInfo(self.rt.settings.sla.timezone)
+        with self.rt.sessions() as session:
+            history = demo.clock_history(session)
+        phone = out.get("phone")
+        if isinstance(phone, list):
+            for item in phone:  # what the user sent: "time"; what the kf sent: "send_time"
+                key = "time" if item.get("from") == "me" else "send_time"
+                demo.label_messages([item], history, tz, key=key, scale=1)
+        for name in ("group", "me", "staff", "office"):
+            demo.label_messages(out.get(name), history, tz, key="time", scale=1000)
+
+    def reset(self) -> dict[str, Any]:
+        """重置沙盒: cases and chats gone, the example county and the real clock back."""
+        from bot.examples import DIRECTORY
+
+        if self.endpoints is None:
+            raise ApiProblem(409, "沙盒没有连上模拟器，无法重置。请用 `lianxin run` 启动。")
+        demo.reset(
+            self.rt,
+            DIRECTORY,
+            lambda: self.sims.call("dingtalk", "POST", "clear_chats", {}),
+        )
+        return {"ok": True, "clock": self.clock()}
 
     def _status(self) -> dict[str, Any]:
         try:
@@ -463,6 +527,7 @@ class SandboxApi:
                 session.add(KeyValue(key=CLOCK_OFFSET_KEY, value=repr(offset)))
             else:
                 row.value = repr(offset)
+            demo.record_offset(session, offset)  # earlier messages keep their service times
         queue = self.rt.queue(PERIODIC_QUEUE)
         try:
             queue.enqueue(jobs.run_escalations, result_ttl=60)
@@ -659,7 +724,11 @@ def _groups(session: Session) -> list[dict[str, Any]]:
         if st.dingtalk_group_id
     ]
     groups += [
-        {"id": r.office_group_id, "title": f"{r.name}代表工委工作群", "kind": "office"}
+        {
+            "id": r.office_group_id,
+            "title": texts.office_group_title(r.level, r.name),
+            "kind": "office",
+        }
         for r in session.scalars(select(Region).order_by(Region.id))
         if r.office_group_id
     ]

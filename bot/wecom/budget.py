@@ -16,11 +16,23 @@ does not count (and is dropped, not sent late, once its 20 s code has lapsed). W
 message does not fit (or 48 h have passed) it is held until the constituent writes again,
 and station staff are told once per constituent per window. A held row does not hold up the
 rows after it (storage.outbox.BLOCKING): the answer still uses the slots kept for it.
+
+Counting is by message, not by clock. WeCom stamps a constituent's message to the whole
+second, so comparing that stamp with our send times cannot order a send and a message that
+fall in the same second. Instead the window is anchored on the message itself (its kf msgid,
+`Constituent.window_msgid`): every send reserved after that message was processed counts,
+exactly (`sends_since_inbound`; each sent row records the window and the msgids WeCom
+returned). Sends still in flight when the message was processed, or finished within a second
+of its stamp, may fall on either side of it in WeCom's order: they are `uncertain_sends`,
+which only the low-priority purposes (info, ack) count, to keep the answer's slots safe. The
+answer and the rating are judged on the certain count; if WeCom disagrees it answers 95001,
+which is believed (`exhausted`) and reported.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +53,12 @@ log = logging.getLogger(__name__)
 LIMIT = 5
 WINDOW = timedelta(hours=48)
 CLOCK_MARGIN = timedelta(seconds=60)  # our clock and WeCom's may differ a little
+# a send that finished this close to (or after) the message's whole-second stamp may be on
+# either side of it in WeCom's order (the stamp truncates; clocks are NTP-close)
+SAME_SECOND = timedelta(seconds=1)
+CAUTIOUS = frozenset({"info", "ack"})  # purposes that also count the uncertain sends
+WINDOW_CLOSED = "window closed"
+BUDGET_FULL = "budget full"
 CAPS: dict[str, int] = {"info": 3, "ack": 4, "answer": 5, "rating": 5}
 KF_CHANNEL = "wecom_kf"
 
@@ -52,19 +70,31 @@ class Verdict:
     ok: bool
     reason: str = ""
     closed: bool = False  # the 48-hour window itself is over (not just its 5 messages)
+    window: str | None = None  # the msgid of the constituent message the send counts against
+
+
+def usage(person: Constituent) -> tuple[int, int]:
+    """(sends certainly in the current window, sends that may be in it)."""
+    return person.sends_since_inbound or 0, person.uncertain_sends or 0
 
 
 def judge(person: Constituent, purpose: str, units: int, now: datetime) -> Verdict:
     """Whether `units` more messages of `purpose` fit the constituent's current window."""
     last = person.last_inbound_at
     if last is None or now > last + WINDOW - CLOCK_MARGIN:
-        return Verdict(False, "no message from the constituent within 48 h", closed=True)
-    used = person.sends_since_inbound or 0
+        why = f"{WINDOW_CLOSED}: no message from the constituent within 48 h"
+        return Verdict(False, why, closed=True)
+    used, maybe = usage(person)
+    counted = used + (maybe if purpose in CAUTIOUS else 0)
     cap = CAPS.get(purpose, CAPS["info"])
-    if used + units > cap:
-        why = f"{used} of {LIMIT} kf messages used in this window; {purpose} may use {cap}"
+    if counted + units > cap:
+        why = (
+            f"{BUDGET_FULL}: {used} of {LIMIT} kf messages used in this window"
+            + (f" (+{maybe} maybe)" if maybe else "")
+            + f"; {purpose} may use {cap}"
+        )
         return Verdict(False, why)
-    return Verdict(True)
+    return Verdict(True, window=person.window_msgid)
 
 
 def _lock_person(session: Session, constituent_id: int) -> Constituent | None:
@@ -106,7 +136,7 @@ def exhausted(rt: Runtime, item: OutboxItem, verdict: Verdict) -> None:
         person = _lock_person(session, cid)
         if person is None:
             return
-        person.sends_since_inbound = LIMIT
+        person.sends_since_inbound = LIMIT  # WeCom's count is the truth
         tell_staff_once(session, person, item.case_id, verdict)
         new_ids = list(session.info.pop(NEW_OUTBOX_KEY, []))
     _enqueue(rt, new_ids)
@@ -127,16 +157,21 @@ def spent_units(item: OutboxItem) -> int:
 
 
 def on_inbound(
-    session: Session, person: Constituent, sent_at: datetime, previous: datetime | None
+    session: Session,
+    person: Constituent,
+    sent_at: datetime,
+    previous: datetime | None,
+    msgid: str | None = None,
+    menu_id: str | None = None,
 ) -> list[int]:
-    """The constituent wrote at `sent_at`: a new window; release held messages (their ids).
+    """The constituent wrote (kf `msgid`, stamped `sent_at`): a new window; release held rows.
 
-    `previous` is the window start before this message (a message processed late must not
-    move the window back). Messages we sent after the window start (WeCom had the message
-    before we processed it) already count in the new window, so the counter is recomputed.
+    `previous` is the window start before this message: a message processed late (stamped
+    before it) does not open a new window. Our sends reserved from now on count exactly, as do
+    those finished well after the stamp; the ones in flight or finished within a second of it
+    are uncertain (see the module doc) — unless the message is a tap on a menu we sent
+    (`menu_id`): everything we sent up to that menu came before it.
     """
-    window_start = max(sent_at, previous) if previous is not None else sent_at
-    person.last_inbound_at = window_start
     rows = session.scalars(
         select(OutboxItem).where(
             OutboxItem.ordering_key == f"constituent:{person.id}",
@@ -144,19 +179,59 @@ def on_inbound(
             OutboxItem.status.in_(("sent", "sending", "held")),
         )
     ).all()
-    used = 0
     released: list[int] = []
     for row in rows:
         if row.status == "held":
             row.status, row.next_attempt_at, row.last_error = "pending", utcnow(), None
             released.append(row.id)
-        elif row.status == "sending" or (row.sent_at is not None and row.sent_at >= window_start):
-            used += spent_units(row)
-    person.sends_since_inbound = min(used, LIMIT)
+    if previous is None or sent_at >= previous:
+        person.last_inbound_at = sent_at
+        person.window_msgid = msgid
+        seen_until = _menu_sent_at(rows, menu_id)
+        counts = [
+            (0, 0)
+            if seen_until is not None and row.sent_at is not None and row.sent_at <= seen_until
+            else _order(row, sent_at)
+            for row in rows
+        ]
+        person.sends_since_inbound = min(sum(c for c, _ in counts), LIMIT)
+        person.uncertain_sends = min(sum(m for _, m in counts), LIMIT)
     session.info.setdefault(NEW_OUTBOX_KEY, []).extend(released)
     if released:
         log.info("constituent %s wrote again: %s held message(s) released", person.id, released)
     return released
+
+
+def _menu_sent_at(rows: Sequence[OutboxItem], menu_id: str | None) -> datetime | None:
+    """When the message carrying the tapped menu item went out (a merged rating menu went
+    out with its answer), or None."""
+    if not menu_id:
+        return None
+    by_id = {row.id: row for row in rows}
+    for row in rows:
+        if row.status != "sent" or not any(
+            item.get("id") == menu_id for item in row.payload.get("menu") or []
+        ):
+            continue
+        merged = (row.result or {}).get("merged_into")
+        carrier = by_id.get(int(merged)) if merged else row
+        return carrier.sent_at if carrier is not None else None
+    return None
+
+
+def _order(row: OutboxItem, stamp: datetime) -> tuple[int, int]:
+    """(units certainly after, units maybe after) a message stamped `stamp`, for one row.
+
+    Only a send that finished well past the stamp's second (WeCom had the message before we
+    processed it) is certainly after it; one in flight or near the stamp could be either.
+    """
+    if row.status == "sending":
+        return 0, spent_units(row)
+    if row.status != "sent" or row.sent_at is None or row.sent_at < stamp - SAME_SECOND:
+        return 0, 0
+    if row.sent_at > stamp + 2 * SAME_SECOND:
+        return spent_units(row), 0
+    return 0, spent_units(row)
 
 
 # ---------------------------------------------------------------- telling staff

@@ -52,7 +52,9 @@ def process_kf_message(rt: Runtime, session: Session, item: InboxItem) -> None:
             )
             session.add(person)
             session.flush()
-        budget.on_inbound(session, person, event.sent_at, previous)
+        budget.on_inbound(
+            session, person, event.sent_at, previous, event.platform_id, event.menu_id
+        )
 
 
 def _kf_constituent(session: Session, event: ConstituentMessage) -> Constituent | None:

@@ -78,7 +78,12 @@ def send_to_constituent(rt: Runtime, item: OutboxItem) -> dict[str, Any]:
     delivered = _deliver(rt, api, item, messages, units)
     if follower is not None:
         _mark_merged(rt, follower.id, item.id)
-    return {"msgids": delivered, "spent_budget": units, "merged": follower.id if follower else None}
+    return {
+        "msgids": delivered,  # as WeCom returned them: the budget's ledger
+        "spent_budget": units,
+        "window": verdict.window,  # the constituent message these sends count against
+        "merged": follower.id if follower else None,
+    }
 
 
 def _deliver(
@@ -97,24 +102,26 @@ def _deliver(
             message.msgtype: message.body,
         }
         try:
-            api.post("kf/send_msg", data)
+            answer = api.post("kf/send_msg", data)
         except SendError as exc:
-            if _is_duplicate(exc):
-                log.info("kf msgid %s was delivered by an earlier attempt", message.msgid)
-            else:
+            if not _is_duplicate(exc):
                 _after_failure(rt, item, exc, units - len(delivered))
                 raise
-        delivered.append(message.msgid)
+            log.info("kf msgid %s was delivered by an earlier attempt", message.msgid)
+            answer = {}
+        delivered.append(str(answer.get("msgid") or message.msgid))
     return delivered
 
 
 def _after_failure(rt: Runtime, item: OutboxItem, exc: SendError, unsent: int) -> None:
     cid = int(item.payload["constituent_id"])
     if isinstance(exc.code, int) and exc.code in BUDGET_CODES:
-        verdict = budget.Verdict(False, exc.describe(), closed=BUDGET_CODES[exc.code])
+        closed = BUDGET_CODES[exc.code]
+        tag = budget.WINDOW_CLOSED if closed else budget.BUDGET_FULL
+        verdict = budget.Verdict(False, f"{tag}: {exc.describe()}", closed=closed)
         budget.exhausted(rt, item, verdict)
         _schedule_recheck(rt, item.id)
-        raise HoldSend(exc.describe()) from exc
+        raise HoldSend(verdict.reason) from exc
     if isinstance(exc.code, int):  # WeCom answered: the message did not count
         budget.release(rt, cid, unsent)
     # a timeout or network error may have reached WeCom: the slot stays spent (the resend

@@ -110,7 +110,7 @@ def register(bp: Blueprint) -> None:
             db(),
             region_code=region_code,
             window=pages._window(request.args),
-            calendar=work_calendar(runtime().settings),
+            calendar=work_calendar(runtime().settings, db()),
             by=by,
             station_ids=station_ids,
         )

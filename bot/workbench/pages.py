@@ -64,7 +64,7 @@ def register(bp: Blueprint) -> None:
             db(),
             region_code=region_code,
             window=window,
-            calendar=work_calendar(runtime().settings),
+            calendar=work_calendar(runtime().settings, db()),
             groupings=(None, "week", "category", "station"),
             station_ids=station_ids,
         )
@@ -93,7 +93,7 @@ def register(bp: Blueprint) -> None:
             db(),
             region_code=region_code,
             window=window,
-            calendar=work_calendar(runtime().settings),
+            calendar=work_calendar(runtime().settings, db()),
             by="deputy",
             station_ids=station_ids,
         )

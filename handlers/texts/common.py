@@ -77,6 +77,7 @@ CARD_FIELD_LABELS: Mapping[str, str] = {
     "opened_at": "反映时间",
     "due": "办理时限",
     "answer": "答复内容",
+    "delivery": "送达情况",
     "rating": "群众评价",
 }
 

@@ -98,9 +98,25 @@ def mask_constituent(external_id: str) -> str:
     return f"群众（…{tail}）" if tail else "群众"
 
 
-def attachment_count(count: int) -> str:
-    """Card value for the number of photos, voice notes and locations sent."""
-    return f"{count} 个"
+def attachment_summary(counts: Mapping[str, int]) -> str:
+    """Card value for what the constituent sent: 图片 2 张、语音 1 条（见卡片下方）."""
+    parts = [
+        f"{_MEDIA_LABELS.get(kind, '附件')} {n} {_MEDIA_UNITS.get(kind, '个')}"
+        for kind, n in counts.items()
+        if n
+    ]
+    return "、".join(parts) + "（见卡片下方）"
+
+
+def rating_with_reason(label: str, reason: str) -> str:
+    """The card's 群众评价 with the constituent's reason: 不满意（路灯还是不亮）."""
+    short = reason if len(reason) <= 40 else reason[:40] + "…"
+    return f"{label}（{short}）"
+
+
+def media_file_name(number: int, kind: str, suffix: str) -> str:
+    """How a voice note or file from the constituent is named in DingTalk: 语音-123.amr."""
+    return f"{_MEDIA_LABELS.get(kind, '附件')}-{number}{suffix}"
 
 
 def media_only_summary() -> str:
@@ -113,14 +129,63 @@ def claim_ok(number: int) -> str:
     return f"您已接单 {_num(number)}，请及时办理并回复群众，谢谢。"
 
 
-def reply_sent(number: int) -> str:
-    """Reply to the deputy after the answer was sent to the constituent."""
-    return f"{_num(number)} 的答复已发送给群众，谢谢。"
+def reply_sending(number: int) -> str:
+    """Reply to the deputy at once: the answer is on its way (not yet known to have arrived)."""
+    return f"{_num(number)} 的答复已提交，正在发送给群众；如未能送达，会再告诉您，谢谢。"
 
 
-def reply_held(number: int) -> str:
-    """Reply to the deputy when the answer is saved but waits for the constituent's next message."""
-    return f"{_num(number)} 的答复已保存，将在群众下次来消息时送达，谢谢。"
+def answer_held(number: int, *, closed: bool, staff_told: bool) -> str:
+    """To the deputy: the answer waits for the constituent's next message (WeCom's kf rules)."""
+    if closed:
+        why = "群众超过 48 小时未发消息，微信规定需等其再次来信"
+    else:
+        why = "本轮可发给群众的消息条数已用完，需等其再次来信"
+    who = "已告知联络站工作人员" if staff_told else "暂无联络站工作人员可通知"
+    return f"{_num(number)} 的答复暂未送达：{why}，来信后自动补发。{who}，如较紧急请电话联系群众。"
+
+
+def answer_failed(number: int, code: str, meaning: str) -> str:
+    """To the deputy: the answer could not be delivered (code and meaning)."""
+    return (
+        f"{_num(number)} 的答复未能送达群众（错误 {code}：{meaning}）。"
+        "请通过电话等方式联系群众，或稍后重新回复，谢谢。"
+    )
+
+
+def answer_delivered(number: int) -> str:
+    """To the deputy, once: a held answer has now reached the constituent."""
+    return f"{_num(number)} 的答复现已送达群众，谢谢。"
+
+
+_DELIVERY_LABELS: Mapping[str, str] = {
+    "sending": "答复发送中",
+    "held": "答复待送达（待群众再次来信后补发）",
+    "failed": "答复未送达",
+    "sent": "答复已送达",
+}
+
+
+def delivery_label(state: str, code: str = "") -> str:
+    """The card's 送达情况 value: sending, held, failed (with its code) or sent."""
+    label = _DELIVERY_LABELS.get(state, _DELIVERY_LABELS["sending"])
+    return f"{label}（错误 {code}）" if state == "failed" and code else label
+
+
+_SEND_ERRORS: Mapping[str, str] = {
+    "95000": "客服账号无效",
+    "95001": "本轮可发消息条数已用完",
+    "95002": "群众超过 48 小时未发消息",
+    "95018": "会话已由人工客服接待，机器人不能发送",
+    "40096": "群众的微信账号无效",
+    "timeout": "微信接口无应答",
+    "connection": "无法连接微信接口",
+    "msg_send_fail": "微信报告消息未能投递给群众",
+}
+
+
+def send_error_meaning(code: str) -> str:
+    """A short Chinese meaning of a send error code (WeCom errcode or transport failure)."""
+    return _SEND_ERRORS.get(code, "发送失败")
 
 
 def transfer_ok(number: int, department: str) -> str:
@@ -138,10 +203,12 @@ def supplement_arrived(number: int, text: str) -> str:
     return f"群众补充（{_num(number)}）：{text}"
 
 
-def supplement_media_arrived(number: int, kind: str) -> str:
+def supplement_media_arrived(number: int, kind: str, *, shown: bool = True) -> str:
     """To the handler: the constituent sent a photo, voice note, video or file."""
     what = _MEDIA_LABELS.get(kind, "附件")
-    return f"群众补充了{what}（{_num(number)}），请在工作台查看。"
+    if shown:
+        return f"群众补充了{what}（{_num(number)}），见下一条消息。"
+    return f"群众补充了{what}（{_num(number)}），目前只能在钉钉中查看，请联系联络站工作人员。"
 
 
 _MEDIA_LABELS: Mapping[str, str] = {
@@ -150,14 +217,16 @@ _MEDIA_LABELS: Mapping[str, str] = {
     "video": "视频",
     "file": "文件",
 }
+_MEDIA_UNITS: Mapping[str, str] = {"image": "张", "voice": "条", "video": "段", "file": "个"}
 
 
 def location_text(label: str | None, lat: float | None, lng: float | None) -> str:
-    """A shared location as text: its label, else its coordinates."""
-    if label:
-        return f"位置：{label}"
-    if lat is not None and lng is not None:
-        return f"位置：{lat:.5f}, {lng:.5f}"
+    """A shared location as text: 位置：name（lat, lng）, either part alone when missing."""
+    where = f"{lat:.5f}, {lng:.5f}" if lat is not None and lng is not None else ""
+    if label and where:
+        return f"位置：{label}（{where}）"
+    if label or where:
+        return f"位置：{label or where}"
     return "位置"
 
 
@@ -168,7 +237,7 @@ def department_answer_to_handler(number: int, department: str, text: str) -> str
 
 def reopened_to_staff(number: int, handler: str, reason: str | None) -> str:
     """Copy to station staff: a case went back to its handler after 不满意."""
-    why = f"\n群众意见：{reason}" if reason else ""
+    why = f"\n群众意见：{reason}" if reason else "\n群众未说明具体原因。"
     return f"请关注：群众对 {_num(number)} 的答复不满意，已退回{handler}重新办理。{why}"
 
 
@@ -216,7 +285,7 @@ def rating_to_handler(number: int, value: str, reason: str | None = None) -> str
 
 def reopened_to_handler(number: int, reason: str | None) -> str:
     """To the handler (copy to station staff): the case is back after 不满意."""
-    why = f"\n群众意见：{reason}" if reason else ""
+    why = f"\n群众意见：{reason}" if reason else "\n群众未说明具体原因。"
     return f"群众对 {_num(number)} 的答复不满意，已退回请您重新办理。{why}"
 
 
@@ -422,6 +491,6 @@ def todo_list(items: Sequence[TodoLine], max_items: int = _TODO_MAX_ITEMS) -> st
             due = f"（{'已超时' if item.overdue else '时限'} {fmt_when(item.due)}）"
         lines.append(f"{_num(item.number)} {status_label(item.status)} {summary}{due}")
     if len(items) > max_items:
-        lines.append(f"……另有 {len(items) - max_items} 件，请在工作台查看。")
+        lines.append(f"……另有 {len(items) - max_items} 件未列出。")
     lines.append("发送「#编号」查看详情。")
     return "\n".join(lines)

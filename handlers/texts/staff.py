@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.texts.common import SLA_LABELS, _num, fmt_when
+from handlers.texts.operator import congress_body
 
 # ---------------------------------------------------------------- escalation
 
@@ -69,7 +70,7 @@ def notice_confirm_prompt() -> str:
 
 def notice_sent(target: str, count: int) -> str:
     """To staff: the notice went out."""
-    return f"通知已发送给 {target} 的 {count} 位代表，确认情况可在工作台查看。"
+    return f"通知已发送给 {target} 的 {count} 位代表，代表回复「确认」后会记入通知记录。"
 
 
 def notice_target_not_found(target: str) -> str:
@@ -82,9 +83,9 @@ def notice_not_allowed(target: str) -> str:
     return f"抱歉，「{target}」不在您负责的范围内，无法发送通知。"
 
 
-def office_sender(region: str) -> str:
-    """Signature of a notice sent by the office of a region."""
-    return f"{region}人大常委会"
+def office_sender(region: str, level: str) -> str:
+    """Signature of a notice sent by a region's office: 主席团 (township) or 常委会."""
+    return congress_body(level, region)
 
 
 def notice_confirmed() -> str:

@@ -36,6 +36,10 @@ class Constituent(Base):
     plate: Mapped[str | None] = mapped_column(String(128))
     last_inbound_at: Mapped[datetime | None]
     sends_since_inbound: Mapped[int] = mapped_column(Integer, default=0)
+    # the kf msgid of the constituent message that opened the current 48-hour window, and our
+    # sends whose order relative to it WeCom's whole-second stamps cannot tell (bot/wecom/budget)
+    window_msgid: Mapped[str | None] = mapped_column(String(128))
+    uncertain_sends: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str | None] = mapped_column(String(32))  # a pending question, e.g. await_reason
     state_case_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,16 +8,16 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
 
 from bot.cli import main
-from handlers.caselog import Actor, transition
+from handlers.caselog import Actor, note, transition
 from handlers.lifecycle import Action
 from storage.models import Case, Constituent
-from storage.timeutil import utcnow
 
 
 def test_version(capsys: pytest.CaptureFixture[str]):
@@ -43,28 +43,144 @@ def test_db_upgrade_then_cases_list_and_show(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "upgrade"]) == 0  # idempotent
     assert main(["cases", "list"]) == 0
-    assert "no cases" in capsys.readouterr().out
+    assert "还没有案件" in capsys.readouterr().out
 
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from storage.db import make_engine
+    from storage.models import Deputy, Message, Station
 
+    example = Path(__file__).parents[2] / "examples" / "directory.yaml"
+    assert main(["directory", "import", str(example)]) == 0
+    opened = datetime(2026, 12, 1, 7, 33, tzinfo=UTC)  # UTC: 15:33 in Beijing, as every card says
     with Session(make_engine(f"sqlite:///{tmp_path / 'cli.db'}")) as s, s.begin():
+        station = s.scalars(select(Station).where(Station.code == "dh01")).one()
+        deputy = s.scalars(select(Deputy).where(Deputy.code == "d001")).one()
         person = Constituent(channel="wecom_kf", external_id="wm1")
         s.add(person)
         s.flush()
-        case = Case(status="new", constituent_id=person.id, text="小区门口路灯坏了一个月了")
+        case = Case(
+            status="new",
+            constituent_id=person.id,
+            text="小区门口路灯坏了一个月了",
+            created_at=opened,
+            station_id=station.id,
+            assignee_deputy_id=deputy.id,
+        )
         s.add(case)
         s.flush()
-        transition(s, case, Action.ROUTE, Actor.system(), utcnow(), reason="test")
+        transition(s, case, Action.ROUTE, Actor.system(), opened, reason="test")
+        s.add(
+            Message(
+                direction="in",
+                channel="wecom_kf",
+                case_id=case.id,
+                kind="text",
+                text="晚上七点以后整条路都是黑的",
+                created_at=opened,
+            )
+        )
+        s.flush()
+        note(
+            s,
+            case,
+            "follow_up",
+            Actor("constituent", str(person.id), "wecom"),
+            opened,
+            message_id=s.scalars(select(Message.id)).one(),
+            message_kind="text",
+        )
         number = case.id
     assert main(["cases", "list"]) == 0
     out = capsys.readouterr().out
-    assert f"#{number}" in out and "assigned" in out and "路灯" in out
+    line = next(x for x in out.splitlines() if x.startswith(f"#{number}"))
+    for want in ("待接单", "2026-12-01 15:33", "东湖镇人大代表联络站", "张明", "路灯"):
+        assert want in line, line
+    assert "assigned" not in out and "07:33" not in out
+    assert main(["cases", "list", "--status", "待接单"]) == 0
+    assert f"#{number}" in capsys.readouterr().out
+    assert main(["cases", "list", "--status", "closed"]) == 0
+    assert "没有状态为「已办结」的案件" in capsys.readouterr().out
     assert main(["cases", "show", f"#{number}"]) == 0
     out = capsys.readouterr().out
-    assert "new→assigned" in out and "reason=test" in out
+    assert "分派（待分派→待接单）" in out and "reason=test" in out
+    assert "晚上七点以后整条路都是黑的" in out  # the follow-up, with its text
+    assert "群众追加" in out and "15:33" in out and "张明" in out
     assert main(["cases", "show", "99999"]) == 1
+    assert "没有编号为 #99999 的案件" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "wanted"),
+    [
+        (
+            ["cases", "list", "--status", "bogus"],
+            ["bogus", "待接单（assigned）", "已办结（closed）"],
+        ),
+        (["cases", "list", "--limit", "0"], ["正整数"]),
+        (["cases", "show", "abc"], ["「abc」不是案件编号", "#123"]),
+    ],
+)
+def test_bad_options_exit_2_with_what_is_allowed(
+    argv: list[str], wanted: list[str], capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert all(w in err for w in wanted), err
+    assert "lambda" not in err and "Traceback" not in err
+
+
+def test_db_current_and_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from storage import migrate
+    from storage.db import make_engine
+
+    monkeypatch.setenv("LIANXIN_DATABASE__URL", f"sqlite:///{tmp_path / 'db.db'}")
+    heads = migrate.head_revisions(make_engine(f"sqlite:///{tmp_path / 'db.db'}"))
+    assert main(["db", "current"]) == 1  # an empty database is behind every head
+    out = capsys.readouterr().out
+    assert "尚未建表" in out and all(h in out for h in heads)
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+    assert main(["db", "current"]) == 0
+    out = capsys.readouterr().out
+    assert "已是最新" in out and all(h in out for h in heads)  # every head, however many
+    assert main(["db", "history"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(x.startswith("80ceb04d855a") and "已应用" in x for x in lines)
+    assert sum("(head)" in x for x in lines) == len(heads)
+    assert not any("未应用" in x for x in lines)
+
+
+def test_a_closed_pipe_prints_no_traceback(tmp_path: Path):
+    env = dict(os.environ, LIANXIN_VAR_DIR=str(tmp_path / "var"), LIANXIN_SANDBOX="off")
+    env.pop("LIANXIN_CONFIG", None)
+    example = Path(__file__).parents[2] / "examples" / "directory.yaml"
+    cli = [sys.executable, "-m", "bot.cli"]
+    subprocess.run(
+        [*cli, "directory", "import", str(example)],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    # `db history` and `--help` print more than one line; `head -1` closes the pipe after one
+    for argv in (["db", "history"], ["cases", "list", "--help"]):
+        done = subprocess.run(
+            " ".join([*cli, *argv]) + " | head -1",
+            shell=True,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.stdout.count("\n") == 1, done.stdout
+        assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
 
 
 def _free_port() -> int:

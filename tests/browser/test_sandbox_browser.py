@@ -227,6 +227,13 @@ def _journeys(page: Any, expect: Any) -> None:
     card = group.locator(f".card[data-case-id='{first}']")
     expect(card).to_contain_text("小区门口路灯坏了一个月了", timeout=STEP)
     expect(card).to_contain_text("待接单")
+    # the photo sent in WeChat is shown in the group, re-uploaded to DingTalk and loaded
+    expect(group.locator("img.photo")).to_have_count(1, timeout=STEP)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#group-chat img.photo');"
+        " return !!i && i.complete && i.naturalWidth > 0; }",
+        timeout=STEP,
+    )
     deputy = card.get_attribute("data-at")
     assert deputy and deputy.startswith("dt_"), deputy
     page.select_option("#me-select", deputy)
@@ -267,6 +274,96 @@ def _journeys(page: Any, expect: Any) -> None:
     )
     expect(office.locator(".bubble.alert", has_text=f"#{first}")).to_have_count(0)
     expect(page.locator("#toast")).to_be_hidden(timeout=STEP)  # a clean picture
+
+
+def test_a_phone_runs_journeys_one_and_two_and_resets_the_sandbox(service: Service) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(
+            viewport={"width": 390, "height": 844}, locale="zh-CN", has_touch=True, is_mobile=True
+        )
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: dialog.accept())  # 重置沙盒 asks first
+        try:
+            page.goto(service.url)
+            _phone_journeys(page, expect)
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "sandbox-phone.png"))
+            browser.close()
+    assert errors == []
+
+
+def _phone_journeys(page: Any, expect: Any) -> None:
+    phone = page.locator("#phone-chat")
+    expect(page.locator("#chip-stream")).to_have_text("钉钉 Stream 已连接", timeout=STEP)
+    # one pane at a time: the WeChat pane fills the screen, the others wait behind tabs
+    expect(page.locator("#tabs")).to_be_visible()
+    expect(page.locator("#pane-group")).to_be_hidden()
+    box = page.locator("#pane-wechat").bounding_box()
+    assert box is not None and box["width"] >= 370, box
+    page.tap("#btn-new-visitor")  # the earlier test's constituent had this phone
+    expect(phone).not_to_contain_text("编号 #", timeout=STEP)
+
+    # Journey 1 on a phone
+    page.tap("#btn-scan")
+    page.tap(".qr-card[data-scene='st_dh01']")
+    expect(phone).to_contain_text(re.compile("欢迎.*东湖镇人大代表联络站"), timeout=STEP)
+    page.fill("#wx-input", "楼道里的灯坏了，晚上看不见台阶")
+    page.tap("#wx-form button[type=submit]")
+    expect(phone).to_contain_text(RECEIPT, timeout=STEP)
+    number = _case_number(phone.inner_text())
+    stamp = phone.locator(".sys.time").first
+    expect(stamp).to_contain_text(re.compile(r"\d+月\d+日 周. \d\d:\d\d"))  # service time
+    page.screenshot(path=str(ARTIFACTS / "sandbox-phone-wechat.png"))
+
+    # Journey 2: the card reaches the station group (its tab is marked) and is claimed by tap
+    group_tab = page.locator(".tab[data-pane='pane-group']")
+    expect(group_tab).to_have_class(re.compile("unread"), timeout=STEP)
+    group_tab.tap()
+    expect(page.locator("#pane-wechat")).to_be_hidden()
+    card = page.locator(f"#group-chat .card[data-case-id='{number}']")
+    expect(card).to_contain_text("楼道里的灯坏了", timeout=STEP)
+    deputy = card.get_attribute("data-at")
+    assert deputy
+    page.select_option("#me-select", deputy)
+    claim = card.locator(".card-btn[data-action='claim']")
+    expect(claim).to_be_visible(timeout=STEP)  # the card re-renders for the new identity
+    selector = f"#group-chat .card[data-case-id='{number}'] .card-btn[data-action='claim']"
+    page.wait_for_function(  # a thumb can hit it (measured on the button as laid out)
+        "s => { const b = document.querySelector(s); "
+        "return b && b.getBoundingClientRect().height >= 36; }",
+        arg=selector,
+        timeout=STEP,
+    )
+    claim.tap()
+    expect(card).to_contain_text(re.compile(r"已由.+接单"), timeout=STEP)
+    page.screenshot(path=str(ARTIFACTS / "sandbox-phone-card.png"))
+
+    # 重置沙盒: no cases, no chats, the real clock, the example county's QR codes
+    page.tap("#btn-reset")
+    expect(page.locator("#toast")).to_contain_text("沙盒已重置", timeout=STEP)
+    expect(page.locator("#clock-lead")).to_have_text("与实际时间一致", timeout=STEP)
+    expect(page.locator("#pane-wechat")).to_be_visible()
+    expect(phone).not_to_contain_text("编号 #", timeout=STEP)
+    page.locator(".tab[data-pane='pane-group']").tap()
+    expect(page.locator("#group-chat .card")).to_have_count(0, timeout=STEP)
+    page.locator(".tab[data-pane='pane-wechat']").tap()
+    page.tap("#btn-scan")
+    expect(page.locator(".qr-card[data-scene='st_dh01']")).to_be_visible()
+    page.tap("#qr-close")
+    cases = requests.get(service_url(page) + "/api/config", timeout=10).json()
+    assert {"东湖镇人大代表联络站", "西山乡人大代表联络站"} <= {
+        s["name"] for s in cases["stations"]
+    }
+
+
+def service_url(page: Any) -> str:
+    """The /sandbox URL the page is on."""
+    return str(page.url).split("?")[0].rstrip("/")
 
 
 def test_ctrl_c_leaves_no_process_behind(service: Service) -> None:

@@ -75,7 +75,7 @@ def test_reply_reaches_the_constituent_with_a_rating_menu(world: World, case_no:
         (f"rate:{n}:1:basic", "基本满意"),
         (f"rate:{n}:1:bad", "不满意"),
     ]
-    assert texts_to(out, "u-zhang") == [texts.reply_sent(n)]
+    assert texts_to(out, "u-zhang") == [texts.reply_sending(n)]
     case = world.case(n)
     assert (case.status, case.answer, case.answer_seq) == ("replied", "已联系城管，本周内修复", 1)
     assert case.first_answered_at == world.now
@@ -126,7 +126,7 @@ def test_transfer_and_the_department_answers(world: World, case_no: int) -> None
     assert answer.text == f"海州区住建局答复（#{n}）：已安排维修班组，周三前修复"
     assert answer.purpose == "answer" and menu.purpose == "rating"
     assert any("海州区住建局已答复" in t for t in texts_to(out, "u-zhang"))  # deputy kept informed
-    assert texts_to(out, "u-dept-clerk") == [texts.reply_sent(n)]
+    assert texts_to(out, "u-dept-clerk") == [texts.reply_sending(n)]
     assert _transitions(world, n) == ["route", "claim", "transfer", "dept_answer"]
     dept_event = world.events(n)[-1]
     assert dept_event.actor_kind == "dept"

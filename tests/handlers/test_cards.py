@@ -47,7 +47,7 @@ def test_card_after_claim_shows_the_holder_and_handling_buttons(world: World) ->
     world.tick(days=1)
     assert _card(world, n).holder_line == "已由李代表接单 11月16日 10:42"  # another day: with date
     world.say(kind="image", media_path="/m/1.jpg")
-    assert dict(_card(world, n).fields)["附件"] == "1 个"
+    assert dict(_card(world, n).fields)["附件"] == "图片 1 张（见卡片下方）"
 
 
 @pytest.mark.parametrize(

@@ -93,3 +93,17 @@ def test_cli_entry_point_and_card_confirmation(world: World) -> None:
     with world.sessions() as session, session.begin():
         by_station = notify.notify_station(session, world.ctx(), station_code="S2", text="开会")
     assert (by_station.target, by_station.deputies) == ("城北联络站", 1)
+
+
+@pytest.mark.parametrize(
+    ("code", "signature"),
+    [("T", "新坝镇人大主席团"), ("K", "海州区人大常委会"), ("C", "连云市人大常委会")],
+)
+def test_region_notices_are_signed_by_the_body_of_their_level(
+    world: World, code: str, signature: str
+) -> None:
+    # a township congress has a 主席团, not a 常委会
+    with world.sessions() as session, session.begin():
+        notify.send_notice(session, world.ctx(), region_code=code, text="征集意见")
+    texts_out = {s.text for s in world.new_outbox() if s.kind == "oto"}
+    assert texts_out == {texts.notice_to_deputies(signature, "征集意见")}

@@ -81,8 +81,8 @@ def test_unsatisfied_asks_why_reopens_to_the_same_handler_and_copies_staff(world
         world.ids["zhang"],
     )
     assert [s.text for s in to_constituent(out)] == [texts.unsatisfied_follow_up(n)]
-    assert texts_to(out, "u-zhang") == [texts.reopened_to_handler(n, None)]
-    assert texts_to(out, "u-chen") == [texts.reopened_to_staff(n, "张代表", None)]
+    # the handler and staff are told once, when the reason is in (not at the click)
+    assert texts_to(out, "u-zhang") == [] and texts_to(out, "u-chen") == []
     # the one short follow-up: the next text is the reason
     world.tick(minutes=5)
     out = world.say("路灯还是不亮")
@@ -102,6 +102,51 @@ def test_unsatisfied_asks_why_reopens_to_the_same_handler_and_copies_staff(world
     assert _ratings(world, n) == [(1, "unsatisfied", "路灯还是不亮"), (2, "satisfied", None)]
     actions = [e.action for e in world.events(n) if e.kind == "transition"]
     assert actions == ["route", "claim", "reply", "rate_bad", "reply", "rate_ok"]
+
+
+def test_one_notice_each_when_no_reason_comes_in_time(world: World) -> None:
+    n = _answered(world)
+    world.tap(f"rate:{n}:1:bad")
+    world.tick(minutes=9)
+    assert world.run(rating.notify_unexplained) == 0  # still waiting for the reason
+    assert world.new_outbox() == []
+    world.tick(minutes=2)
+    assert world.run(rating.notify_unexplained) == 1
+    out = world.new_outbox()
+    assert texts_to(out, "u-zhang") == [texts.reopened_to_handler(n, None)]
+    assert texts_to(out, "u-chen") == [texts.reopened_to_staff(n, "张代表", None)]
+    assert "未说明" in texts.reopened_to_handler(n, None)
+    assert world.run(rating.notify_unexplained) == 0  # exactly once
+    # a reason after the notice: logged and on the card, no second message
+    out = world.say("路灯还是不亮")
+    assert texts_to(out, "u-zhang") == [] and texts_to(out, "u-chen") == []
+    assert any(s.kind == "card_refresh" for s in out)
+    assert _ratings(world, n) == [(1, "unsatisfied", "路灯还是不亮")]
+    with world.sessions() as session:
+        from handlers.cards import case_card
+
+        fields = dict(case_card(session, n).fields)
+    assert fields["群众评价"] == "不满意（路灯还是不亮）"
+
+
+def test_a_reason_in_time_means_no_later_notice(world: World) -> None:
+    n = _answered(world)
+    world.tap(f"rate:{n}:1:bad")
+    world.tick(minutes=3)
+    out = world.say("还是不亮")
+    assert texts_to(out, "u-zhang") == [texts.reopened_to_handler(n, "还是不亮")]
+    world.tick(minutes=30)
+    assert world.run(rating.notify_unexplained) == 0
+    assert texts_to(world.new_outbox(), "u-zhang") == []
+
+
+def test_the_wait_comes_from_the_context(world: World) -> None:
+    world.ctx_overrides["reason_wait_minutes"] = 1
+    n = _answered(world)
+    world.tap(f"rate:{n}:1:bad")
+    world.tick(minutes=2)
+    assert world.run(rating.notify_unexplained) == 1
+    assert texts_to(world.new_outbox(), "u-zhang") == [texts.reopened_to_handler(n, None)]
 
 
 def test_the_reason_is_optional(world: World) -> None:

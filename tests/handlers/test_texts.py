@@ -183,8 +183,12 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "card_due_line": lambda: texts.card_due_line("claim", AT),
     "calendar_missing_notice": lambda: texts.calendar_missing_notice([2027]),
     "claim_ok": lambda: texts.claim_ok(123),
-    "reply_sent": lambda: texts.reply_sent(123),
-    "reply_held": lambda: texts.reply_held(123),
+    "reply_sending": lambda: texts.reply_sending(123),
+    "answer_held": lambda: texts.answer_held(123, closed=True, staff_told=True),
+    "answer_failed": lambda: texts.answer_failed(123, "95018", texts.send_error_meaning("95018")),
+    "answer_delivered": lambda: texts.answer_delivered(123),
+    "delivery_label": lambda: texts.delivery_label("failed", "95018"),
+    "send_error_meaning": lambda: texts.send_error_meaning("95002"),
     "transfer_ok": lambda: texts.transfer_ok(123, "住建局"),
     "ask_info_ok": lambda: texts.ask_info_ok(123),
     "supplement_arrived": lambda: texts.supplement_arrived(123, "3号楼"),
@@ -231,7 +235,10 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "location_received": texts.location_received,
     "closed_by_staff": lambda: texts.closed_by_staff(123, "已电话回访"),
     "supplement_media_arrived": lambda: texts.supplement_media_arrived(123, "image"),
-    "location_text": lambda: texts.location_text("解放路12号", None, None),
+    "location_text": lambda: texts.location_text("解放路12号", 34.6, 119.2),
+    "attachment_summary": lambda: texts.attachment_summary({"image": 2, "voice": 1}),
+    "rating_with_reason": lambda: texts.rating_with_reason("不满意", "路灯还是不亮"),
+    "media_file_name": lambda: texts.media_file_name(123, "voice", ".amr"),
     "department_answer_to_handler": lambda: texts.department_answer_to_handler(
         123, "住建局", "已修复"
     ),
@@ -241,7 +248,20 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "not_transferred_to_you": lambda: texts.not_transferred_to_you(123, "住建局"),
     "department_help": texts.department_help,
     "notice_not_allowed": lambda: texts.notice_not_allowed("城北联络站"),
-    "office_sender": lambda: texts.office_sender("海州区"),
+    "office_sender": lambda: texts.office_sender("海州区", "county"),
+    "congress_body": lambda: texts.congress_body("township", "新坝镇"),
+    "office_group_title": lambda: texts.office_group_title("county", "海州区"),
+    "local_time": lambda: texts.local_time(datetime(2026, 12, 1, 7, 33), texts.BEIJING),
+    "event_kind_label": lambda: texts.event_kind_label("follow_up"),
+    "actor_label": lambda: texts.actor_label("deputy", "张明"),
+    "channel_label": lambda: texts.channel_label("dingtalk"),
+    "no_cases": lambda: texts.no_cases("assigned"),
+    "case_not_found_cli": lambda: texts.case_not_found_cli(123),
+    "bad_case_number": lambda: texts.bad_case_number("abc"),
+    "bad_status": lambda: texts.bad_status("bogus")[:100],
+    "duty_days": lambda: texts.duty_days([0, 1, 2, 3, 5]),
+    "poster_footer": lambda: texts.poster_footer("东湖镇人大主席团", "湖滨路18号"),
+    "sticker_label": lambda: texts.sticker_label("光明社区3幢101"),
 }
 
 # Texts sent to constituents or refusing someone must be visibly polite.
@@ -277,6 +297,10 @@ POLITE = {
     "location_received",
     "closed_by_staff",
     "delivery_failed",
+    "reply_sending",
+    "answer_held",
+    "answer_failed",
+    "answer_delivered",
     "not_transferred_to_you",
     "notice_not_allowed",
     "calendar_missing_notice",
@@ -321,7 +345,6 @@ def test_every_public_template_is_sampled() -> None:
         "case_detail",
         "card_command",
         "mask_constituent",
-        "attachment_count",
     }
     public = {
         name
@@ -331,3 +354,32 @@ def test_every_public_template_is_sampled() -> None:
         and getattr(obj, "__module__", "").startswith(texts.__name__ + ".")
     } - {"TodoLine"}
     assert public - ignored == set(SAMPLES)
+
+
+@pytest.mark.parametrize(
+    ("level", "office", "body"),
+    [
+        ("township", False, "东湖镇人大主席团"),
+        ("township", True, "东湖镇人大主席团"),
+        ("county", False, "东湖镇人大常委会"),
+        ("county", True, "东湖镇人大常委会代表工委"),
+        ("city", False, "东湖镇人大常委会"),
+        ("city", True, "东湖镇人大常委会代表工委"),
+    ],
+)
+def test_congress_body_per_level(level: str, office: bool, body: str) -> None:
+    assert texts.congress_body(level, "东湖镇", office=office) == body
+
+
+def test_cli_texts_are_local_and_list_what_is_allowed() -> None:
+    assert texts.local_time(datetime(2026, 12, 1, 7, 33), texts.BEIJING) == "2026-12-01 15:33"
+    assert texts.local_time(None, texts.BEIJING) == "无"
+    out = texts.bad_status("bogus")
+    assert all(label in out and code in out for code, label in texts.STATUS_LABELS.items())
+
+
+def test_duty_days_and_poster_glyphs() -> None:
+    assert texts.duty_days([0, 1, 2, 3]) == "周一至周四"
+    assert texts.duty_days([4, 0, 2]) == "周一、周三、周五"
+    assert texts.duty_days([0, 1, 5]) == "周一、周二、周六"
+    assert texts.duty_days([]) == "不定期接待"

@@ -16,6 +16,7 @@
     staff: "",
     office: "",
     rendered: {},
+    seen: {},
     polling: false,
     pollTimer: null,
     inputs: {},
@@ -73,6 +74,11 @@
       toast(err.message, true);
       throw err;
     });
+  }
+
+  // the server labels every message in service time with its date (快进 included)
+  function timeOf(entry) {
+    return entry.time_label || hhmm(entry.time);
   }
 
   function hhmm(ms) {
@@ -171,7 +177,13 @@
       return;
     }
     box.innerHTML = "";
+    var lastLabel = "";
     items.forEach(function (m) {
+      // like WeChat: a time line whenever the minute shown changes
+      if (m.time_label && m.time_label !== lastLabel) {
+        box.appendChild(el("div", "sys time", m.time_label));
+        lastLabel = m.time_label;
+      }
       if (m.from === "me") {
         if (m.kind === "enter") {
           box.appendChild(sysLine(m.text || "你打开了连心客服"));
@@ -260,7 +272,7 @@
     messages.forEach(function (entry) {
       var mine = entry.sender === viewer;
       var robot = entry.sender === "robot";
-      var who = (robot ? "连心机器人" : nameOf(entry.sender)) + " · " + hhmm(entry.time);
+      var who = (robot ? "连心机器人" : nameOf(entry.sender)) + " · " + timeOf(entry);
       var content;
       if (entry.kind === "card") {
         content = renderCard(entry, viewer, opts && opts.conversation);
@@ -298,6 +310,17 @@
       md.innerHTML = markdown(body.text || body.title || "");
       b.appendChild(md);
       wireDtmd(md, conversation);
+    } else if (t === "sampleImageMsg") {
+      var img = el("img", "photo");
+      img.src = mediaUrl(body.photoURL);
+      img.alt = "群众发来的照片";
+      b.appendChild(img);
+    } else if (t === "sampleFile" || t === "sampleAudio") {
+      var a = el("a", "file", "📎 " + (body.fileName || "文件"));
+      a.href = mediaUrl(body.mediaId);
+      a.target = "_blank";
+      a.rel = "noopener";
+      b.appendChild(a);
     } else {
       b.appendChild(document.createTextNode(body.content || entry.text || ""));
     }
@@ -305,6 +328,13 @@
       b.classList.add("alert");
     }
     return b;
+  }
+
+  // A media id uploaded to the DingTalk simulator, served back through the sandbox API.
+  function mediaUrl(id) {
+    id = String(id || "");
+    if (/^https?:\/\//.test(id)) return id;
+    return API + "dingtalk/media?id=" + encodeURIComponent(id);
   }
 
   // DingTalk markdown subset: headings, **bold**, line breaks, links (dtmd:// become buttons).
@@ -537,8 +567,42 @@
     return name === "staff" || name === "office" ? state.staff : "";
   }
 
+  var PANE_OF = { phone: "pane-wechat", group: "pane-group", me: "pane-me",
+    office: "pane-staff", staff: "pane-staff" };
+
+  function showPane(id) {
+    $("panes").dataset.active = id;
+    document.querySelectorAll(".pane").forEach(function (p) {
+      p.classList.toggle("active", p.id === id);
+    });
+    document.querySelectorAll(".tab").forEach(function (t) {
+      var on = t.dataset.pane === id;
+      t.classList.toggle("active", on);
+      if (on) t.classList.remove("unread");
+    });
+  }
+
+  // a pane hidden behind a tab got something new: mark its tab
+  function markUnread(name) {
+    var id = PANE_OF[name];
+    if (!id || $("panes").dataset.active === id) return;
+    var tab = document.querySelector('.tab[data-pane="' + id + '"]');
+    if (tab) tab.classList.add("unread");
+  }
+
   function render(data) {
     renderClock(data.clock);
+    // kept apart from state.rendered, which a change of identity clears; a view of another
+    // chat (a new identity, group or visitor) is not "new" for that tab
+    ["phone", "group", "me", "office", "staff"].forEach(function (name) {
+      var asked = { phone: state.visitor, group: state.group, me: state.me,
+        staff: state.staff, office: state.office };
+      var now = { viewer: asked[name],
+        json: JSON.stringify(data[name] === undefined ? null : data[name]) };
+      var before = state.seen[name];
+      if (before && before.viewer === now.viewer && before.json !== now.json) markUnread(name);
+      state.seen[name] = now;
+    });
     var status = data.status || {};
     var chip = $("chip-stream");
     if (status.error) {
@@ -891,6 +955,34 @@
           : api("POST", "dingtalk/private-text", { user_id: user, text: dtmd.dataset.content });
         act(req).catch(noop);
       }
+    });
+    $("tabs").addEventListener("click", function (ev) {
+      var tab = ev.target.closest(".tab");
+      if (tab) showPane(tab.dataset.pane);
+    });
+    $("btn-reset").addEventListener("click", function () {
+      if (!window.confirm("重置沙盒：删除所有诉求和聊天记录，恢复示例县，服务时钟回到现在。继续吗？")) {
+        return;
+      }
+      var b = $("btn-reset");
+      b.disabled = true;
+      act(api("POST", "reset")).then(function (data) {
+        renderClock(data.clock);
+        state.rendered = {};
+        state.seen = {};
+        state.meManual = false;
+        document.querySelectorAll(".tab.unread").forEach(function (t) {
+          t.classList.remove("unread");
+        });
+        setVisitor(randomVisitor()); // a new WeChat user: the old chat belongs to the old demo
+        showPane("pane-wechat");
+        return api("GET", "config").then(function (cfg) {
+          state.config = cfg;
+          setupSelects(cfg);
+          buildPicker(cfg);
+          toast("沙盒已重置：示例县已恢复，服务时钟回到现在。请先扫码。");
+        });
+      }).catch(noop).then(function () { b.disabled = false; schedulePoll(0); });
     });
     $("btn-ff").addEventListener("click", function () {
       var b = $("btn-ff");

@@ -11,6 +11,7 @@ from bot.simulators.dingtalk import errors
 from bot.simulators.dingtalk.cards import Card, CardStore, parse_spaces
 from bot.simulators.dingtalk.errors import ApiError, bad_request
 from bot.simulators.dingtalk.gateway import StreamGateway
+from bot.simulators.dingtalk.media import Media, MediaStore, media_refs
 from bot.simulators.dingtalk.messages import (
     Views,
     parse_msg,
@@ -61,6 +62,7 @@ class SimCore:
         self.faults = Faults()
         self.sessions: dict[str, Session] = {}
         self.files: dict[str, bytes] = {}
+        self.media = MediaStore()
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self.endpoint = ""
 
@@ -198,7 +200,7 @@ class SimCore:
             raise bad_request(errors.USER_IDS_EMPTY, "userIds 不能为空")
         if len(user_ids) > MAX_BATCH_USERS:
             raise bad_request(errors.USER_IDS_OVER_MAX, "userIds 超过最大数量 20")
-        param = parse_msg(body.get("msgKey"), body.get("msgParam"))
+        param = self._parse_msg(body)
         key = self.ctx.ids.b64(24)
         invalid, limited = [], []
         for uid in user_ids:
@@ -230,7 +232,7 @@ class SimCore:
         cid = body.get("openConversationId")
         if not isinstance(cid, str) or cid not in self.directory.groups:
             raise bad_request(errors.CONVERSATION, "openConversationId 无效")
-        param = parse_msg(body.get("msgKey"), body.get("msgParam"))
+        param = self._parse_msg(body)
         key = self.ctx.ids.b64(24)
         self.views.add(
             ("group", cid),
@@ -251,6 +253,35 @@ class SimCore:
             body.get("processQueryKeys"), errors.INVALID_PARAMETER, "processQueryKeys"
         )
         return recall_body(*self.views.recall(keys))
+
+    def _parse_msg(self, body: dict[str, Any]) -> dict[str, Any]:
+        param = parse_msg(body.get("msgKey"), body.get("msgParam"))
+        for ref in media_refs(str(body.get("msgKey")), param):
+            if self.media.get(ref) is None:
+                raise bad_request(errors.MSG_PARAM, f"媒体文件 {ref!r} 不存在")
+        return param
+
+    def upload_media(
+        self, token: str | None, media_type: str, part: tuple[str, str, bytes] | None
+    ) -> dict[str, Any]:
+        """`POST oapi /media/upload`: keep the file, answer its media_id (old-API body)."""
+        from bot.simulators.dingtalk import media as m
+
+        try:
+            self.tokens.check(token)
+        except ApiError:
+            return m.error(m.INVALID_TOKEN, "不合法的access_token")
+        if media_type not in m.MEDIA_TYPES:
+            return m.error(m.INVALID_TYPE, "不合法的媒体文件类型")
+        if part is None or not part[2]:
+            return m.error(m.MISSING_MEDIA, "缺少多媒体文件数据")
+        filename, content_type, data = part
+        if len(data) > m.MAX_BYTES:
+            return m.error(m.TOO_LARGE, "不合法的文件大小")
+        media = Media("@lA" + self.ctx.ids.hex(12), media_type, filename, content_type, data)
+        self.media.put(media)
+        self.ctx.stats["media_uploaded"] += 1
+        return m.ok(media, self.ctx.clock.now_ms())
 
     def download(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /v1.0/robot/messageFiles/download` → a local downloadUrl."""
@@ -391,6 +422,12 @@ class SimCore:
             ),
         )
         return {"errcode": 0, "errmsg": "ok"}
+
+    def clear_chats(self) -> None:
+        """Forget every timeline, card and reply session; users and groups stay (sandbox 重置)."""
+        self.views = Views(seq=self.views.seq)  # seq keeps growing: pages compare it
+        self.cards = CardStore()
+        self.sessions.clear()
 
     # -- what users see --------------------------------------------------------------------
     def timeline(self, space: tuple[str, str]) -> list[dict[str, Any]]:

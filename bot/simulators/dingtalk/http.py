@@ -72,6 +72,7 @@ class SimApp:
         LoginFlows(c).add_routes(app)  # user login (workbench): before the /v1.0 catch-all
         app.router.add_post("/v1.0/gateway/connections/open", self._open_connection)
         app.router.add_post("/robot/sendBySession", self._session_webhook)
+        app.router.add_post("/media/upload", self._media_upload)
         app.router.add_get("/connect", c.gateway.handle_ws)
         app.router.add_route("*", "/v1.0/{tail:.*}", self._api(self._not_found, auth=False))
         self._add_control_routes(app)
@@ -146,6 +147,27 @@ class SimApp:
         result = self.core.session_send(request.query.get("session", ""), body if ok else None)
         return web.json_response(result)
 
+    async def _media_upload(self, request: web.Request) -> web.StreamResponse:
+        """The old oapi upload: multipart `media`, `type` in the query or the form."""
+        from bot.simulators.dingtalk import media as m
+
+        self.core.calls.append((request.method, request.path, dict(request.query)))
+        try:
+            form = await request.post()
+        except ValueError:
+            return web.json_response(m.error(m.MISSING_MEDIA, "请求体不是 multipart/form-data"))
+        try:
+            self._admit(request.path)
+        except ApiError:
+            return web.json_response(m.error(90018, "应用调用该接口的QPS超过限制"))
+        field = form.get("media")
+        part = None
+        if isinstance(field, web.FileField):
+            part = (field.filename, field.content_type, field.file.read())
+        media_type = request.query.get("type") or str(form.get("type") or "")
+        result = self.core.upload_media(request.query.get("access_token"), media_type, part)
+        return web.json_response(result)
+
     # -- /_sim/ control routes -------------------------------------------------------------
     def _add_control_routes(self, app: web.Application) -> None:
         routes = [
@@ -155,11 +177,13 @@ class SimApp:
             ("POST", "/_sim/user/click", self._c_click),
             ("POST", "/_sim/advance", self._c_advance),
             ("POST", "/_sim/disconnect", self._c_disconnect),
+            ("POST", "/_sim/clear_chats", self._c_clear_chats),
             ("GET", "/_sim/group/{cid:.+}", self._c_group),
             ("GET", "/_sim/user/{uid:.+}", self._c_user),
             ("GET", "/_sim/card/{oid:.+}", self._c_card),
             ("GET", "/_sim/state", self._c_state),
             ("GET", "/_sim/files/{key}", self._c_file),
+            ("GET", "/_sim/media/{mid}", self._c_media),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, self._control(handler))
@@ -211,6 +235,10 @@ class SimApp:
         await self.core.gateway.disconnect_all(str(b.get("reason") or "connection is expired"))
         return {"ok": True}
 
+    async def _c_clear_chats(self, _: web.Request, __: dict[str, Any]) -> Any:
+        self.core.clear_chats()
+        return {"ok": True}
+
     async def _c_group(self, request: web.Request, _: dict[str, Any]) -> Any:
         group = self.core.directory.group(request.match_info["cid"])
         return {
@@ -233,6 +261,12 @@ class SimApp:
 
     async def _c_state(self, _: web.Request, __: dict[str, Any]) -> Any:
         return self.core.state()
+
+    async def _c_media(self, request: web.Request, _: dict[str, Any]) -> Any:
+        media = self.core.media.get(request.match_info["mid"])
+        if media is None:
+            return web.Response(status=404, text="no such media")
+        return web.Response(body=media.data, content_type=media.content_type)
 
     async def _c_file(self, request: web.Request, _: dict[str, Any]) -> Any:
         content = self.core.file_by_key(request.match_info["key"])

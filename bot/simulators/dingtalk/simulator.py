@@ -245,6 +245,15 @@ class DingTalkSimulator:
         """The user's 1:1 chat with the bot: their messages, robot messages and cards."""
         return self._sync(lambda: self._core.timeline(("user", user_id)))
 
+    def media(self, media_id: str) -> bytes | None:
+        """The bytes uploaded as `media_id` (None if never uploaded)."""
+
+        def get() -> bytes | None:
+            found = self._core.media.get(media_id)
+            return found.data if found is not None else None
+
+        return self._sync(get)
+
     def card(self, out_track_id: str) -> dict[str, Any]:
         """A card's live state: cardParamMap, privateData per user, spaces, version."""
         return self._sync(lambda: self._core.card_view(out_track_id))

@@ -58,6 +58,7 @@ def new_stats() -> dict[str, Any]:
         "card_param_non_string": 0,
         "flow_controlled": 0,
         "abandoned_requests": 0,
+        "media_uploaded": 0,
     }
 
 

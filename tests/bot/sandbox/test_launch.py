@@ -141,7 +141,12 @@ def test_stop_shuts_both_simulators(settings: Settings, sessions: sessionmaker[S
     wecom_state = handle.env[common.ENV_WECOM_SIM] + "state"
     assert requests.get(wecom_state, timeout=5).status_code == 200
     assert handle.wecom.callback_url == "http://127.0.0.1:18999/wecom/callback"
+    from bot.sandbox import published
+
+    running = published.sandbox_settings(settings)  # what `lianxin wecom qrcode` then uses
+    assert running is not None and running.wecom.api_base == handle.wecom.base_url
     handle.stop()
+    assert published.running_env(settings) is None
     with pytest.raises(requests.ConnectionError):
         requests.get(wecom_state, timeout=5)
     with pytest.raises(RuntimeError):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
@@ -276,3 +277,94 @@ def test_endpoints_come_from_the_launcher_environment(monkeypatch: pytest.Monkey
     assert SimEndpoints.from_env() == SimEndpoints(
         "http://127.0.0.1:1/_sim/", "http://127.0.0.1:2/_sim/", "wmX"
     )
+
+
+def test_message_times_are_service_times_with_dates(sandbox: Sandbox) -> None:
+    cfg = sandbox.client.get("/sandbox/api/config").get_json()
+    url = next(s for s in cfg["stations"] if s["code"] == "dh01")["scenes"][0]["url"]
+    _post(sandbox, "wechat/enter", {"visitor": VISITOR, "url": url, "label": "扫码"})
+    _post(sandbox, "wechat/text", {"visitor": VISITOR, "text": "小区门口路灯坏了一个月了"})
+    sandbox.handle.wecom.flush()
+    drain(sandbox.rt)
+    before = [m["time_label"] for m in _poll(sandbox, phone=VISITOR)["phone"]]
+    tz = ZoneInfo(sandbox.rt.settings.sla.timezone)
+    today = datetime.now(tz)
+    assert before and all(label.startswith(f"{today.month}月{today.day}日") for label in before)
+    clock = _post(sandbox, "fast-forward", {})
+    _post(sandbox, "wechat/text", {"visitor": VISITOR, "text": "补充：晚上七点以后全黑"})
+    sandbox.handle.wecom.flush()
+    drain(sandbox.rt)
+    after = _poll(sandbox, phone=VISITOR)["phone"]
+    assert [m["time_label"] for m in after[: len(before)]] == before  # earlier ones keep theirs
+    later = next(m for m in after if m.get("text") == "补充：晚上七点以后全黑")
+    assert later["time_label"] == clock["label"]  # sent after 快进: in the new service time
+    group = _poll(sandbox, group="cid_donghu_station==")["group"]
+    assert all("月" in m["time_label"] for m in group["messages"])
+
+
+def test_reset_restores_the_example_county_and_the_clock(sandbox: Sandbox) -> None:
+    from storage.models import Message, Station
+
+    cfg = sandbox.client.get("/sandbox/api/config").get_json()
+    url = next(s for s in cfg["stations"] if s["code"] == "dh01")["scenes"][0]["url"]
+    _post(sandbox, "wechat/enter", {"visitor": VISITOR, "url": url, "label": "扫码"})
+    _post(sandbox, "wechat/text", {"visitor": VISITOR, "text": "小区门口路灯坏了一个月了"})
+    sandbox.handle.wecom.flush()
+    drain(sandbox.rt)
+    _post(sandbox, "fast-forward", {})
+    with sandbox.rt.sessions.begin() as session:  # a demo renamed a station
+        session.scalars(select(Station).where(Station.code == "dh01")).one().name = "改过的名字"
+    assert _poll(sandbox, group="cid_donghu_station==")["group"]["messages"]  # the card
+    done = _post(sandbox, "reset", {})
+    assert (
+        done["clock"]["offset_seconds"] == 0 and done["clock"]["offset_label"] == "与实际时间一致"
+    )
+    with sandbox.rt.sessions() as session:
+        assert session.scalar(select(func.count(Case.id))) == 0
+        assert session.scalar(select(func.count(Message.id))) == 0
+        assert session.scalar(select(func.count(InboxItem.id))) == 0
+        assert session.get(KeyValue, CLOCK_OFFSET_KEY) is None
+        names = set(session.scalars(select(Station.name)))
+    assert "东湖镇人大代表联络站" in names and "改过的名字" not in names
+    assert _poll(sandbox, group="cid_donghu_station==")["group"]["messages"] == []
+    assert [m for m in _poll(sandbox, phone=VISITOR)["phone"] if m["from"] == "me"] == []
+    # and the next demo works: a new case gets a card again
+    _post(sandbox, "wechat/enter", {"visitor": VISITOR + "b", "url": url, "label": "扫码"})
+    _post(sandbox, "wechat/text", {"visitor": VISITOR + "b", "text": "楼道灯不亮"})
+    sandbox.handle.wecom.flush()
+    drain(sandbox.rt)
+    with sandbox.rt.sessions() as session:
+        assert session.scalar(select(func.count(Case.id))) == 1
+    _wait(lambda: bool(_poll(sandbox, group="cid_donghu_station==")["group"]["messages"]))
+
+
+def test_a_reset_empties_case_side_tables_only() -> None:
+    from bot.sandbox.demo import demo_tables
+
+    names = {t.name for t in demo_tables()}
+    assert {"cases", "case_events", "messages", "ratings", "inbox", "outbox", "card_refs"} <= names
+    assert {"notices", "notice_deliveries", "constituents"} <= names
+    kept = {"regions", "stations", "deputies", "staff", "departments", "scene_codes", "kv"}
+    assert not names & kept  # the directory and the key-value store stay
+
+
+def test_a_wechat_photo_shows_in_the_dingtalk_group_pane(sandbox: Sandbox) -> None:
+    cfg = sandbox.client.get("/sandbox/api/config").get_json()
+    url = next(s for s in cfg["stations"] if s["code"] == "dh01")["scenes"][0]["url"]
+    _post(sandbox, "wechat/enter", {"visitor": VISITOR, "url": url, "label": "扫码"})
+    _post(sandbox, "wechat/text", {"visitor": VISITOR, "text": "井盖不见了"})
+    _post(sandbox, "wechat/image", {"visitor": VISITOR})
+    sandbox.handle.wecom.flush()
+
+    def shown() -> list[dict[str, Any]]:
+        drain(sandbox.rt)
+        group = _poll(sandbox, group="cid_donghu_station==")["group"]
+        return [m for m in group.get("messages", []) if m.get("msgtype") == "sampleImageMsg"]
+
+    _wait(lambda: bool(shown()))
+    media_id = shown()[0]["body"]["photoURL"]
+    res = sandbox.client.get("/sandbox/api/dingtalk/media", query_string={"id": media_id})
+    assert res.status_code == 200 and res.data == sample_photo()
+    bad = sandbox.client.get("/sandbox/api/dingtalk/media", query_string={"id": "../etc"})
+    assert bad.status_code == 400
+    assert "sampleImageMsg" in sandbox.client.get("/sandbox/static/sandbox.js").get_data(True)

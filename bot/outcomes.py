@@ -1,0 +1,42 @@
+"""The outbox's one hook into the cases: what became of a message that matters to a case.
+
+`bot.jobs.send_outbox` calls `report_outcome` after every send attempt. Rows that carry an
+answer number (handlers/notices.py `ToConstituent.answer_seq`) are reported to
+`handlers.delivery`, in a transaction of their own, when they end sent, held or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.runtime import Runtime
+from storage.models import OutboxItem
+from storage.outbox import take_new_outbox_ids
+
+log = logging.getLogger(__name__)
+ENDINGS = frozenset({"sent", "held", "failed"})
+
+
+def report_outcome(rt: Runtime, outbox_id: int, outcome: str) -> None:
+    """Tell the handlers how the send of an answer ended (no-op for every other row)."""
+    if outcome not in ENDINGS:
+        return
+    from bot.jobs import enqueue_send, handler_context
+    from handlers.delivery import Outcome, on_outbox_outcome
+
+    try:
+        with rt.sessions() as session, session.begin():
+            item = session.get(OutboxItem, outbox_id)
+            if item is None or item.kind != "to_constituent" or item.case_id is None:
+                return
+            seq = item.payload.get("answer_seq")
+            if not isinstance(seq, int) or item.status not in ENDINGS:
+                return
+            found = Outcome(item.case_id, seq, item.status, item.last_error)
+            on_outbox_outcome(session, found, handler_context(rt, session))
+            new_ids = take_new_outbox_ids(session)
+    except Exception:  # the send itself is recorded; only the report is missing
+        log.exception("outcome of outbox %s (%s) not reported to its case", outbox_id, outcome)
+        return
+    for new_id in new_ids:
+        enqueue_send(rt, new_id)
