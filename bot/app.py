@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from bot import metrics
 from bot.config import Settings, load_settings
+from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import Runtime, build_runtime, install
 
 log = logging.getLogger(__name__)
@@ -31,16 +32,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def _register_core(app: Flask, rt: Runtime) -> None:
+    instance = instance_id()
+
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         checks = {"database": _check_db(rt), "redis": _check_redis(rt)}
         if any(v != "ok" for v in checks.values()):
-            return jsonify(status="degraded", **checks), 503  # not ready: cannot take work
+            res = jsonify(status="degraded", service="lianxin", **checks)
+            res.headers[INSTANCE_HEADER] = instance
+            return res, 503  # not ready: cannot take work
         # Ready, but with a known gap: 200 so load balancers keep routing, "degraded" with the
         # reason so monitoring alerts (docs/calendar.md).
         calendar, reasons = _check_calendar(rt)
         status = "ok" if not reasons else "degraded"
-        return jsonify(status=status, **checks, calendar=calendar, reasons=reasons), 200
+        res = jsonify(
+            status=status, service="lianxin", **checks, calendar=calendar, reasons=reasons
+        )
+        res.headers[INSTANCE_HEADER] = instance  # lets `lianxin run` tell us from another server
+        return res, 200
 
     @app.get("/metrics")
     def prometheus() -> Response:

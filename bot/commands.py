@@ -34,42 +34,9 @@ def _runtime(settings: Settings, *, web: bool = False) -> Runtime:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Start the whole service as one supervised process group."""
-    from bot import queue as q
-    from bot.supervisor import Child, Supervisor, child_env, lianxin_argv
-    from storage import migrate
-    from storage.db import make_engine
+    from bot.launcher import run_service
 
-    # the sandbox has no authentication: it stays on loopback unless --host says otherwise
-    host = args.host or ("127.0.0.1" if settings.sandbox_mode else settings.web.host)
-    port = args.port if args.port is not None else settings.web.port
-    print("lianxin: preparing the database …", flush=True)
-    migrate.upgrade(make_engine(settings.database_url))
-    # children get resolved URLs: they share our embedded Redis and skip the migration we just ran
-    overrides: dict[str, str] = {"LIANXIN_DATABASE__URL": settings.database_url}
-    if not settings.redis.url:
-        overrides["LIANXIN_REDIS__URL"] = q.embedded_redis_url(settings.var_dir)
-    sandbox = None
-    if settings.sandbox_mode:
-        from bot.sandbox.launch import start_sandbox
-
-        sandbox = start_sandbox(settings, host=host, port=port)
-        overrides.update(sandbox.env)
-    children = [
-        Child("web", lianxin_argv("web", "--host", host, "--port", str(port))),
-        Child("worker", lianxin_argv("worker")),
-        Child("scheduler", lianxin_argv("scheduler")),
-    ]
-    if settings.dingtalk.configured or sandbox is not None:
-        children.append(Child("stream", lianxin_argv("stream")))
-    url = f"http://{host}:{port}/" + ("sandbox" if sandbox else "healthz")
-    print(f"lianxin {'sandbox ' if sandbox else ''}is starting: {url}  (Ctrl-C stops)", flush=True)
-    try:
-        return Supervisor(children, child_env(overrides)).run()
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
-        if not settings.redis.url:
-            q.stop_embedded(settings.var_dir)
+    return run_service(settings, host=args.host, port=args.port)
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,11 +44,20 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     from werkzeug.serving import make_server
 
     from bot.app import create_app
+    from bot.readiness import EXIT_CANNOT_LISTEN, cannot_listen, describe_bind_error
 
-    app = create_app(runtime=_runtime(settings, web=True))
     host = args.host or settings.web.host
     port = args.port if args.port is not None else settings.web.port
-    server = make_server(host, port, app, threaded=True)
+    problem = cannot_listen(host, port)  # before connecting anything: fail fast and clearly
+    if problem is not None:
+        print(f"lianxin: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
+    app = create_app(runtime=_runtime(settings, web=True))
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as exc:  # taken between the check and now
+        print(f"lianxin: {describe_bind_error(host, port, exc)}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
     signal.signal(signal.SIGTERM, lambda *_: _raise_interrupt())
     log.info("web listening on http://%s:%s", host, server.server_port)
     try:
@@ -99,19 +75,15 @@ def _raise_interrupt() -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Process jobs from every lianxin queue (no fork per job: sessions and pools stay warm)."""
-    from rq import SimpleWorker
-
-    from bot.queue import ALL_QUEUES
     from bot.registry import load_adapters
+    from bot.services import run_worker
 
     rt = _runtime(settings)
     load_adapters()
     from bot.calendar_health import warn_at_start
 
     warn_at_start(rt, "worker")
-    worker = SimpleWorker([rt.queue(n) for n in ALL_QUEUES], connection=rt.redis)
-    worker.work(burst=args.burst, with_scheduler=True, logging_level=_rq_log_level(settings))
-    return 0
+    return run_worker(rt, burst=args.burst, logging_level=_rq_log_level(settings))
 
 
 def _rq_log_level(settings: Settings) -> str:
@@ -121,25 +93,25 @@ def _rq_log_level(settings: Settings) -> str:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """Enqueue periodic jobs with rq's cron scheduler."""
-    from rq.cron import CronScheduler
+    from bot.services import run_scheduler
 
-    from bot import jobs
-    from bot.queue import PERIODIC_QUEUE
-
-    rt = _runtime(settings)
-    cron = CronScheduler(connection=rt.redis, logging_level=_rq_log_level(settings))
-    queue_name = rt.queue(PERIODIC_QUEUE).name
-    for func, every in jobs.PERIODIC(settings):
-        cron.register(func, queue_name=queue_name, interval=every, result_ttl=60)
-    cron.start()
-    return 0
+    return run_scheduler(_runtime(settings), logging_level=_rq_log_level(settings))
 
 
 def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     """Hold the DingTalk Stream connection and record every frame in the inbox."""
     from bot.dingtalk.stream import run_stream
+    from bot.healing import Outage, keep_running
 
-    return run_stream(_runtime(settings))
+    rt = _runtime(settings)
+    codes: list[int] = []
+
+    def once() -> bool:
+        codes.append(run_stream(rt))  # returns when stopped (0) or not configured (2)
+        return True
+
+    keep_running("stream", rt, once, Outage("stream"))
+    return codes[-1] if codes else 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

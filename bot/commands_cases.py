@@ -53,8 +53,8 @@ def positive_int_arg(value: str) -> int:
 
 def add_parsers(sub: Any, sessions: Callable[[Settings], sessionmaker[Session]]) -> None:
     """Add `cases list` and `cases show` to the `lianxin` parser (`sub`: its subparsers)."""
-    cases = sub.add_parser("cases", help="查看案件").add_subparsers(metavar="ACTION")
-    ls = cases.add_parser("list", help="最近的案件", description="最近的案件，新的在前")
+    cases = sub.add_parser("cases", help="查看诉求").add_subparsers(metavar="ACTION")
+    ls = cases.add_parser("list", help="最近的诉求", description="最近的诉求，新的在前")
     ls.add_argument(
         "--status",
         type=status_arg,
@@ -63,7 +63,7 @@ def add_parsers(sub: Any, sessions: Callable[[Settings], sessionmaker[Session]])
     )
     ls.add_argument("--limit", type=positive_int_arg, default=30, metavar="N", help="最多几条")
     ls.set_defaults(func=lambda a, s: cmd_cases_list(a, s, sessions(s)))
-    show = cases.add_parser("show", help="一件案件的详情和经过")
+    show = cases.add_parser("show", help="一件诉求的详情和经过")
     show.add_argument("number", type=case_number_arg, metavar="编号", help="例如 123 或 #123")
     show.set_defaults(func=lambda a, s: cmd_cases_show(a, s, sessions(s)))
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 ENV_PREFIX = "LIANXIN_"
 DEFAULT_FILE = "lianxin.toml"
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 class _Section(BaseModel):
@@ -124,6 +125,12 @@ class SlaSettings(_Section):
     timezone: str = "Asia/Shanghai"
 
 
+class DutiesSettings(_Section):
+    """[duties] — 代表履职: the 履职积分 weights (defaults in handlers/duties/points.toml)."""
+
+    points: dict[str, float] = {}  # e.g. {case_answered = 3}; unknown keys are refused
+
+
 class QueueSettings(_Section):
     """[queue]"""
 
@@ -165,6 +172,7 @@ class Settings(_Section):
     workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
     privacy: PrivacySettings = PrivacySettings()
+    duties: DutiesSettings = DutiesSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 
     @property
@@ -212,7 +220,38 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source, set(_flatten(overrides)))) from None
     settings.source = source
+    given: Literal["env", "file"] | None = (
+        "env" if "var_dir" in overrides else "file" if "var_dir" in data else None
+    )
+    settings.var_dir = resolve_var_dir(settings.var_dir, given, file)
     return settings
+
+
+def resolve_var_dir(
+    var_dir: Path, given: Literal["env", "file"] | None, config_file: Path | None
+) -> Path:
+    """The data directory as an absolute path, never the current directory by accident.
+
+    A relative `var_dir` from the config file is relative to that file's directory, one from
+    LIANXIN_VAR_DIR to the current directory (the operator typed it there). Unset: `var/` next
+    to the config file, else `var/` in the source checkout lianxin runs from (`make run`), else
+    $XDG_DATA_HOME/lianxin (~/.local/share/lianxin).
+    """
+    if var_dir.is_absolute():
+        return var_dir
+    if given == "env":
+        return var_dir.resolve()
+    if config_file is not None:  # from the file, or unset: next to the file
+        return (config_file.resolve().parent / var_dir).resolve()
+    return default_data_dir()
+
+
+def default_data_dir(checkout: Path = CHECKOUT) -> Path:
+    """Where data lives without a config file: the checkout's var/, else the XDG data home."""
+    if (checkout / "pyproject.toml").is_file() and (checkout / "bot").is_dir():
+        return checkout / "var"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "lianxin"
 
 
 def _read_toml(file: Path) -> dict[str, Any]:

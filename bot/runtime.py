@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import queue as q
 from bot.config import Settings, load_settings
+from bot.filelock import locked
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.models import KeyValue
@@ -60,7 +61,9 @@ def build_runtime(
     """Connect to the database and Redis described by `settings`."""
     engine = make_engine(settings.database_url)
     if migrate_db if migrate_db is not None else not settings.database.url:
-        migrate.upgrade(engine)  # the embedded default migrates itself
+        # the embedded default migrates itself; gunicorn's workers start together: one at a time
+        with locked(settings.var_dir / "migrate.lock"):
+            migrate.upgrade(engine)
     url = settings.redis.url or q.embedded_redis_url(settings.var_dir)
     conn = q.connect(url, fast_fail=web)
     return Runtime(settings, engine, make_session_factory(engine), url, conn)

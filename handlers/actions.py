@@ -19,7 +19,9 @@ from handlers.cards import ReplyTarget
 from handlers.caselog import Actor, transition
 from handlers.commands import Command, ParseError, Verb, parse_command
 from handlers.context import HandlerContext
+from handlers.duties import router as duties
 from handlers.events import CardAction, StaffText
+from handlers.insight import command as insight_command
 from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
 from handlers.notices import Purpose, ToConstituent, queue_notice
 from handlers.queries import Person
@@ -70,6 +72,9 @@ def on_staff_text(session: Session, ev: StaffText, ctx: HandlerContext) -> None:
         webhook_expires_at=ev.reply_webhook_expires_at,
         from_text=True,
     )
+    if duties.handles(ev.text):  # 代表履职: #征集3 …, #投票5 …, 登记 … (handlers/duties)
+        duties.on_text(session, ev, target, ctx)
+        return
     perform(
         session, ev.platform, ev.user_id, ev.conversation_id, parse_command(ev.text), target, ctx
     )
@@ -83,6 +88,9 @@ def on_card_action(session: Session, ev: CardAction, ctx: HandlerContext) -> Non
         conversation_id=ev.conversation_id,
         from_text=False,
     )
+    if ev.params.get("kind") in duties.CARD_KINDS:  # 代表履职 cards (handlers/duties)
+        duties.on_card(session, ev, ctx)
+        return
     if ev.action == Verb.CONFIRM_NOTICE:
         person = queries.person_by_platform(session, ev.platform, ev.user_id)
         if person is None:
@@ -176,6 +184,11 @@ def case_action(
     if cmd.verb == Verb.SHOW:
         cards.reply(
             session, target, cards.case_card(session, number, ctx.now).as_text(), case_id=number
+        )
+        return
+    if cmd.verb == Verb.CATEGORISE:  # anyone who may act on the case may correct it
+        insight_command.categorise(
+            session, case, cmd.arg, person.actor(_channel(target)), target, ctx
         )
         return
     if _held_by_other(case, person, cmd.verb):

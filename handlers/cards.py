@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers import queries, texts
+from handlers.insight.card import insight_fields
 from handlers.notices import (
     PostCaseCard,
     RefreshCaseCards,
@@ -109,6 +110,7 @@ def _fields(session: Session, case: Case) -> Iterable[tuple[str, str]]:
     location = _location(case)
     if location:
         yield labels["location"], location
+    yield from insight_fields(session, case)
     yield labels["status"], texts.status_label(case.status)
     handler = queries.assignee_of(session, case)
     yield labels["handler"], handler.title if handler else texts.unassigned()

@@ -11,6 +11,7 @@ tolerated, leading @mention remnants dropped::
     #123 不予受理 <reason>     reject           (驳回, 不受理, 拒绝受理)
     #123 改派 <deputy>         staff reassign   (转派, 指派, 重新分派)
     #123 办结 [note]           staff close      (结案, 关闭)
+    #123 分类 <category>       correct the category (改分类, 更正分类)
     待办 · 帮助 · 确认 / 已阅 · 通知 <区域或联络站> <内容>
 
 The verb may also come first (``接单 #123``). `parse_command` never raises on user input: it
@@ -41,6 +42,7 @@ class Verb(StrEnum):
     HELP = "help"
     NOTIFY = "notify"
     CONFIRM_NOTICE = "confirm_notice"
+    CATEGORISE = "categorise"
     UNKNOWN = "unknown"
 
 
@@ -109,6 +111,9 @@ _CASE_WORDS: dict[str, Verb] = {
     "关闭": Verb.CLOSE,
     "查看": Verb.SHOW,
     "详情": Verb.SHOW,
+    "分类": Verb.CATEGORISE,
+    "改分类": Verb.CATEGORISE,
+    "更正分类": Verb.CATEGORISE,
 }
 _CASE_WORDS_LONGEST_FIRST = sorted(_CASE_WORDS, key=len, reverse=True)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import cards, escalation, queries, rating, routing, texts
+from handlers import cards, escalation, insight, queries, rating, routing, texts
 from handlers.caselog import note, transition
 from handlers.context import HandlerContext
 from handlers.events import ConstituentEntered, ConstituentMessage
@@ -225,6 +225,7 @@ def open_case(
         message_id=msg.id,
         message_kind=ev.kind,
     )
+    insight.annotate_case(session, case, ctx)  # category, place, similar cases (民情大脑)
     if case.station_id is not None:
         routing.route_case(session, case, ctx, "remembered")
         ack(session, case, person, ctx)

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.examples import DIRECTORY as EXAMPLE_DIRECTORY
+from bot.readiness import INSTANCE_ENV, wait_until_ours
 from bot.sandbox import common, published
 from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
@@ -52,6 +52,7 @@ class SandboxHandle:
     env: dict[str, str]
     url: str
     engine: Engine
+    instance: str  # the web process that must answer /healthz before "ready" (bot.readiness)
     settings: Settings | None = None  # set once published for one-shot commands
     _stopping: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -81,11 +82,12 @@ def start_sandbox(
     port: int,
     directory: Path = EXAMPLE_DIRECTORY,
     announce: Callable[[str], None] | None = None,
+    instance: str | None = None,
 ) -> SandboxHandle:
     """Start both simulators, load the example directory into an empty database, return handle.
 
-    `announce` receives one line once the page is reachable and both platforms are connected
-    (default: print it).
+    `announce` receives one line once our own web process (`instance`, see bot.readiness)
+    answers /healthz and both platforms are connected (default: print it).
     """
     if port <= 0:
         raise ValueError("the sandbox needs a fixed web port: WeCom callbacks are sent to it")
@@ -114,7 +116,9 @@ def start_sandbox(
             env=child_env(wecom, dingtalk, base),
             url=f"{base}/sandbox",
             engine=engine,
+            instance=instance or secrets.token_hex(8),
         )
+        handle.env[INSTANCE_ENV] = handle.instance
         chart = sync_directory(sessions, dingtalk, None)
     except BaseException:
         wecom.stop()
@@ -275,14 +279,8 @@ def _keep_in_sync(handle: SandboxHandle, sessions: sessionmaker[Session], chart:
 
 def _announce_ready(handle: SandboxHandle, announce: Callable[[str], None]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
-    while not handle._stopping.is_set() and time.monotonic() < deadline:
-        try:
-            if requests.get(handle.url, timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        handle._stopping.wait(0.2)
-    else:
+    base = handle.url.rsplit("/", 1)[0]
+    if not wait_until_ours(base, handle.instance, handle._stopping, READY_TIMEOUT):
         if not handle._stopping.is_set():
             log.warning("sandbox: %s did not answer within %.0fs", handle.url, READY_TIMEOUT)
         return

@@ -278,7 +278,7 @@ def _staff_notice(
 
 def held_notice_text(case_id: int | None, *, closed: bool) -> str:
     """The staff notice (polite Chinese) for messages held by the kf rules."""
-    subject = f"案件 #{case_id} 的群众" if case_id else "一位群众"
+    subject = f"诉求 #{case_id} 的群众" if case_id else "一位群众"
     if closed:
         why = "已超过 48 小时未在微信客服留言，平台不允许再主动发送消息"
     else:

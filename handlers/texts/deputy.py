@@ -396,6 +396,7 @@ _COMMAND_EXAMPLES: Mapping[str, str] = {
     "help": "帮助",
     "notify": "通知 城南联络站 周五下午三点开会",
     "confirm_notice": "确认",
+    "categorise": "#123 分类 停车",
 }
 
 
@@ -414,6 +415,7 @@ def help_text(is_staff: bool = False) -> str:
         "「#123 转办 部门名称」",
         "「#123 补充 需群众补充的内容」",
         "「#123 不予受理 原因」",
+        "「#123 分类 停车」更正分类",
         "「待办」我的待办",
         "「确认」确认最新通知",
     ]

@@ -94,18 +94,18 @@ def channel_label(channel: str) -> str:
 def no_cases(status: str | None) -> str:
     """`cases list` found nothing."""
     return (
-        f"没有状态为「{STATUS_LABELS.get(status, status)}」的案件。" if status else "还没有案件。"
+        f"没有状态为「{STATUS_LABELS.get(status, status)}」的诉求。" if status else "还没有诉求。"
     )
 
 
 def case_not_found_cli(number: int) -> str:
     """`cases show` with an unknown number."""
-    return f"没有编号为 #{number} 的案件。"
+    return f"没有编号为 #{number} 的诉求。"
 
 
 def bad_case_number(value: str) -> str:
     """`cases show` with something that is not a case number."""
-    return f"「{value}」不是案件编号：请填写数字，例如 123 或 #123。"
+    return f"「{value}」不是诉求编号：请填写数字，例如 123 或 #123。"
 
 
 def bad_status(value: str) -> str:

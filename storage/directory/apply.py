@@ -18,6 +18,7 @@ from storage.models import (
     Deputy,
     DeputyStation,
     Leave,
+    Place,
     Region,
     RosterSlot,
     SceneCode,
@@ -192,6 +193,13 @@ class Writer:
         obj = self._obj("scenes", item, lambda: SceneCode(scene=item.key))
         obj.station_id = self._id("stations", a["station"])
         obj.plate = a["plate"]
+
+    def _write_places(self, item: Item) -> None:
+        a = item.after
+        obj = self._obj("places", item, lambda: Place(name=a["name"]))
+        obj.name, obj.kind, obj.lat, obj.lng = a["name"], a["kind"], a["lat"], a["lng"]
+        obj.region_id = self._id("regions", a["region"])
+        obj.aliases = list(a["aliases"])
 
 
 def _parents_first(items: list[Item]) -> list[Item]:

@@ -21,6 +21,7 @@ def check_plan(plan: Plan, errors: list[RowError]) -> None:
     _staff(plan, errors)
     _departments(plan, errors)
     _scenes(plan, errors)
+    _places(plan, errors)
 
 
 def _items(plan: Plan, section: str) -> list[Item]:
@@ -218,3 +219,18 @@ def _departments(plan: Plan, errors: list[RowError]) -> None:
 def _scenes(plan: Plan, errors: list[RowError]) -> None:
     for item in _items(plan, "scenes"):
         _ref(plan, item, "station", "stations", "station", errors)
+
+
+def _places(plan: Plan, errors: list[RowError]) -> None:
+    regions = plan.effective["regions"]
+    for item in _items(plan, "places"):
+        place = item.after
+        if _ref(plan, item, "region", "regions", "region", errors):
+            level = regions.get(place["region"], {}).get("level")
+            # a county-wide road or bridge may belong to the county; a city is too coarse
+            if level not in (None, "community", "township", "county"):
+                reason = f"a place belongs to a community, township or county, not a {level}"
+                errors.append(item.raw.error(reason, "region"))
+        if item.given("lat", "lng") and (place["lat"] is None) != (place["lng"] is None):
+            key = "lat" if "lat" in item.present else "lng"
+            errors.append(item.raw.error("give both lat and lng, or neither", key))

@@ -26,8 +26,9 @@ NOUNS = {
     "staff": "staff member",
     "departments": "department",
     "scenes": "scene",
+    "places": "place",
 }
-KEY_FIELD = {s: "code" for s in SECTIONS} | {"scenes": "scene", "leaves": "from"}
+KEY_FIELD = {s: "code" for s in SECTIONS} | {"scenes": "scene", "leaves": "from", "places": "name"}
 # Fields a new entity must have, and fields that may never be emptied.
 REQUIRED = {
     "regions": ("name", "level"),
@@ -37,6 +38,7 @@ REQUIRED = {
     "staff": ("name", "region"),
     "departments": ("name", "region"),
     "scenes": ("station",),
+    "places": ("kind",),
 }
 NOT_EMPTY = {s: REQUIRED[s] for s in SECTIONS} | {
     "deputies": ("name", "dingtalk_user_id", "level", "active")
@@ -156,6 +158,8 @@ def _key(section: str, model: Any) -> Any:
         return (model.deputy, model.from_.isoformat())
     if section == "scenes":
         return model.scene
+    if section == "places":
+        return (model.region, model.name)
     return model.code
 
 
@@ -163,6 +167,8 @@ def _duplicate(section: str, key: Any, first: RawRow) -> str:
     where = f"row {first.row}" + (f", line {first.line}" if first.line else "")
     if section == "leaves":
         return f"a second leave of deputy {key[0]!r} from {key[1]} (first at {where})"
+    if section == "places":
+        return f"duplicate place {key[1]!r} in region {key[0]!r} (first at {where})"
     return f"duplicate {NOUNS[section]} {key!r} (first at {where})"
 
 
@@ -174,7 +180,9 @@ def _item(
     before: Entry | None,
     errors: list[RowError],
 ) -> Item | None:
-    present = model.present() - {"code", "scene", "deputy", "from"}
+    present = model.present() - {"code", "scene", "deputy", "from", "name", "region"}
+    if section != "places":
+        present |= model.present() & {"name", "region"}
     values = model.model_dump(by_alias=True)
     patch = {name: _canonical(name, values[name]) for name in present}
     if raw.line is None and before is not None:

@@ -21,8 +21,17 @@ from pydantic import (
     model_validator,
 )
 
-SECTIONS = ("regions", "stations", "deputies", "leaves", "staff", "departments", "scenes")
-LEVEL_RANK = {"township": 0, "county": 1, "city": 2}
+SECTIONS = (
+    "regions",
+    "stations",
+    "deputies",
+    "leaves",
+    "staff",
+    "departments",
+    "scenes",
+    "places",
+)
+LEVEL_RANK = {"community": -1, "township": 0, "county": 1, "city": 2}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _LEVEL_WORDS = {
@@ -41,6 +50,36 @@ _LEVEL_WORDS = {
     "乡镇": "township",
     "乡镇级": "township",
     "乡镇街道": "township",
+    "社区": "community",
+    "村": "community",
+    "行政村": "community",
+    "村社区": "community",
+}
+_PLACE_KINDS = {
+    "道路": "road",
+    "路": "road",
+    "街道路": "road",
+    "小区": "estate",
+    "安置小区": "estate",
+    "住宅小区": "estate",
+    "自然村": "village",
+    "村庄": "village",
+    "街": "road",
+    "街巷": "road",
+    "住宅区": "estate",
+    "村": "village",
+    "地标": "landmark",
+    "场所": "landmark",
+    "公共场所": "landmark",
+    "学校": "landmark",
+    "医院": "landmark",
+    "市场": "landmark",
+    "公园": "landmark",
+    "桥": "landmark",
+    "桥梁": "landmark",
+    "公交站": "landmark",
+    "车站": "landmark",
+    "广场": "landmark",
 }
 
 
@@ -172,6 +211,7 @@ PATTERN_HINTS = {
 
 Code = Annotated[str, StringConstraints(max_length=64, pattern=CODE_PATTERN)]
 Level = Annotated[Literal["city", "county", "township"], BeforeValidator(_level)]
+RegionLevel = Annotated[Literal["city", "county", "township", "community"], BeforeValidator(_level)]
 PlatformId = Annotated[str, StringConstraints(max_length=128, pattern=ID_PATTERN)]
 Name64 = Annotated[str, StringConstraints(max_length=64)]
 Name128 = Annotated[str, StringConstraints(max_length=128)]
@@ -221,11 +261,11 @@ class SlaRow(RowModel):
 
 
 class RegionRow(RowModel):
-    """A city, county or township."""
+    """A city, county, township or community (社区/村)."""
 
     code: Code
     name: Name128 | None = None
-    level: Level | None = None
+    level: RegionLevel | None = None
     parent: Code | None = None
     sla: SlaRow | None = None
     office_group: PlatformId | None = None
@@ -315,6 +355,37 @@ class SceneRow(RowModel):
     plate: Name128 | None = None
 
 
+def _place_kind(value: Any) -> Any:
+    if isinstance(value, str):
+        key = value.strip()
+        return _PLACE_KINDS.get(key, key.lower())
+    return value
+
+
+PlaceKind = Annotated[
+    Literal["road", "estate", "village", "landmark"], BeforeValidator(_place_kind)
+]
+PlaceAlias = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class PlaceRow(RowModel):
+    """A road, estate, village or landmark of the gazetteer; matched by region + name."""
+
+    name: Name128
+    region: Code
+    kind: PlaceKind | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lng: Annotated[float, Field(ge=-180, le=180)] | None = None
+    aliases: list[PlaceAlias] | None = None
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [a.strip() for a in _ALIAS_SEPARATORS.split(value) if a.strip()]
+        return value
+
+
 ROW_MODELS: dict[str, type[RowModel]] = {
     "regions": RegionRow,
     "stations": StationRow,
@@ -323,4 +394,5 @@ ROW_MODELS: dict[str, type[RowModel]] = {
     "staff": StaffRow,
     "departments": DepartmentRow,
     "scenes": SceneRow,
+    "places": PlaceRow,
 }

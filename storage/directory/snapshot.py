@@ -18,6 +18,7 @@ from storage.models import (
     Deputy,
     DeputyStation,
     Leave,
+    Place,
     Region,
     RosterSlot,
     SceneCode,
@@ -75,6 +76,9 @@ def load_snapshot(session: Session) -> Snapshot:
         _put(snap, "departments", dep.code, dep, _department(dep, region_code))
     for sc in session.scalars(select(SceneCode).order_by(SceneCode.id)):
         _put(snap, "scenes", sc.scene, sc, _scene(sc, station_code))
+    for pl in session.scalars(select(Place).order_by(Place.id)):
+        entry = _place(pl, region_code)
+        _put(snap, "places", (entry["region"], entry["name"]), pl, entry)
     return snap
 
 
@@ -171,6 +175,17 @@ def _scene(sc: SceneCode, station_code: dict[int, str]) -> Entry:
     return {"scene": sc.scene, "station": station_code[sc.station_id], "plate": sc.plate}
 
 
+def _place(pl: Place, region_code: dict[int, str]) -> Entry:
+    return {
+        "name": pl.name,
+        "region": region_code[pl.region_id],
+        "kind": pl.kind,
+        "lat": pl.lat,
+        "lng": pl.lng,
+        "aliases": list(pl.aliases or []),
+    }
+
+
 def new_entry(section: str, key: Any) -> Entry:
     """The entry of an entity that does not exist yet: its key and every field empty/default."""
     blank: dict[str, Entry] = {
@@ -220,4 +235,13 @@ def new_entry(section: str, key: Any) -> Entry:
     }
     if section == "leaves":
         return {"deputy": key[0], "from": key[1], "to": None, "substitute": None}
+    if section == "places":
+        return {
+            "name": key[1],
+            "region": key[0],
+            "kind": None,
+            "lat": None,
+            "lng": None,
+            "aliases": [],
+        }
     return blank[section]

@@ -40,6 +40,15 @@ def _load_aliases() -> tuple[dict[str, tuple[str, ...]], tuple[str, ...], tuple[
 COLUMNS, IGNORED_COLUMNS, EXPORT_HEADERS = _load_aliases()
 _HEADER_SEARCH_ROWS = 10  # a title row or two above the header is common in office sheets
 _SHEET_NAMES = ("deputies", "代表", "代表名单")
+_PLACE_SHEET_NAMES = ("places", "地点", "地名", "地名库", "地点库")
+PLACE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "名称", "地名", "地点"),
+    "kind": ("kind", "类型", "类别"),
+    "region": ("region", "区域", "所属区域", "社区", "所属社区", "区域编号"),
+    "lat": ("lat", "纬度"),
+    "lng": ("lng", "经度"),
+    "aliases": ("aliases", "别名", "俗称"),
+}
 
 
 @dataclass
@@ -77,7 +86,7 @@ def read_source(path: Path) -> Source:
     if suffix == ".csv":
         return read_table(_csv_cells(path.read_bytes()), path.name)
     if suffix == ".xlsx":
-        return read_table(_xlsx_cells(path), path.name)
+        return _read_xlsx(path)
     raise ValueError(
         f"unsupported directory file type {suffix or '(none)'!r}: use .yaml, .csv or .xlsx"
     )
@@ -208,7 +217,18 @@ def _csv_cells(raw: bytes) -> list[list[str]]:
     return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 
-def _xlsx_cells(path: Path) -> list[list[str]]:
+def _read_xlsx(path: Path) -> Source:
+    """A deputy sheet and/or a places sheet (名为 places/地点/地名库) of one workbook."""
+    deputies, places = _xlsx_cells(path)
+    source = read_table(deputies, path.name) if deputies is not None else Source()
+    if places is not None:
+        found = read_places_table(places, path.name)
+        source.rows.update(found.rows)
+        source.errors += found.errors
+    return source
+
+
+def _xlsx_cells(path: Path) -> tuple[list[list[str]] | None, list[list[str]] | None]:
     import openpyxl  # imported here: only spreadsheet imports pay for it
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -217,9 +237,19 @@ def _xlsx_cells(path: Path) -> list[list[str]]:
     except (BadZipFile, InvalidFileException, KeyError) as exc:
         raise ValueError(f"not a readable .xlsx workbook: {exc}") from exc
     try:
-        named = [ws for ws in book.worksheets if ws.title.strip().lower() in _SHEET_NAMES]
-        sheet = named[0] if named else book.worksheets[0]
-        return [[_cell_text(v) for v in r] for r in sheet.iter_rows(min_row=1, values_only=True)]
+        sheets = book.worksheets
+        place_sheets = [ws for ws in sheets if ws.title.strip().lower() in _PLACE_SHEET_NAMES]
+        named = [ws for ws in sheets if ws.title.strip().lower() in _SHEET_NAMES]
+        others = [ws for ws in sheets if ws not in place_sheets]
+        sheet = named[0] if named else (others[0] if others else None)
+
+        def cells(ws: Any) -> list[list[str]]:
+            return [[_cell_text(v) for v in r] for r in ws.iter_rows(min_row=1, values_only=True)]
+
+        return (
+            cells(sheet) if sheet is not None else None,
+            cells(place_sheets[0]) if place_sheets else None,
+        )
     finally:
         book.close()
 
@@ -304,3 +334,45 @@ def _columns(header: list[str], row: int, name: str, source: Source) -> dict[int
         else:
             columns[i] = field_name
     return columns
+
+
+_PLACE_FIELDS = {
+    _header_key(alias): name for name, aliases in PLACE_COLUMNS.items() for alias in aliases
+}
+
+
+def read_places_table(cells: list[list[str]], name: str) -> Source:
+    """Place rows from a sheet whose header names a name/名称 column."""
+    source = Source()
+    header_at = next(
+        (
+            i
+            for i, r in enumerate(cells[:_HEADER_SEARCH_ROWS])
+            if any(_PLACE_FIELDS.get(_header_key(c)) == "name" for c in r)
+        ),
+        None,
+    )
+    if header_at is None:
+        source.errors.append(RowError(name, 1, "the places sheet has no name/名称 header"))
+        return source
+    columns: dict[int, str] = {}
+    for i, text in enumerate(cells[header_at]):
+        key = _header_key(text)
+        if not key or key in IGNORED_COLUMNS:
+            continue
+        field_name = _PLACE_FIELDS.get(key)
+        if field_name is None:
+            known = ", ".join("/".join(a[:2]) for a in PLACE_COLUMNS.values())
+            source.errors.append(
+                RowError("places", header_at + 1, f"unknown column {text!r} (known: {known})")
+            )
+        else:
+            columns[i] = field_name
+    rows = []
+    for number, row in enumerate(cells[header_at + 1 :], start=header_at + 2):
+        if not any(c.strip() for c in row):
+            continue
+        data = {key: row[i].strip() if i < len(row) else "" for i, key in columns.items()}
+        rows.append(RawRow("places", number, None, data))
+    source.rows["places"] = rows
+    return source

@@ -27,6 +27,17 @@ from storage.models.directory import (
     Station,
 )
 from storage.models.hotline import HotlineTicket
+from storage.models.duties import (
+    Ballot,
+    Document,
+    DocumentRead,
+    DutyActivity,
+    Meeting,
+    MeetingAttendee,
+    Solicitation,
+    SolicitTarget,
+)
+from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
 
@@ -53,6 +64,16 @@ __all__ = [
     "Staff",
     "Station",
     "HotlineTicket",
+    "Ballot",
+    "Document",
+    "DocumentRead",
+    "DutyActivity",
+    "Meeting",
+    "MeetingAttendee",
+    "Solicitation",
+    "SolicitTarget",
+    "CasePlace",
+    "Place",
     "InboxItem",
     "KeyValue",
     "OutboxItem",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -89,7 +90,22 @@ class Case(Base):
     # the deadlines reach into a year without holiday data (counted Monday–Friday): 暂定
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # 民情大脑 (handlers/insight): category confidence and source, the place and how it was
+    # found, the suggested same case or the case this one recurs, and the matching features
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    category_source: Mapped[str | None] = mapped_column(String(16))  # model|lexicon|corrected
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"), index=True)
+    place_how: Mapped[str | None] = mapped_column(String(16))  # text|location|plate|station|none
+    similar_to_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    similar_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    recurrence_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    insight: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    __table_args__ = (
+        Index("ix_cases_created_region", "created_at", "region_id"),
+        Index("ix_cases_lat_lng", "lat", "lng"),
+        Index("ix_cases_unplaced", "place_id", "lat", "created_at"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 

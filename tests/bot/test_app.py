@@ -11,6 +11,7 @@ import pytest
 from bot import queue as q
 from bot.app import create_app
 from bot.ingest import ingest
+from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
 from storage.calendar import import_calendar, read_calendar
 from storage.models import KeyValue
@@ -33,11 +34,14 @@ def test_healthz_ok(rt: Runtime):
     assert res.status_code == 200
     assert res.get_json() == {
         "status": "ok",
+        "service": "lianxin",
         "database": "ok",
         "redis": "ok",
         "calendar": "ok",
         "reasons": [],
     }
+    # `lianxin run` says "ready" only when this process answers, not another on the port
+    assert res.headers[INSTANCE_HEADER] == instance_id()
 
 
 def test_healthz_degraded_without_holiday_data(rt: Runtime, caplog: pytest.LogCaptureFixture):

@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -43,7 +45,7 @@ def test_db_upgrade_then_cases_list_and_show(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "upgrade"]) == 0  # idempotent
     assert main(["cases", "list"]) == 0
-    assert "还没有案件" in capsys.readouterr().out
+    assert "还没有诉求" in capsys.readouterr().out
 
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -101,14 +103,14 @@ def test_db_upgrade_then_cases_list_and_show(
     assert main(["cases", "list", "--status", "待接单"]) == 0
     assert f"#{number}" in capsys.readouterr().out
     assert main(["cases", "list", "--status", "closed"]) == 0
-    assert "没有状态为「已办结」的案件" in capsys.readouterr().out
+    assert "没有状态为「已办结」的诉求" in capsys.readouterr().out
     assert main(["cases", "show", f"#{number}"]) == 0
     out = capsys.readouterr().out
     assert "分派（待分派→待接单）" in out and "reason=test" in out
     assert "晚上七点以后整条路都是黑的" in out  # the follow-up, with its text
     assert "群众追加" in out and "15:33" in out and "张明" in out
     assert main(["cases", "show", "99999"]) == 1
-    assert "没有编号为 #99999 的案件" in capsys.readouterr().err
+    assert "没有编号为 #99999 的诉求" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -119,7 +121,7 @@ def test_db_upgrade_then_cases_list_and_show(
             ["bogus", "待接单（assigned）", "已办结（closed）"],
         ),
         (["cases", "list", "--limit", "0"], ["正整数"]),
-        (["cases", "show", "abc"], ["「abc」不是案件编号", "#123"]),
+        (["cases", "show", "abc"], ["「abc」不是诉求编号", "#123"]),
     ],
 )
 def test_bad_options_exit_2_with_what_is_allowed(
@@ -254,3 +256,59 @@ def test_directory_import_then_notify(
     with Session(make_engine(f"sqlite:///{tmp_path / 'var' / 'lianxin.db'}")) as s:
         assert s.scalar(select(func.count()).select_from(NoticeDelivery)) == 3
         assert s.scalar(select(func.count()).select_from(OutboxItem)) >= 1
+
+
+class _Impostor(BaseHTTPRequestHandler):
+    """Another program on our port, answering 200 to everything (even /healthz and /sandbox)."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("command", ["run", "web"])
+def test_busy_port_is_one_clear_error_and_no_ready_line(tmp_path: Path, command: str):
+    impostor = ThreadingHTTPServer(("127.0.0.1", 0), _Impostor)
+    threading.Thread(target=impostor.serve_forever, daemon=True).start()
+    port = impostor.server_address[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIANXIN")}
+    env["LIANXIN_VAR_DIR"] = str(tmp_path / "var")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", command, "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        impostor.shutdown()
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert f"127.0.0.1:{port}" in out and "already in use" in out
+    assert "--port" in out and "LIANXIN_WEB__PORT" in out
+    assert "is ready" not in out and "Traceback" not in out
+    assert "restart" not in out
+
+
+def test_no_command_creates_a_database_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    home = tmp_path / "site"
+    home.mkdir()
+    (home / "lianxin.toml").write_text('var_dir = "data"\nsandbox = "off"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # main() exports --config for its children: let monkeypatch restore the variable afterwards
+    monkeypatch.setenv("LIANXIN_CONFIG", str(home / "lianxin.toml"))
+    monkeypatch.delenv("LIANXIN_VAR_DIR", raising=False)
+    monkeypatch.delenv("LIANXIN_DATABASE__URL", raising=False)
+    assert main(["--config", str(home / "lianxin.toml"), "cases", "list"]) == 0
+    assert (home / "data" / "lianxin.db").exists()  # next to the config file
+    assert list(elsewhere.iterdir()) == []

@@ -70,3 +70,39 @@ def test_broken_toml_is_reported(tmp_path: Path):
     cfg.write_text("[web\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(cfg, environ={})
+
+
+def test_data_directory_is_never_the_current_directory_by_accident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("LIANXIN_CONFIG", raising=False)
+    checkout = Path(__file__).parents[2]
+    # no config file: the checkout lianxin runs from (`make run` keeps using ./var there)
+    assert load_settings(environ={}).var_dir == checkout / "var"
+    site = tmp_path / "site"
+    site.mkdir()
+    cfg = site / "lianxin.toml"
+    cfg.write_text("[web]\nport = 8001\n")
+    assert load_settings(cfg, environ={}).var_dir == site / "var"  # next to the config file
+    cfg.write_text('var_dir = "data/lx"\n')
+    assert load_settings(cfg, environ={}).var_dir == site / "data" / "lx"
+    cfg.write_text(f'var_dir = "{tmp_path / "abs"}"\n')
+    assert load_settings(cfg, environ={}).var_dir == tmp_path / "abs"
+    # typed by the operator in this shell: relative to where they typed it
+    env = {"LIANXIN_VAR_DIR": "here"}
+    assert load_settings(cfg, environ=env).var_dir == elsewhere / "here"
+    assert (
+        load_settings(cfg, environ=env).database_url == f"sqlite:///{elsewhere / 'here'}/lianxin.db"
+    )
+
+
+def test_installed_without_checkout_uses_the_xdg_data_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from bot.config import default_data_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir(tmp_path / "site-packages") == tmp_path / "xdg" / "lianxin"

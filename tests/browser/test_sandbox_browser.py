@@ -8,7 +8,6 @@ in test-artifacts/. Ctrl-C (SIGINT to the process group) must leave no process b
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -104,11 +103,10 @@ def _session_pids(sid: int) -> list[int]:
 
 
 def _redis_pid(var_dir: Path) -> int | None:
-    """The embedded redis-server of this var/ (it daemonizes into a session of its own)."""
+    """The embedded redis-server of this var/ (its watchdog runs in a session of its own)."""
     try:
-        settings = json.loads((var_dir / "redis.db.settings").read_text())
-        return int(Path(settings["pidfile"]).read_text().strip())
-    except (OSError, ValueError, KeyError):
+        return int((var_dir / "redis" / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
         return None
 
 

@@ -28,7 +28,7 @@ def test_first_message_opens_a_case_acknowledged_in_one_message(world: World) ->
     assert case.assignee_deputy_id == world.ids["zhang"]
     assert case.claim_due_at is not None and case.answer_due_at is not None
     kinds = [(e.kind, e.action) for e in world.events(n)]
-    assert kinds == [("opened", None), ("transition", "route")]
+    assert kinds == [("opened", None), ("insight", None), ("transition", "route")]
 
 
 def test_photo_right_after_the_text_joins_silently_and_later_follow_ups_are_acked(

@@ -136,7 +136,7 @@ def test_progress_reports_each_section_to_its_end(sessions: Sessions) -> None:
 
 
 BAD_ROWS = [
-    ("regions", 2, 9, "level: Input should be 'city', 'county' or 'township'"),
+    ("regions", 2, 9, "level: Input should be 'city', 'county', 'township' or 'community'"),
     ("stations", 1, 16, "lat: Input should be less than or equal to 90"),
     ("stations", 2, 18, "duplicate station 'ns01' (first at row 1, line 13)"),
     ("deputies", 1, 26, "stations: unknown station 'zz99'"),

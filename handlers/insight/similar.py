@@ -1,0 +1,234 @@
+"""Is a new message the same case as an earlier one? Same place, same problem, same episode.
+
+insight.md: the same concrete problem (object and fault) at the same named place (or within
+about 100 m) within about 10 days of the case's first report. The same problem at the same
+place after the episode is a recurrence: a new case linked to the old one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from handlers.insight.data_files import load_yaml
+from handlers.insight.places import Resolution, distance_m
+
+_STOP = re.compile(r"[的了吗呢吧啊呀嘛哦么很太都也还又就是在有我们你他她它这那个一\s\d]")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Matching thresholds (a deployment may change them)."""
+
+    episode_days: float = 10.0
+    recurrence_days: float = 365.0
+    near_m: float = 100.0
+    threshold: float = 0.42  # same place, score at least this: the same problem
+    threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What matching needs of one message, computed once at intake."""
+
+    at: datetime
+    places: frozenset[int]
+    lat: float | None
+    lng: float | None
+    objects: frozenset[str]
+    faults: frozenset[str]
+    grams: frozenset[str]
+    category: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The problem key as stored on the case: objects|faults."""
+        return ",".join(sorted(self.objects)) + "|" + ",".join(sorted(self.faults))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An earlier report: its case, its group's main case and first report, its features."""
+
+    case_id: int
+    root_id: int
+    root_at: datetime
+    features: Features
+    reporters: int = 1
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best earlier case: `same` (joins it) or `recurrence` (a new case linked to it)."""
+
+    kind: str  # same | recurrence
+    case_id: int  # the main case of the matched group
+    score: float
+    place: str  # place | near
+    days: float  # since the matched case's first report
+    reporters: int  # reports in the group, this one included
+    reasons: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def _compatible() -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for group in load_yaml("problems.yaml").get("compatible", []):
+        pairs.update((a, b) for a in group for b in group)
+    return frozenset(pairs)
+
+
+def _fault_agreement(a: frozenset[str], b: frozenset[str]) -> float:
+    """1 shared or compatible faults, 0.5 when a side names none, 0 when they conflict."""
+    if not a or not b:
+        return 0.5
+    if a & b:
+        return 1.0
+    pairs = _compatible()
+    return 0.8 if any((x, y) in pairs for x in a for y in b) else 0.0
+
+
+@functools.cache
+def _lexicon() -> tuple[re.Pattern[str], dict[str, str], dict[str, tuple[str, ...]]]:
+    data = load_yaml("problems.yaml")
+    term_object = {str(w): k for k, words in data["objects"].items() for w in words}
+    # longest term first at each position: 红绿灯坏了 is a signal, not a street lamp (灯坏)
+    ordered = sorted(term_object, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(w) for w in ordered))
+    faults = {k: tuple(str(w) for w in v) for k, v in data["faults"].items()}
+    return pattern, term_object, faults
+
+
+def objects_in(text: str) -> frozenset[str]:
+    """The problem objects named in compact normalised text."""
+    return _objects(text)
+
+
+def _objects(text: str) -> frozenset[str]:
+    pattern, term_object, _ = _lexicon()
+    return frozenset(term_object[m.group(0)] for m in pattern.finditer(text))
+
+
+def _faults(text: str) -> frozenset[str]:
+    _, _, faults = _lexicon()
+    return frozenset(k for k, words in faults.items() if any(w in text for w in words))
+
+
+def features(
+    text: str,
+    resolution: Resolution,
+    at: datetime,
+    lat: float | None = None,
+    lng: float | None = None,
+    category: str | None = None,
+) -> Features:
+    """Features of normalised `text`; place names (resolution.spans) are cut out first."""
+    kept = list(text)
+    for start, end in resolution.spans:
+        for i in range(start, end):
+            kept[i] = " "
+    rest = "".join(kept)
+    flat = rest.replace(" ", "")
+    core = _STOP.sub("", rest)
+    grams = frozenset(
+        part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
+    )
+    return Features(
+        at=at,
+        places=resolution.mentioned,
+        lat=lat,
+        lng=lng,
+        objects=_objects(flat),
+        faults=_faults(flat),
+        grams=grams,
+        category=category,
+    )
+
+
+def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
+    """'place' (a shared named place), 'near' (locations within near_m), 'unknown' or None."""
+    if a.places and b.places and a.places & b.places:
+        return "place"
+    if a.lat is not None and a.lng is not None and b.lat is not None and b.lng is not None:
+        if distance_m(a.lat, a.lng, b.lat, b.lng) <= cfg.near_m:
+            return "near"
+        return None
+    if a.places and b.places:
+        return None
+    return "unknown"
+
+
+def problem_score(a: Features, b: Features) -> float:
+    """How surely two messages report the same problem, in [0, 1]."""
+    union = a.grams | b.grams
+    dice = 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams)) if union else 0.0
+    if a.objects and b.objects:
+        shared = a.objects & b.objects
+        if not shared:
+            return 0.25 * dice
+        # one shared object is most of the evidence; extra objects on one side weigh little
+        obj = 0.7 + 0.3 * len(shared) / max(len(a.objects), len(b.objects))
+    else:
+        obj = 0.5  # one side names no object: faults, wording and category decide
+    fault = _fault_agreement(a.faults, b.faults)
+    score = 0.45 * obj + 0.25 * fault + 0.30 * min(1.0, dice * 1.6)
+    if fault == 0.0:
+        score *= 0.75  # the same thing with another fault (水压低 / 水发黄) is another case
+    if a.category and b.category and a.category != b.category:
+        score *= 0.85  # categories are predicted: a weak signal next to objects and faults
+    return round(score, 4)
+
+
+def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) -> Match | None:
+    """The group this message belongs to, or the case it recurs, or None.
+
+    A message whose place is unknown (no place named, no location) joins a group only when
+    exactly one recent group reports the same problem: otherwise it starts its own case.
+    """
+    best: Match | None = None
+    unknown_roots: set[int] = set()
+    for cand in candidates:
+        place = same_place(new, cand.features, cfg)
+        if place is None:
+            continue
+        days = (new.at - cand.root_at).total_seconds() / 86400
+        if days < 0 or days > cfg.recurrence_days:
+            continue
+        score = problem_score(new, cand.features)
+        in_episode = days <= cfg.episode_days
+        if place == "unknown":
+            if new.places or new.lat is not None:
+                continue  # a placed report joins placed reports, not a group of unknowns
+            if not in_episode or score < cfg.threshold_no_place:
+                continue  # a recurrence needs a known place
+            unknown_roots.add(cand.root_id)
+        elif score < cfg.threshold:
+            continue
+        kind = "same" if in_episode else "recurrence"
+        rank = (place != "unknown", kind == "same", score, -days)
+        if best is None or rank > _rank(best):
+            best = Match(
+                kind=kind,
+                case_id=cand.root_id,
+                score=score,
+                place=place,
+                days=round(days, 2),
+                reporters=cand.reporters + 1,
+                reasons={
+                    "place": place,
+                    "objects": sorted(new.objects & cand.features.objects),
+                    "faults": sorted(new.faults & cand.features.faults),
+                    "matched_case": cand.case_id,
+                },
+            )
+    if best is not None and best.place == "unknown" and len(unknown_roots) > 1:
+        return None
+    return best
+
+
+def _rank(m: Match) -> tuple[bool, bool, float, float]:
+    return (m.place != "unknown", m.kind == "same", m.score, -m.days)

@@ -1,0 +1,73 @@
+"""Same case: same place, same problem, same episode; recurrences are linked, not merged."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from handlers.insight.analysis import Analysis, analyse
+from handlers.insight.memory_index import MemoryIndex
+from handlers.insight.similar import Settings, best_match
+from tests.handlers.insight.support import gazetteer
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+G = gazetteer()
+
+
+def _a(text: str, days: float = 0, lat: float | None = None, lng: float | None = None) -> Analysis:
+    return analyse(G, text, T0 + timedelta(days=days), lat, lng)
+
+
+def _index(*items: Analysis) -> MemoryIndex:
+    index = MemoryIndex()
+    for number, item in enumerate(items, start=1):
+        index.add(number, 1, item.features)
+    return index
+
+
+def _match(earlier: list[Analysis], new: Analysis, cfg: Settings | None = None):  # type: ignore[no-untyped-def]
+    cfg = cfg or Settings()
+    return best_match(new.features, _index(*earlier).candidates(new.features, cfg), cfg)
+
+
+def test_differently_worded_reports_of_one_problem_match() -> None:
+    first = _a("阳光花园的路灯坏了好几天了，晚上黑漆漆的")
+    second = _a("那个 阳光花园小区 路灯 嗯 一到晚上就不亮[捂脸]", days=3)
+    match = _match([first], second)
+    assert match is not None and match.kind == "same" and match.case_id == 1
+    assert match.place == "place" and match.reporters == 2
+    assert "streetlight" in match.reasons["objects"]
+
+
+def test_same_wording_at_another_place_does_not_match() -> None:
+    first = _a("阳光花园的路灯坏了好几天了")
+    other = _a("锦绣家园的路灯坏了好几天了", days=1)
+    assert _match([first], other) is None
+
+
+def test_another_problem_at_the_same_place_does_not_match() -> None:
+    first = _a("阳光花园的路灯坏了好几天了")
+    other = _a("阳光花园有个井盖不见了，太危险了", days=1)
+    assert _match([first], other) is None
+
+
+def test_same_problem_two_months_later_is_a_recurrence() -> None:
+    first = _a("人民路路面有个大坑，电瓶车摔了好几个")
+    again = _a("人民路又塌了个大坑，开车要绕着走", days=60)
+    match = _match([first], again)
+    assert match is not None and match.kind == "recurrence" and match.case_id == 1
+
+
+def test_episode_length_is_configurable() -> None:
+    first = _a("人民路路面有个大坑")
+    later = _a("人民路路面坑很深，希望尽快修补", days=12)
+    assert _match([first], later).kind == "recurrence"  # type: ignore[union-attr]
+    assert _match([first], later, Settings(episode_days=14)).kind == "same"  # type: ignore[union-attr]
+
+
+def test_no_place_named_but_locations_within_100_m() -> None:
+    lat, lng = 29.1234, 119.9876  # nowhere in the gazetteer
+    first = _a("门口垃圾三天没人清运了，臭得很", lat=lat, lng=lng)
+    near = _a("我们这里垃圾没人收，臭死了", days=1, lat=lat + 0.0004, lng=lng)
+    far = _a("我们这里垃圾没人收，臭死了", days=1, lat=lat + 0.004, lng=lng)
+    assert _match([first], near) is not None
+    assert _match([first], far) is None
