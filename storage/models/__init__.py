@@ -26,7 +26,6 @@ from storage.models.directory import (
     Staff,
     Station,
 )
-from storage.models.hotline import HotlineTicket
 from storage.models.duties import (
     Ballot,
     Document,
@@ -37,6 +36,7 @@ from storage.models.duties import (
     Solicitation,
     SolicitTarget,
 )
+from storage.models.hotline import HotlineTicket
 from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
