@@ -146,6 +146,20 @@ def _parser() -> argparse.ArgumentParser:
     cst = csub.add_parser("status", help="years covered (library, office) and years missing")
     cst.set_defaults(func=o.cmd_calendar_status)
 
+    from bot import commands_hotline as ch
+
+    hotline = sub.add_parser("hotline", help="12345 hotline work orders").add_subparsers(
+        metavar="ACTION"
+    )
+    himp = hotline.add_parser("import", help="import a 12345 export (.xlsx or .csv), masked")
+    himp.add_argument("file", type=Path)
+    himp.add_argument("--mapping", type=Path, help="YAML: categories, regions, statuses, ...")
+    himp.add_argument("--all-errors", action="store_true", help="list every bad row")
+    himp.add_argument(
+        "--workers", type=int, help="processes that mask large files (default: CPU count, ≤ 4)"
+    )
+    himp.set_defaults(func=ch.cmd_hotline_import)
+
     from bot import commands_cases
 
     commands_cases.add_parsers(sub, c._sessions)

@@ -149,6 +149,22 @@ class QueueSettings(_Section):
     lease_seconds: float = Field(default=120.0, gt=0)
 
 
+class PrivacySettings(_Section):
+    """[privacy]"""
+
+    # key of the HMAC that hashes callers' phones (repeat callers are counted, never stored);
+    # empty = a random key generated once under var/ (embedded default only)
+    hash_key: SecretStr = SecretStr("")
+
+    @field_validator("hash_key")
+    @classmethod
+    def _key_length(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        if raw and len(raw) < 16:
+            raise ValueError("must be at least 16 characters (a long random string)")
+        return v
+
+
 class Settings(_Section):
     """Everything lianxin needs to run."""
 
@@ -164,6 +180,7 @@ class Settings(_Section):
     workbench: WorkbenchSettings = WorkbenchSettings()
     queue: QueueSettings = QueueSettings()
     insight: InsightSettings = InsightSettings()
+    privacy: PrivacySettings = PrivacySettings()
     duties: DutiesSettings = DutiesSettings()
     source: str = Field(default="built-in defaults", exclude=True)
 

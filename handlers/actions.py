@@ -26,6 +26,7 @@ from handlers.lifecycle import OPEN, Action, InvalidTransition, Status
 from handlers.notices import Purpose, ToConstituent, queue_notice
 from handlers.queries import Person
 from storage.models import Case, Department, Station
+from storage.models.cases import BOT_SOURCE
 
 STAFF_ONLY = frozenset({Verb.REASSIGN, Verb.CLOSE})
 # Statuses in which a claimed case belongs to its holder: other deputies are refused.
@@ -177,6 +178,10 @@ def case_action(
         return
     if cmd.verb in STAFF_ONLY and not person.is_staff:
         cards.reply(session, target, texts.staff_only(cmd.verb.value), case_id=number)
+        return
+    if case.source != BOT_SOURCE and cmd.verb != Verb.SHOW:
+        # imported work orders (12345) have their own lifecycle: shown, never worked on here
+        cards.reply(session, target, texts.imported_read_only(number), case_id=number)
         return
     if cmd.verb == Verb.SHOW:
         cards.reply(

@@ -24,6 +24,7 @@ from handlers.context import HandlerContext
 from handlers.queries import Person
 from handlers.workcal import SlaPolicy, due_times
 from storage.models import Case, Station
+from storage.models.cases import BOT_SOURCE
 
 PHASES = ("claim", "answer", "close")
 STEPS = 3
@@ -99,6 +100,7 @@ def run_due(session: Session, ctx: HandlerContext) -> int:
     stmt = (
         select(Case.id)
         .where(
+            Case.source == BOT_SOURCE,  # imported work orders (12345) run their own clock
             Case.status.in_(_ACTIVE),
             Case.escalation_level < MAX_LEVEL,
             or_(Case.claim_due_at <= now, Case.answer_due_at <= now, Case.close_due_at <= now),

@@ -23,6 +23,7 @@ from handlers.context import HandlerContext
 from handlers.lifecycle import Action, Status
 from handlers.notices import MenuItem, ToConstituent, queue_notice
 from storage.models import Case, CaseEvent, Constituent, Message, Rating
+from storage.models.cases import BOT_SOURCE
 
 # Menu id code ↔ stored Rating.value.
 MENU_CODES = {"satisfied": "ok", "basic": "basic", "unsatisfied": "bad"}
@@ -285,7 +286,11 @@ def expire_unrated(session: Session, ctx: HandlerContext) -> int:
     """Close answered cases left unrated past their rating deadline as 未评价; returns how many."""
     stmt = (
         select(Case.id)
-        .where(Case.status == Status.REPLIED.value, Case.rating_due_at <= ctx.now)
+        .where(
+            Case.source == BOT_SOURCE,  # 12345 work orders are rated by the hotline
+            Case.status == Status.REPLIED.value,
+            Case.rating_due_at <= ctx.now,
+        )
         .order_by(Case.id)
     )
     closed = 0

@@ -297,6 +297,14 @@ def not_your_station(number: int) -> str:
     return f"抱歉，{_num(number)} 不属于您所在的联络站，无法操作。"
 
 
+def imported_read_only(number: int) -> str:
+    """The case is a 12345 work order: the hotline's units handle it; here it is only shown."""
+    return (
+        f"抱歉，{_num(number)} 是从 12345 热线导入的工单，由热线承办单位办理，"
+        "这里只能查看，无法操作。"
+    )
+
+
 def already_claimed(number: int, handler: str) -> str:
     """Someone else holds the case."""
     return f"{_num(number)} 已由{handler}接单，无需重复处理，谢谢。"

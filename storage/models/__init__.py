@@ -36,6 +36,7 @@ from storage.models.duties import (
     Solicitation,
     SolicitTarget,
 )
+from storage.models.hotline import HotlineTicket
 from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
 from storage.models.workbench import AuditEntry, WebSession
@@ -62,6 +63,7 @@ __all__ = [
     "SceneCode",
     "Staff",
     "Station",
+    "HotlineTicket",
     "Ballot",
     "Document",
     "DocumentRead",

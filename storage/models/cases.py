@@ -22,6 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models.base import Base
 from storage.timeutil import utcnow
 
+BOT_SOURCE = "bot"  # Case.source of cases opened through WeCom / DingTalk intake
+
 
 class Constituent(Base):
     """A person on the WeCom side, identified per channel."""
@@ -60,7 +62,9 @@ class Case(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     category: Mapped[str | None] = mapped_column(String(64))
     # where the case came from: bot (WeCom/DingTalk intake) | 12345 (hotline import) | ...
-    source: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot", index=True)
+    source: Mapped[str] = mapped_column(
+        String(16), default=BOT_SOURCE, server_default=BOT_SOURCE, index=True
+    )
     text: Mapped[str] = mapped_column(Text, default="")
     plate: Mapped[str | None] = mapped_column(String(128))
     lat: Mapped[float | None] = mapped_column(Float)
