@@ -1,7 +1,7 @@
 """inbox.conversation (per-conversation order) and inbox.nonce (replay check in the insert)
 
 Revision ID: 0005_inbox_order
-Revises: 0002_case_source
+Revises: 0004_insight
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_inbox_order"
-down_revision = "0002_case_source"
+down_revision = "0004_insight"
 branch_labels = None
 depends_on = None
 

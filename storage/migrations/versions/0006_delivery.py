@@ -1,7 +1,7 @@
 """constituents.window_msgid / uncertain_sends: the kf budget counted by message ids
 
 Revision ID: 0006_delivery
-Revises: 0002_case_source
+Revises: 0005_inbox_order
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_delivery"
-down_revision = "0002_case_source"
+down_revision = "0005_inbox_order"
 branch_labels = None
 depends_on = None
 

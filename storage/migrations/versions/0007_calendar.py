@@ -1,7 +1,7 @@
 """The office's calendar (calendar_years, calendar_days) and cases.due_provisional
 
 Revision ID: 0007_calendar
-Revises: 0002_case_source
+Revises: 0006_delivery
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_calendar"
-down_revision = "0002_case_source"
+down_revision = "0006_delivery"
 branch_labels = None
 depends_on = None
 

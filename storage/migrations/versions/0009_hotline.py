@@ -1,7 +1,7 @@
 """hotline_tickets: 12345 work orders imported as cases of source "12345"
 
 Revision ID: 0009_hotline
-Revises: 0002_case_source
+Revises: 0007_calendar
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision = "0009_hotline"
-down_revision = "0002_case_source"
+down_revision = "0007_calendar"
 branch_labels = None
 depends_on = None
 

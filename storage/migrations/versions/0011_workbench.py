@@ -1,7 +1,7 @@
 """workbench: web_sessions and audit_log
 
 Revision ID: 0011_workbench
-Revises: 0007_calendar
+Revises: 0009_hotline
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.models
 
 revision = "0011_workbench"
-down_revision = "0007_calendar"
+down_revision = "0009_hotline"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """附议: index cases.merged_into_id (co-signers of a case, on every card and answer)
 
 Revision ID: 0013_cosign
-Revises: 0004_insight
+Revises: 0012_duties
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013_cosign"
-down_revision = "0004_insight"
+down_revision = "0012_duties"
 branch_labels = None
 depends_on = None
 
