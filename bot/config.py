@@ -107,6 +107,9 @@ class WorkbenchSettings(_Section):
     """[workbench] — the office's web workbench (DingTalk login)."""
 
     admin_user_ids: list[str] = []  # DingTalk userIds with the admin role (audit, directory)
+    corp_id: str = ""  # the organisation's CorpId, which 免登 (dd.requestAuthCode) needs
+    # DingTalk's JSAPI, loaded only inside the DingTalk client (check its docs for the version)
+    jsapi_url: str = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
     idle_minutes: int = Field(default=30, ge=1)  # a session unused this long logs out
     logins_per_minute: int = Field(default=10, ge=1)  # per client address
     export_max_rows: int = Field(default=50000, ge=1)

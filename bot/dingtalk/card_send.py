@@ -45,6 +45,10 @@ def _view(ctx: SendContext, case_id: int) -> Any:
             raise SendError(f"case {case_id} does not exist", retryable=False) from None
 
 
+def _url(ctx: SendContext, case_id: int) -> str:
+    return cards.detail_url(ctx.rt.settings.web.public_url, case_id)
+
+
 def _record_ref(ctx: SendContext, ref_id: str, case_id: int, space: str) -> None:
     with ctx.rt.sessions.begin() as session:
         exists = session.scalar(select(CardRef.id).where(CardRef.out_track_id == ref_id))
@@ -71,7 +75,7 @@ def send_card_post(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
         return _post_template_card(ctx, item, view, track, kind, target, at)
     with ctx.rt.sessions() as session:
         names = display_names(session, at) if kind == "group" else []
-    title, text = cards.card_markdown(view, cards.mention_line(names))
+    title, text = cards.card_markdown(view, cards.mention_line(names), _url(ctx, view.case_id))
     result = _markdown(ctx, item, "post", kind, target, title, text)
     _record_ref(ctx, cards.markdown_ref_id(track), case_id, p["space"])
     return result
@@ -120,7 +124,7 @@ def _post_template_card(
         "cardTemplateId": ctx.template_id,
         "outTrackId": track,
         "callbackType": "STREAM",
-        "cardData": {"cardParamMap": cards.card_params(view)},
+        "cardData": {"cardParamMap": cards.card_params(view, url=_url(ctx, view.case_id))},
         "userIdType": 1,
         **_deliver_models(ctx, kind, target, at),
     }
@@ -131,7 +135,7 @@ def _post_template_card(
             raise
         # an earlier attempt created it and its answer was lost: bring the content up to date
         log.info("outbox %s: card %s already exists; updating it", item.id, track)
-        _put_card(ctx, track, cards.card_params(view))
+        _put_card(ctx, track, cards.card_params(view, url=_url(ctx, view.case_id)))
         resp = {"result": {"outTrackId": track, "deliverResults": []}, "duplicate": True}
     failed = [
         r for r in (resp.get("result") or {}).get("deliverResults") or [] if not r.get("success")
@@ -189,12 +193,12 @@ def send_card_refresh(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
     if not refs:
         return {"cards": 0}
     view = _view(ctx, case_id)
-    params = cards.card_params(view, note)
+    params = cards.card_params(view, note, _url(ctx, view.case_id))
     outcome: dict[str, str] = {}
     for ref in refs:
         if cards.is_markdown_ref(ref.out_track_id):
             kind, target = _space(ref.space)
-            title, text = cards.refresh_markdown(view, note)
+            title, text = cards.refresh_markdown(view, note, _url(ctx, view.case_id))
             _markdown(ctx, item, ref.out_track_id, kind, target, title, text)
             outcome[ref.out_track_id] = "follow-up"
             continue

@@ -45,7 +45,17 @@ def fields_markdown(view: CaseCardView) -> str:
     return "  \n".join(f"**{label}**：{md_escape(value)}" for label, value in view.fields)
 
 
-def card_params(view: CaseCardView, note: str = "") -> dict[str, str]:
+def detail_url(public_url: str, case_id: int) -> str:
+    """The case's page in the workbench (opened with 免登 inside DingTalk); '' when unknown."""
+    return f"{public_url.rstrip('/')}/workbench/cases/{case_id}" if public_url else ""
+
+
+def detail_link(url: str) -> str:
+    """「查看详情与图片」 as a markdown link, or '' without a workbench URL."""
+    return f"[{texts.CARD_DETAIL_LINK}]({url})" if url else ""
+
+
+def card_params(view: CaseCardView, note: str = "", url: str = "") -> dict[str, str]:
     """The full cardParamMap of a case card (every value a string)."""
     shown = {b.action for b in view.buttons}
     params = {
@@ -57,6 +67,7 @@ def card_params(view: CaseCardView, note: str = "") -> dict[str, str]:
         "holder_line": view.holder_line,
         "note": note,
         "busy": "",
+        "detail_url": url,
     }
     params.update({f"btn_{a}": "true" if a in shown else "false" for a in ACTIONS})
     return params
@@ -115,7 +126,7 @@ def fit(text: str) -> str:
     return raw[:MSG_PARAM_BUDGET].decode(errors="ignore") + "…"
 
 
-def card_markdown(view: CaseCardView, mentions: str = "") -> tuple[str, str]:
+def card_markdown(view: CaseCardView, mentions: str = "", url: str = "") -> tuple[str, str]:
     """(title, text) of the markdown fallback card."""
     parts = [f"### {md_escape(view.title)}", fields_markdown(view)]
     if view.holder_line:
@@ -124,10 +135,12 @@ def card_markdown(view: CaseCardView, mentions: str = "") -> tuple[str, str]:
         parts.append(mentions)
     if view.buttons:
         parts.append(_buttons_line(view))
+    if url:
+        parts.append(detail_link(url))
     return md_escape(view.title), fit("\n\n".join(parts))
 
 
-def refresh_markdown(view: CaseCardView, note: str = "") -> tuple[str, str]:
+def refresh_markdown(view: CaseCardView, note: str = "", url: str = "") -> tuple[str, str]:
     """(title, text) of the short follow-up that stands for a card update in markdown mode."""
     status = f"**{md_escape(view.title)}**  \n{texts.card_status_line(view.status)}"
     delivery = dict(view.fields).get(texts.CARD_FIELD_LABELS["delivery"])
@@ -140,6 +153,8 @@ def refresh_markdown(view: CaseCardView, note: str = "") -> tuple[str, str]:
         parts.append(md_escape(note))
     if view.buttons:
         parts.append(_buttons_line(view))
+    if url:
+        parts.append(detail_link(url))
     return md_escape(view.title), fit("\n\n".join(parts))
 
 

@@ -34,7 +34,16 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/login")
     def login_page() -> str:
-        return page("login.html", failed=request.args.get("failed"))
+        settings = runtime().settings
+        return page(
+            "login.html",
+            failed=request.args.get("failed"),
+            # the JSAPI exists only inside the DingTalk client; elsewhere: the QR login link
+            in_dingtalk="DingTalk" in request.headers.get("User-Agent", ""),
+            jsapi_url=settings.workbench.jsapi_url,
+            corp_id=settings.workbench.corp_id,
+            client_id=settings.dingtalk.client_id,
+        )
 
     @bp.get("/auth/start")
     def auth_start() -> WerkzeugResponse | tuple[str, int]:

@@ -71,6 +71,7 @@ from handlers.texts.deputy import (
     _ROUTE_REASONS,
     _TODO_MAX_ITEMS,
     _TODO_SUMMARY_CHARS,
+    CARD_DETAIL_LINK,
     TodoLine,
     already_claimed,
     already_rated,
@@ -175,6 +176,7 @@ from handlers.texts.staff import (
 )
 
 __all__ = [
+    "CARD_DETAIL_LINK",
     "BEIJING",
     "NEW_CASE_KEYWORD",
     "STATUS_LABELS",

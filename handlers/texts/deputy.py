@@ -499,3 +499,6 @@ def todo_list(items: Sequence[TodoLine], max_items: int = _TODO_MAX_ITEMS) -> st
         lines.append(f"……另有 {len(items) - max_items} 件未列出。")
     lines.append("发送「#编号」查看详情。")
     return "\n".join(lines)
+
+
+CARD_DETAIL_LINK = "查看详情与图片（工作台）"

@@ -15,6 +15,7 @@ from bot.dingtalk.events import CARD_SOURCE
 from bot.pipeline.outbox_jobs import enqueue_send
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
+from handlers import texts
 from handlers.cards import case_card
 from storage.models import CardRef, Case, OutboxItem
 from tests.bot.dingtalk.conftest import (
@@ -246,3 +247,16 @@ def test_click_during_a_slow_database_is_answered_in_time_and_handled_later(
 
     wait_until(handled, what="the click handled by a worker")
     assert sim.card(group_ref.out_track_id)["cardParamMap"] == expected_params(rt, case_id)
+
+
+def test_cards_link_to_the_case_page_in_the_workbench() -> None:
+    from handlers.cards import CaseCardView
+
+    view = CaseCardView(12, "#12 路灯坏了", "assigned", "待接单", (("联络站", "城南"),), "", (), "")
+    url = cards.detail_url("https://lx.example.gov.cn/", 12)
+    assert url == "https://lx.example.gov.cn/workbench/cases/12"
+    _title, text = cards.card_markdown(view, url=url)
+    assert f"[{texts.CARD_DETAIL_LINK}]({url})" in text
+    assert cards.card_params(view, url=url)["detail_url"] == url
+    assert cards.detail_url("", 12) == ""  # no public URL configured: no link, no guess
+    assert texts.CARD_DETAIL_LINK not in cards.card_markdown(view)[1]

@@ -262,3 +262,12 @@ def test_stats_page_region_outside_scope_is_refused(browser: Browser, world: Wor
     assert browser.client.get("/workbench/?region=K").status_code == 403
     assert browser.client.get("/workbench/export/stats.xlsx?region=K").status_code == 403
     assert browser.client.get("/workbench/").status_code == 200
+
+
+def test_dingtalk_client_gets_the_jsapi_and_browsers_do_not(browser: Browser, world: World) -> None:
+    inside = browser.client.get(
+        "/workbench/login", headers={"User-Agent": "Mozilla/5.0 DingTalk/7.0.50"}
+    ).get_data(as_text=True)
+    outside = browser.client.get("/workbench/login").get_data(as_text=True)
+    assert "dingtalk.open.js" in inside and "dingtalk.open.js" not in outside
+    assert 'data-client="dingworkbenchtest"' in inside
