@@ -25,11 +25,16 @@ VERBS = {
     "transfer": Verb.TRANSFER,
     "close": Verb.CLOSE,
     "reject": Verb.REJECT,
+    "cosign": Verb.COSIGN,
+    "uncosign": Verb.UNCOSIGN,
+    "categorise": Verb.CATEGORISE,
 }
 NEEDS_ARG = {
     "reassign": "请选择改派的代表。",
     "transfer": "请选择转办的部门。",
     "reject": "请填写不予受理的理由。",
+    "categorise": "请选择类别。",
+    "cosign": "请填写要附议的诉求编号。",
 }
 
 
@@ -45,6 +50,8 @@ def perform(
         return "未知的操作。"
     if verb in NEEDS_ARG and not arg:
         return NEEDS_ARG[verb]
+    if verb == "cosign" and arg:  # the number of the case it joins, as typed in DingTalk
+        arg = "#" + arg.lstrip("#＃")
     user_id = viewer.person.dingtalk_user_id or ""
     # logged on the case as done in the workbench; the confirmation also reaches their 1:1 chat
     target = ReplyTarget(platform="workbench", user_id=user_id, from_text=False)

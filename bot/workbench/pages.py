@@ -15,6 +15,7 @@ from bot.workbench import actions, forms
 from bot.workbench.common import audit, db, login, page, refuse, runtime
 from bot.workcal_config import service_zone, work_calendar
 from handlers import texts
+from handlers.insight.category import categories
 from handlers.stats import Window, build_report, build_reports
 from handlers.workbench.caselist import SORT_LABELS, list_cases
 from handlers.workbench.detail import case_record, deputy_options
@@ -49,6 +50,13 @@ def _stats_scope(region_code: str | None) -> tuple[str | None, frozenset[int] | 
         return region_code or codes[0], None, True
     stations = frozenset(s.id for s in visible_stations(db(), viewer))
     return None, stations, not region_code
+
+
+def _place_name(place_id: int | None) -> str | None:
+    from storage.models.insight import Place
+
+    place = db().get(Place, place_id) if place_id is not None else None
+    return place.name if place is not None else None
 
 
 def register(bp: Blueprint) -> None:
@@ -142,6 +150,8 @@ def register(bp: Blueprint) -> None:
             labels=texts.STATUS_LABELS,
             mask=_mask,
             event_line=event_line,
+            categories=categories(),
+            place=_place_name(case.place_id),
         )
 
     @bp.post("/cases/<int:number>/action")
@@ -166,6 +176,24 @@ def register(bp: Blueprint) -> None:
         if not path.is_file() or media_root not in path.resolve().parents:
             abort(404)
         return send_file(path.resolve(), max_age=0)
+
+    @bp.get("/hotspots")
+    def hotspots() -> str | tuple[str, int]:
+        from handlers.insight.brief import BriefError, Week, build_brief, parse_week
+
+        regions = visible_regions(db(), login().viewer)
+        if not regions:
+            return refuse("hotspots (no region in scope)")
+        code = request.args.get("region") or regions[0].code
+        if code not in {r.code for r in regions}:
+            return refuse(f"hotspots of region {code}")
+        last_week = Week.of(today_local()).previous()
+        try:
+            week = parse_week(request.args["week"]) if request.args.get("week") else last_week
+        except BriefError:
+            week = last_week
+        brief = build_brief(db(), code, week)
+        return page("hotspots.html", brief=brief, regions=regions, region_code=code)
 
     @bp.get("/audit")
     def audit_log() -> str | tuple[str, int]:

@@ -271,3 +271,42 @@ def test_dingtalk_client_gets_the_jsapi_and_browsers_do_not(browser: Browser, wo
     outside = browser.client.get("/workbench/login").get_data(as_text=True)
     assert "dingtalk.open.js" in inside and "dingtalk.open.js" not in outside
     assert 'data-client="dingworkbenchtest"' in inside
+
+
+def test_category_correction_and_cosign_from_the_page(browser: Browser, world: World) -> None:
+    ids = _cases(world)
+    world.say("新问题 小区门口那盏路灯还是不亮", who="wm-a")
+    second = world.last_case_id()
+    browser.login("u-chen")
+    token = browser.csrf()
+    browser.client.post(
+        f"/workbench/cases/{ids['s1']}/action",
+        data={"csrf": token, "verb": "categorise", "arg": "停车"},
+    )
+    case = world.case(ids["s1"])
+    assert (case.category, case.category_source) == ("停车", "corrected")
+    res = browser.client.post(
+        f"/workbench/cases/{second}/action",
+        data={"csrf": token, "verb": "cosign", "arg": str(ids["s1"])},
+    )
+    assert res.status_code == 302
+    merged = world.case(second)
+    assert (merged.status, merged.merged_into_id) == ("merged", ids["s1"])
+    page = browser.client.get(f"/workbench/cases/{ids['s1']}").get_data(as_text=True)
+    assert f"#{second}</a>" in page and "附议" in page
+    browser.client.post(
+        f"/workbench/cases/{second}/action", data={"csrf": token, "verb": "uncosign"}
+    )
+    assert world.case(second).status != "merged"
+
+
+def test_hotspots_page_for_the_office_only(browser: Browser, world: World) -> None:
+    _cases(world)
+    browser.login("u-liu")
+    page = browser.client.get("/workbench/hotspots?week=2026-W47")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "热点专报：海州区 2026-W47" in html and 'id="brief-cases">3<' in html
+    station = Browser(browser.client.application.test_client(), browser.sim)
+    station.login("u-chen")
+    assert station.client.get("/workbench/hotspots").status_code == 403
