@@ -23,9 +23,8 @@ from handlers.cards import ReplyTarget
 from handlers.context import HandlerContext
 from handlers.duties import meeting_texts as mt
 from handlers.duties import reading
-from handlers.duties.solicit import BATCH, REMIND_AT, resolve_audience
+from handlers.duties.solicit import REMIND_AT, queue_batches, resolve_audience
 from handlers.duties.spec import SpecError, parse_audience, parse_documents, parse_time
-from handlers.notices import ToDingTalkUsers, queue_notice
 from handlers.queries import Person
 from handlers.texts import fmt_when
 from storage.models import Deputy, Document, Meeting, MeetingAttendee, Station
@@ -106,17 +105,8 @@ def create(session: Session, ctx: HandlerContext, spec: MeetingSpec, by: str = "
         for d in spec.documents
     ]
     title, text = mt.meeting_card(m, docs)
-    _batches(session, [d.dingtalk_user_id for d, _ in people], title, text, f"meeting:{m.id}")
+    queue_batches(session, [d.dingtalk_user_id for d, _ in people], title, text, f"meeting:{m.id}")
     return m
-
-
-def _batches(session: Session, users: list[str], title: str | None, text: str, key: str) -> None:
-    for n, i in enumerate(range(0, len(users), BATCH), 1):
-        queue_notice(
-            session,
-            ToDingTalkUsers(tuple(users[i : i + BATCH]), text, title=title),
-            dedupe_key=f"{key}:{n}",
-        )
 
 
 def on_text(
@@ -225,7 +215,7 @@ def remind_due(session: Session, ctx: HandlerContext) -> int:
                 .order_by(Deputy.id)
             )
         )
-        _batches(session, users, None, mt.meeting_reminder(m), f"meeting:{m.id}:remind")
+        queue_batches(session, users, None, mt.meeting_reminder(m), f"meeting:{m.id}:remind")
         m.reminded = True
         fired += 1
     return fired

@@ -20,9 +20,8 @@ from handlers import cards
 from handlers.cards import ReplyTarget
 from handlers.context import HandlerContext
 from handlers.duties import meeting_texts as mt
-from handlers.duties.solicit import BATCH, resolve_audience
+from handlers.duties.solicit import queue_batches, resolve_audience
 from handlers.duties.spec import Audience, SpecError, parse_audience
-from handlers.notices import ToDingTalkUsers, queue_notice
 from handlers.queries import Person
 from storage.models import Deputy, Document, DocumentRead
 
@@ -93,17 +92,8 @@ def send_document(session: Session, ctx: HandlerContext, spec: DocumentSpec) -> 
         session, ctx, spec.title, spec.url, spec.summary, people, None, spec.remind_days
     )
     title, text = mt.document_card(doc)
-    _batches(session, [d.dingtalk_user_id for d in people], title, text, f"doc:{doc.id}")
+    queue_batches(session, [d.dingtalk_user_id for d in people], title, text, f"doc:{doc.id}")
     return doc
-
-
-def _batches(session: Session, users: list[str], title: str | None, text: str, key: str) -> None:
-    for n, i in enumerate(range(0, len(users), BATCH), 1):
-        queue_notice(
-            session,
-            ToDingTalkUsers(tuple(users[i : i + BATCH]), text, title=title),
-            dedupe_key=f"{key}:{n}",
-        )
 
 
 def on_text(
@@ -151,7 +141,7 @@ def remind_due(session: Session, ctx: HandlerContext) -> int:
             )
         )
         title, card = mt.document_card(doc)
-        _batches(
+        queue_batches(
             session, users, title, f"{mt.document_reminder(doc)}\n\n{card}", f"doc:{doc.id}:remind"
         )
         doc.reminded = True

@@ -120,11 +120,13 @@ def create(
     )
     title, text = texts.solicit_card(sol, spec.questions)
     users = [d.dingtalk_user_id for d, _ in people]
-    batches = _queue_batches(session, users, title, text, f"solicit:{sol.id}:send")
+    batches = queue_batches(session, users, title, text, f"solicit:{sol.id}:send")
     return Created(sol.id, len(people), batches)
 
 
-def _queue_batches(session: Session, users: list[str], title: str, text: str, key: str) -> int:
+def queue_batches(
+    session: Session, users: list[str], title: str | None, text: str, key: str
+) -> int:
     """One outbox row per ≤ 20 users; the dedupe key makes each batch exactly-once."""
     n = 0
     for n, i in enumerate(range(0, len(users), BATCH), 1):
@@ -244,5 +246,5 @@ def remind(session: Session, sol: Solicitation, days: int) -> int:
     )
     users = list(session.scalars(stmt))
     title, text = texts.solicit_reminder(sol, questions_from_json(sol.questions))
-    _queue_batches(session, users, title, text, f"solicit:{sol.id}:remind:{days}")
+    queue_batches(session, users, title, text, f"solicit:{sol.id}:remind:{days}")
     return len(users)
