@@ -162,18 +162,20 @@ class DingTalkApi:
         """The robotCode every robot and card call names."""
         return self.cfg.robot_code
 
+    def _slot(self, path: str) -> str:
+        """Wait for `path`'s turn in the shared limiter; the token to call it with."""
+        try:
+            self.limiter.acquire(path)
+        except RateLimited as exc:
+            raise ApiError(str(exc), code="localRateLimit", retry_after=exc.retry_after) from None
+        return self.tokens.get()
+
     def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One OpenAPI call; raises ApiError (with `retryable`) when it did not succeed."""
         refreshed = False
         qps_refusals = 0
         while True:
-            try:
-                self.limiter.acquire(path)
-            except RateLimited as exc:
-                raise ApiError(
-                    str(exc), code="localRateLimit", retry_after=exc.retry_after
-                ) from None
-            token = self.tokens.get()
+            token = self._slot(path)
             try:
                 return _request(
                     self.http,
@@ -206,13 +208,7 @@ class DingTalkApi:
 
         refreshed = False
         while True:
-            try:
-                self.limiter.acquire(MEDIA_UPLOAD)
-            except RateLimited as exc:
-                raise ApiError(
-                    str(exc), code="localRateLimit", retry_after=exc.retry_after
-                ) from None
-            token = self.tokens.get()
+            token = self._slot(MEDIA_UPLOAD)
             try:
                 return upload_once(self, token, media_type, filename, data, mimetype)
             except ApiError as exc:

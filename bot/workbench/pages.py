@@ -16,7 +16,7 @@ from bot.workbench.common import audit, db, login, page, refuse, runtime
 from bot.workcal_config import service_zone, work_calendar
 from handlers import texts
 from handlers.insight.category import categories
-from handlers.stats import Window, build_report, build_reports
+from handlers.stats import StatsReport, Window, build_reports
 from handlers.workbench.caselist import SORT_LABELS, list_cases
 from handlers.workbench.detail import case_record, deputy_options
 from handlers.workbench.labels import event_line
@@ -59,23 +59,29 @@ def _place_name(place_id: int | None) -> str | None:
     return place.name if place is not None else None
 
 
+def _reports(groupings: tuple[str | None, ...]) -> dict[str | None, StatsReport] | None:
+    """The request's statistics (region and period from the query), None outside the scope."""
+    region_code, station_ids, allowed = _stats_scope(request.args.get("region"))
+    if not allowed:
+        return None
+    return build_reports(
+        db(),
+        region_code=region_code,
+        window=_window(request.args),
+        calendar=work_calendar(runtime().settings, db()),
+        groupings=groupings,
+        station_ids=station_ids,
+    )
+
+
 def register(bp: Blueprint) -> None:
     """Add the pages to the workbench blueprint."""
 
     @bp.get("/")
     def overview() -> str | tuple[str, int]:
-        region_code, station_ids, allowed = _stats_scope(request.args.get("region"))
-        if not allowed:
+        reports = _reports((None, "week", "category", "station"))
+        if reports is None:
             return refuse(f"overview of region {request.args.get('region')}")
-        window = _window(request.args)
-        reports = build_reports(
-            db(),
-            region_code=region_code,
-            window=window,
-            calendar=work_calendar(runtime().settings, db()),
-            groupings=(None, "week", "category", "station"),
-            station_ids=station_ids,
-        )
         report = reports[None]
         charts = {
             by: [
@@ -93,18 +99,10 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/deputies")
     def deputies() -> str | tuple[str, int]:
-        region_code, station_ids, allowed = _stats_scope(request.args.get("region"))
-        if not allowed:
+        by_deputy = _reports(("deputy",))
+        if by_deputy is None:
             return refuse(f"deputies of region {request.args.get('region')}")
-        window = _window(request.args)
-        report = build_report(
-            db(),
-            region_code=region_code,
-            window=window,
-            calendar=work_calendar(runtime().settings, db()),
-            by="deputy",
-            station_ids=station_ids,
-        )
+        report = by_deputy["deputy"]
         sort = request.args.get("sort", "collected")
         groups = sorted(
             report.groups,
