@@ -114,8 +114,9 @@ class StreamThread:
         except BaseException as exc:  # surfaced by stop()
             self.error = exc
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop cleanly; fail if the client does not return or crashed."""
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop cleanly; fail if the client does not return or crashed (a loaded CI machine
+        can take seconds to finish a reconnect that was under way)."""
         self.client.stop()
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "stream client did not stop"

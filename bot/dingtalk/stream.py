@@ -245,7 +245,10 @@ class LianxinStreamClient(dingtalk_stream.DingTalkStreamClient):
                     await asyncio.wait_for(self._stop.wait(), delay)
         finally:
             self._loop = None
-            self._executor.shutdown(wait=True)
+            # in-flight frames had `drain_timeout` to finish in _serve; a straggler (an insert
+            # stuck on a slow database) must not keep the process from stopping: its frame was
+            # not ACKed, so DingTalk sends it again and the inbox dedupes it
+            self._executor.shutdown(wait=False, cancel_futures=True)
         log.info("stream stopped")
 
     async def run_blocking(self, fn: Callable[[], Any]) -> Any:

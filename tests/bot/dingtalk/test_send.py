@@ -136,12 +136,17 @@ def test_token_is_shared_between_processes_and_refreshed_once(
 
 def test_limiter_spaces_calls_and_refuses_beyond_patience(rt: Runtime) -> None:
     limiter = RateLimiter(rt.redis, f"{rt.settings.redis.queue_prefix}:t", qps=10, max_wait=0.35)
-    waits = [limiter.reserve("/x") for _ in range(4)]
-    assert waits[0] == pytest.approx(0, abs=0.02)
-    assert [round(b - a, 2) for a, b in zip(waits, waits[1:], strict=False)] == [0.1, 0.1, 0.1]
+    # slots as instants (call time + wait), so a descheduled test thread does not shift them
+    slots = []
+    for _ in range(4):
+        called = time.time()
+        slots.append(called + limiter.reserve("/x"))
+    gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+    assert all(g == pytest.approx(0.1, abs=0.03) for g in gaps), gaps
+    called = time.time()
     with pytest.raises(RateLimited) as err:
-        limiter.reserve("/x")  # next slot is 0.4 s away
-    assert err.value.retry_after == pytest.approx(0.4, abs=0.05)
+        limiter.reserve("/x")  # the fifth slot is past the patience of 0.35 s
+    assert err.value.retry_after == pytest.approx(slots[0] + 0.4 - called, abs=0.05)
     assert limiter.reserve("/other") == pytest.approx(0, abs=0.02)  # per API path
 
 
@@ -154,9 +159,9 @@ def test_shared_limiter_keeps_four_workers_under_the_server_limit(
         "msgKey": "sampleText",
         "msgParam": '{"content": "x"}',
     }
-    # 19 QPS: evenly spaced calls then leave ~50 ms of slack per second for jitter; at exactly
-    # 20 an occasional late call makes the server's rolling window overflow (and is retried)
-    clients = [api(rt, qps=19) for _ in range(4)]
+    # 16 QPS: evenly spaced calls leave slack for a loaded machine that delivers a few of them
+    # late and bunched; at exactly 20 a late call makes the server's rolling window overflow
+    clients = [api(rt, qps=16) for _ in range(4)]
     clients[0].call("POST", BATCH_SEND, body)  # token fetched once
     started = time.monotonic()
     threads = [
@@ -169,7 +174,7 @@ def test_shared_limiter_keeps_four_workers_under_the_server_limit(
         t.join()
     elapsed = time.monotonic() - started
     assert sim.state()["stats"]["qps_rejected"] == {}
-    assert elapsed >= 2.0  # 40 calls at 19 QPS, evenly spaced
+    assert elapsed >= 2.3  # 40 calls at 16 QPS, evenly spaced
     assert len(robot_messages(sim, "u-zhang")) == 41
 
 
