@@ -11,6 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from handlers.duties.record import Archive
 from handlers.duties.results import Results
 from handlers.duties.scores import ScoreRow
+from handlers.privacy import mask_text
 
 BOLD = Font(bold=True)
 
@@ -39,7 +40,8 @@ def write_results_xlsx(res: Results, path: Path) -> None:
     texts = wb.create_sheet("文字意见")
     _header(texts, ["题号", "代表编码", "代表", "联络站", "意见"])
     for t in res.text_answers:
-        texts.append([t.question, t.deputy_code, t.deputy_name, t.station, t.text])
+        # deputies' opinions may quote constituents: masked like every export
+        texts.append([t.question, t.deputy_code, t.deputy_name, t.station, mask_text(t.text)])
     rates = wb.create_sheet("回复率")
     _header(rates, ["层级", "编码", "名称", "应答人数", "已答人数", "回复率（%）"])
     level = {"total": "合计", "region": "地区", "station": "联络站"}

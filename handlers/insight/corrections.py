@@ -38,7 +38,12 @@ def correct_category(
 
 
 def corrections(session: Session) -> list[dict[str, Any]]:
-    """Every correction as a training example: text, corrected category, what it was before."""
+    """Every correction as a training example: masked text, corrected category, the one before.
+
+    The text is masked (脱敏) like every export: training data is shared beyond the case's handlers.
+    """
+    from handlers.privacy import mask_text
+
     stmt = (
         select(CaseEvent, Case.text)
         .join(Case, Case.id == CaseEvent.case_id)
@@ -47,7 +52,7 @@ def corrections(session: Session) -> list[dict[str, Any]]:
     )
     return [
         {
-            "text": text,
+            "text": mask_text(text),
             "category": event.payload.get("after"),
             "was": event.payload.get("before"),
             "case": event.case_id,
