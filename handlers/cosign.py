@@ -243,15 +243,7 @@ def expire_unrated(session: Session, ctx: HandlerContext) -> int:
     for case, head in list(session.execute(stmt)):
         if ctx.now - _rating_opened(case, head) < timedelta(days=ctx.rating_days):
             continue  # merged after the answer: their own window is still open
-        session.add(
-            Rating(
-                case_id=case.id,
-                answer_seq=head.answer_seq,
-                constituent_id=case.constituent_id,
-                value="unrated",
-                created_at=ctx.now,
-            )
-        )
+        session.add(Rating.unrated(case, head.answer_seq, ctx.now))
         case.rating = "unrated"
         note(session, case, "cosigner_unrated", Actor.system(), ctx.now, main=head.id,
              answer_seq=head.answer_seq)  # fmt: skip

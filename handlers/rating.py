@@ -308,15 +308,7 @@ def expire_unrated(session: Session, ctx: HandlerContext) -> int:
 def _expire(session: Session, case: Case, ctx: HandlerContext) -> None:
     transition(session, case, Action.EXPIRE, Actor.system(), ctx.now, answer_seq=case.answer_seq)
     if _rating_of(session, case.id, case.answer_seq) is None:
-        session.add(
-            Rating(
-                case_id=case.id,
-                answer_seq=case.answer_seq,
-                constituent_id=case.constituent_id,
-                value="unrated",
-                created_at=ctx.now,
-            )
-        )
+        session.add(Rating.unrated(case, case.answer_seq, ctx.now))
     case.rating = "unrated"
     case.closed_at = ctx.now
     case.rating_due_at = None

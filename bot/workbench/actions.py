@@ -55,7 +55,6 @@ def perform(
     user_id = viewer.person.dingtalk_user_id or ""
     # logged on the case as done in the workbench; the confirmation also reaches their 1:1 chat
     target = ReplyTarget(platform="workbench", user_id=user_id, from_text=False)
-    before = _last_outbox_id(session)
     try:
         with session.begin_nested():
             actions.perform(
@@ -70,21 +69,18 @@ def perform(
     except InvalidTransition as exc:
         session.info.pop("lianxin.new_outbox_ids", None)
         return exc.user_message
-    g.wb_outbox = [*getattr(g, "wb_outbox", []), *take_new_outbox_ids(session)]
-    return _reply_to(session, user_id, before) or "已提交。"
+    new_ids = take_new_outbox_ids(session)
+    g.wb_outbox = [*getattr(g, "wb_outbox", []), *new_ids]
+    return _reply_to(session, user_id, new_ids) or "已提交。"
 
 
-def _last_outbox_id(session: Session) -> int:
-    from sqlalchemy import func, select
-
-    return int(session.scalar(select(func.max(OutboxItem.id))) or 0)
-
-
-def _reply_to(session: Session, user_id: str, after: int) -> str:
-    """The confirmation the handlers queued for the acting person."""
+def _reply_to(session: Session, user_id: str, outbox_ids: list[int]) -> str:
+    """The confirmation the handlers queued for the acting person (among this action's sends)."""
     from sqlalchemy import select
 
-    rows = session.scalars(select(OutboxItem).where(OutboxItem.id > after).order_by(OutboxItem.id))
+    rows = session.scalars(
+        select(OutboxItem).where(OutboxItem.id.in_(outbox_ids)).order_by(OutboxItem.id)
+    )
     for row in rows:
         payload = row.payload or {}
         users = payload.get("user_ids") or [payload.get("user_id")]

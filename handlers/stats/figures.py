@@ -89,10 +89,9 @@ def compute(
     cases: Iterable[CaseRow],
     ratings: Iterable[RatingRow],
     window: Window,
-    cal: WorkCalendar | HoursCache,
+    hours: HoursCache,
 ) -> dict[str, Figure]:
     """Every figure of definitions.FIGURE_KEYS for one group, as of the window's end."""
-    hours = cal if isinstance(cal, HoursCache) else HoursCache(cal)
     cases = list(cases)
     opened = [c for c in cases if window.contains(c.created_at)]
     collected = [c for c in opened if c.status != "merged"]

@@ -160,6 +160,17 @@ class Rating(Base):
     created_at: Mapped[datetime]
     __table_args__ = (UniqueConstraint("case_id", "answer_seq"),)
 
+    @classmethod
+    def unrated(cls, case: Case, answer_seq: int, at: datetime) -> Rating:
+        """The 未评价 of an answer nobody rated in time (on the constituent's own case row)."""
+        return cls(
+            case_id=case.id,
+            answer_seq=answer_seq,
+            constituent_id=case.constituent_id,
+            value="unrated",
+            created_at=at,
+        )
+
 
 class CardRef(Base):
     """A DingTalk interactive card showing a case, addressed by its outTrackId."""

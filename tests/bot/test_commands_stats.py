@@ -79,3 +79,22 @@ def test_bad_options_exit_non_zero_with_help(
         main(["stats", "--from", "30/11/2026", "--to", "2026-11-30"])
     assert done.value.code == 2
     assert "not a date like 2026-11-30" in capsys.readouterr().err
+
+
+def test_json_contract_for_every_grouping(
+    cli_db: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for by in ("station", "deputy", "category", "source"):
+        assert main([*ARGS, "--by", by, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert set(report) == {"region", "window", "by", "totals", "groups", "definitions", "notes"}
+        assert report["by"] == by
+        for group in report["groups"]:
+            assert {"key", "label", "figures"} <= set(group)
+            rate = group["figures"]["satisfaction_rate"]
+            assert {"value", "numerator", "denominator", "formula"} <= set(rate)
+        collected = sum(g["figures"]["collected"]["value"] for g in report["groups"])
+        assert collected == report["totals"]["collected"]["value"] == 5, by
+    assert main([*ARGS, "--by", "source", "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)["groups"]
+    assert [(g["key"], g["label"]) for g in groups] == [("bot", "连心（微信）")]

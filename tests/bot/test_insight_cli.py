@@ -38,6 +38,9 @@ def test_cluster_on_the_fixture(
     labelled = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
     assert [o["id"] for o in outcomes] == [m["id"] for m in labelled]
     assert all(set(o) == {"id", "group", "category", "place"} for o in outcomes)
+    by_id = {o["id"]: o for o in outcomes}
+    # `group` is the id of the group's first message, which is in its own group
+    assert all(by_id[o["group"]]["group"] == o["group"] for o in outcomes)
     figures = score(labelled, outcomes)
     assert figures.f1 >= 0.85 and figures.category_accuracy >= 0.88, figures
     assert figures.false_merges["later"] == 0
