@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,12 +115,17 @@ class StreamThread:
         except BaseException as exc:  # surfaced by stop()
             self.error = exc
 
+    def where(self) -> str:
+        """The stream thread's current stack (why a stop did not finish)."""
+        frame = sys._current_frames().get(self.thread.ident or -1)
+        return "".join(traceback.format_stack(frame)) if frame is not None else "(gone)"
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop cleanly; fail if the client does not return or crashed (a loaded CI machine
         can take seconds to finish a reconnect that was under way)."""
         self.client.stop()
         self.thread.join(timeout)
-        assert not self.thread.is_alive(), "stream client did not stop"
+        assert not self.thread.is_alive(), f"stream client did not stop; it is at:\n{self.where()}"
         assert self.error is None, f"stream client crashed: {self.error!r}"
 
 

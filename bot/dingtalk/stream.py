@@ -60,6 +60,7 @@ class StreamOptions:
     stable_after: float = 60.0  # a connection that lived this long resets the backoff
     open_timeout: float = 10.0
     drain_timeout: float = 5.0  # finish in-flight frames (their ACKs) before closing
+    stop_grace: float = 10.0  # after stop(), cancel whatever the loop still waits on
     ingest_threads: int = 4
 
 
@@ -168,6 +169,7 @@ class LianxinStreamClient(dingtalk_stream.DingTalkStreamClient):
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._last_activity = time.monotonic()
         self.register_callback_handler(BOT_TOPIC, BotMessageHandler(self))
@@ -217,12 +219,25 @@ class LianxinStreamClient(dingtalk_stream.DingTalkStreamClient):
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop ended meanwhile
-                loop.call_soon_threadsafe(stop.set)
+                loop.call_soon_threadsafe(self._begin_stop, loop, stop)
+
+    def _begin_stop(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+        stop.set()
+        # a stop must not depend on every await below noticing the event (a connections/open
+        # or a handshake under way on a starved machine): after a grace period, cancel the run
+        loop.call_later(self.options.stop_grace, self._force_stop)
+
+    def _force_stop(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            log.warning("stream did not stop within %.0fs; cancelling", self.options.stop_grace)
+            task.cancel()
 
     async def run(self) -> None:
         """Connect, serve, and reconnect with backoff until stopped."""
         self.pre_start()
         self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
         self._stop = asyncio.Event()
         self._executor = ThreadPoolExecutor(self.options.ingest_threads, "dingtalk-ingest")
         if self._stop_requested:
@@ -243,8 +258,13 @@ class LianxinStreamClient(dingtalk_stream.DingTalkStreamClient):
                 log.info("stream %s; reconnecting in %.1fs", outcome, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
+        except asyncio.CancelledError:
+            if not self._stop_requested:
+                raise
+            # _force_stop: stopping is what was asked, so the run ends normally
         finally:
             self._loop = None
+            self._task = None
             # in-flight frames had `drain_timeout` to finish in _serve; a straggler (an insert
             # stuck on a slow database) must not keep the process from stopping: its frame was
             # not ACKed, so DingTalk sends it again and the inbox dedupes it

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -206,6 +207,20 @@ def test_refused_registration_backs_off_with_jitter_and_stops_promptly(
     started = time.monotonic()
     stream.stop()
     assert time.monotonic() - started < 2.0
+
+
+def test_stop_does_not_wait_for_a_registration_that_hangs(
+    rt: Runtime, start_stream: StartStream
+) -> None:
+    """An endpoint that accepts the connection and never answers: stop() still returns."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never accepts
+        rt.settings.dingtalk.openapi_endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        rt.settings.dingtalk.timeout_seconds = 8.0
+        stream = start_stream(dataclasses.replace(FAST, stop_grace=0.3), wait=False)
+        time.sleep(0.5)  # connections/open is under way
+        started = time.monotonic()
+        stream.stop()
+        assert time.monotonic() - started < 3.0 and stream.client.connects == 0
 
 
 def test_backoff_grows_to_its_cap_with_jitter() -> None:
