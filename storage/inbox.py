@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Executable, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,23 +34,40 @@ def record_inbound(
     a plain Core connection (no ORM session, no BEGIN/COMMIT) because it sits on the ack path.
     """
     bind = db.get_bind() if isinstance(db, Session) else db
-    module = postgresql if bind.dialect.name == "postgresql" else sqlite
-    stmt = (
-        module.insert(InboxItem)
-        .values(
-            source=source,
-            key=key,
-            conversation=conversation,
-            nonce=nonce,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            received_at=utcnow(),
+    params = {
+        "source": source,
+        "key": key,
+        "conversation": conversation,
+        "nonce": nonce,
+        "payload": payload,
+        "received_at": utcnow(),
+    }
+    return db.execute(_insert_statement(bind.dialect.name), params).scalar_one_or_none()
+
+
+_INSERTS: dict[str, Executable] = {}
+
+
+def _insert_statement(dialect: str) -> Executable:
+    """The inbox INSERT, built once per dialect: rebuilding it per callback (the ORM's values()
+    and a fresh cache key) cost more CPU than the insert itself on the ack path."""
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        module = postgresql if dialect == "postgresql" else sqlite
+        table = InboxItem.__table__
+        stmt = _INSERTS[dialect] = (
+            module.insert(table)
+            .values(
+                {name: bindparam(name) for name in _INSERT_PARAMS}
+                | {"status": "pending", "attempts": 0}
+            )
+            .on_conflict_do_nothing()  # any unique key: (source, key) or the nonce
+            .returning(table.c.id)
         )
-        .on_conflict_do_nothing()  # any unique key: (source, key) or the nonce
-        .returning(InboxItem.id)
-    )
-    return db.execute(stmt).scalar_one_or_none()
+    return stmt
+
+
+_INSERT_PARAMS = ("source", "key", "conversation", "nonce", "payload", "received_at")
 
 
 def is_replay(db: Session | Connection, *, source: str, key: str, nonce: str) -> bool:
