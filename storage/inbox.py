@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Executable, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Executable, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,20 @@ def _insert_statement(dialect: str) -> Executable:
 
 
 _INSERT_PARAMS = ("source", "key", "conversation", "nonce", "payload", "received_at")
+
+
+def prune_nonces(db: Session, *, received_before: datetime, limit: int = 5000) -> int:
+    """Forget the nonces of rows received before `received_before` (at most `limit` rows);
+    the number forgotten. A callback that old is refused by its timestamp, so its nonce no
+    longer guards anything, and the unique index need not grow forever."""
+    ids = (
+        select(InboxItem.id)
+        .where(InboxItem.nonce.is_not(None), InboxItem.received_at < received_before)
+        .order_by(InboxItem.id)
+        .limit(limit)
+    )
+    stmt = update(InboxItem).where(InboxItem.id.in_(ids)).values(nonce=None)
+    return int(db.execute(stmt, execution_options={"synchronize_session": False}).rowcount)
 
 
 def is_replay(db: Session | Connection, *, source: str, key: str, nonce: str) -> bool:

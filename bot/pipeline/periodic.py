@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.duties_jobs import run_duties
 from bot.pipeline.context import handler_context
 from bot.pipeline.outbox_jobs import enqueue_sends
-from bot.pipeline.sweeper import sweep
+from bot.pipeline.sweeper import forget_old_nonces, sweep
 from storage.outbox import take_new_outbox_ids
 
 
@@ -66,5 +66,9 @@ def PERIODIC(settings: Settings) -> list[tuple[Callable[[], object], int]]:  # n
         (check_calendar, 3600),
         (report_unexplained_ratings, 60),
         (send_briefs, 600),
-        (run_duties, 300),  # 代表履职: solicitation closes and reminders (bot/duties_jobs.py)
+        (run_duties, 300),
+        (
+            forget_old_nonces,
+            3600,
+        ),  # 代表履职: solicitation closes and reminders (bot/duties_jobs.py)
     ]

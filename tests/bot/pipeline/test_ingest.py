@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import queue as q
 from bot.pipeline import wake
 from bot.pipeline.inbox_jobs import process_inbox
-from bot.pipeline.ingest import ingest
+from bot.pipeline.ingest import ReplayedNonce, ingest
 from bot.pipeline.registry import processor
 from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
@@ -126,3 +127,35 @@ def _backoff_over(rt: Runtime, inbox_id: int) -> None:
         item = s.get(InboxItem, inbox_id)
         assert item is not None and item.lease_until is not None
         item.lease_until = item.lease_until.replace(year=2000)
+
+
+def _nonce_of(rt: Runtime, key: str) -> str | None:
+    [row] = _inbox_rows(rt, key)
+    return row.nonce
+
+
+def test_nonces_older_than_a_day_are_forgotten_and_recent_ones_kept(rt: Runtime):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.pipeline.sweeper import forget_old_nonces
+    from storage.timeutil import utcnow
+
+    assert ingest(rt, source=SOURCE, key="old", payload="x", nonce="1700000000:aaa")
+    assert ingest(rt, source=SOURCE, key="new", payload="x", nonce="1700000001:bbb")
+    with rt.sessions.begin() as s:
+        s.execute(
+            update(InboxItem)
+            .where(InboxItem.key == "old")
+            .values(received_at=utcnow() - timedelta(days=2))
+        )
+    rt.settings.wecom.replay_window_seconds = 0  # no window: the nonce is the only guard
+    assert forget_old_nonces() == 0 and _nonce_of(rt, "old") == "1700000000:aaa"
+    rt.settings.wecom.replay_window_seconds = 300
+    assert forget_old_nonces() == 1
+    assert _nonce_of(rt, "old") is None and _nonce_of(rt, "new") == "1700000001:bbb"
+    # the forgotten nonce no longer blocks anything; the kept one still refuses a replay
+    assert ingest(rt, source=SOURCE, key="later", payload="x", nonce="1700000000:aaa")
+    with pytest.raises(ReplayedNonce):
+        ingest(rt, source=SOURCE, key="replay", payload="x", nonce="1700000001:bbb")
