@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 PROCESS_CONVERSATION = "bot.pipeline.inbox_jobs.process_conversation"
 BATCH_MAX = 500
 # a waker gathers for this long after the first request: callbacks arriving together (one kf
-# account's, one busy chat's) become one wake-up, and its CPU stays off the request threads
-GATHER_SECONDS = 0.01
+# account's, one busy chat's) become one wake-up, and its CPU stays off the request threads.
+# One rq enqueue costs ~0.5 ms of the web process's CPU; at 10 ms most batches held one or two
+# callbacks and the wake-ups cost as much CPU as recording them. 50 ms is small beside the
+# platforms' own latency (a kf pull, a card send) and a fifth of the wake-up CPU.
+GATHER_SECONDS = 0.05
 
 
 def wake(rt: Runtime, conversations: Iterable[str]) -> bool:
