@@ -9,9 +9,24 @@ and it is not waiting out a retry backoff (`lease_until`). A row that fails for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Executable, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Dialect,
+    Engine,
+    Insert,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,10 +60,93 @@ def record_inbound(
     return db.execute(_insert_statement(bind.dialect.name), params).scalar_one_or_none()
 
 
-_INSERTS: dict[str, Executable] = {}
+def record_inbound_direct(
+    engine: Engine,
+    *,
+    source: str,
+    key: str,
+    payload: str,
+    conversation: str,
+    nonce: str | None = None,
+) -> int | None:
+    """`record_inbound` on a pooled DBAPI connection of an autocommit engine (the ack path).
+
+    The statement is compiled once; per callback this is one cursor execute, without the
+    Connection, execution context and result objects around it (≈0.3 ms of CPU on SQLite,
+    more than the insert). After a connection the server dropped, the pool is renewed and the
+    insert retried once.
+    """
+    insert = _direct_insert(engine.dialect)
+    params = {
+        "source": source,
+        "key": key,
+        "conversation": conversation,
+        "nonce": nonce,
+        "payload": payload,
+        "received_at": utcnow(),
+        "status": "pending",
+        "attempts": 0,
+    }
+    for attempt in (1, 2):
+        conn = engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(insert.sql, insert.arguments(params))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            # a no-op in autocommit mode; but a pooled SQLite connection that SQLAlchemy used
+            # and reset is back in pysqlite's implicit-transaction mode, so commit regardless
+            conn.commit()
+            return None if row is None else int(row[0])
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(exc, conn.dbapi_connection, None):
+                raise
+            conn.invalidate(exc)
+            # the server restarted or dropped us: the pool's idle connections are dead too
+            engine.dispose(close=False)
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
 
 
-def _insert_statement(dialect: str) -> Executable:
+@dataclass(frozen=True)
+class _DirectInsert:
+    sql: str
+    positional: tuple[str, ...] | None  # parameter order for qmark drivers (SQLite)
+    processors: dict[str, Callable[[Any], Any]]  # SQLAlchemy's bind conversions (datetimes)
+
+    def arguments(self, params: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        converted = {
+            k: self.processors[k](v) if k in self.processors else v for k, v in params.items()
+        }
+        if self.positional is None:
+            return converted
+        return tuple(converted[name] for name in self.positional)
+
+
+_DIRECT: dict[tuple[str, str, str], _DirectInsert] = {}
+
+
+def _direct_insert(dialect: Dialect) -> _DirectInsert:
+    which = (dialect.name, dialect.driver, dialect.paramstyle)
+    found = _DIRECT.get(which)
+    if found is None:
+        compiled = _insert_statement(dialect.name).compile(dialect=dialect)
+        positional = tuple(compiled.positiontup) if compiled.positiontup else None
+        found = _DIRECT[which] = _DirectInsert(
+            compiled.string,
+            positional,
+            {k: f for k, f in compiled._bind_processors.items() if callable(f)},
+        )
+    return found
+
+
+_INSERTS: dict[str, Insert] = {}
+
+
+def _insert_statement(dialect: str) -> Insert:
     """The inbox INSERT, built once per dialect: rebuilding it per callback (the ORM's values()
     and a fresh cache key) cost more CPU than the insert itself on the ack path."""
     stmt = _INSERTS.get(dialect)
@@ -81,7 +179,8 @@ def prune_nonces(db: Session, *, received_before: datetime, limit: int = 5000) -
         .limit(limit)
     )
     stmt = update(InboxItem).where(InboxItem.id.in_(ids)).values(nonce=None)
-    return int(db.execute(stmt, execution_options={"synchronize_session": False}).rowcount)
+    result = db.execute(stmt, execution_options={"synchronize_session": False})
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def is_replay(db: Session | Connection, *, source: str, key: str, nonce: str) -> bool:

@@ -12,13 +12,12 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from bot import metrics
 from bot.pipeline.wake import waker
 from bot.runtime import Runtime
 from storage.db import SqliteWriteLock, make_autocommit_engine
-from storage.inbox import is_replay, record_inbound
+from storage.inbox import is_replay, record_inbound_direct
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +57,16 @@ def ingest(
 def _insert(
     rt: Runtime, source: str, key: str, payload: str, conversation: str, nonce: str | None
 ) -> int | None:
-    engine = ack_engine(rt)
-    for attempt in (1, 2):
-        try:
-            with _write_slot(rt), engine.connect() as conn:
-                return record_inbound(
-                    conn,
-                    source=source,
-                    key=key,
-                    payload=payload,
-                    conversation=conversation,
-                    nonce=nonce,
-                )
-        except DBAPIError as exc:
-            # no pre-ping: a connection the server closed fails here once; a fresh one follows
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-            log.info("inbox insert on a dropped connection; retrying on a fresh one")
-    raise AssertionError("unreachable")
+    # no pre-ping: a connection the server closed fails once and is retried on a fresh one
+    with _write_slot(rt):
+        return record_inbound_direct(
+            ack_engine(rt),
+            source=source,
+            key=key,
+            payload=payload,
+            conversation=conversation,
+            nonce=nonce,
+        )
 
 
 def _replayed(rt: Runtime, source: str, key: str, nonce: str) -> bool:

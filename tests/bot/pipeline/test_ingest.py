@@ -159,3 +159,26 @@ def test_nonces_older_than_a_day_are_forgotten_and_recent_ones_kept(rt: Runtime)
     assert ingest(rt, source=SOURCE, key="later", payload="x", nonce="1700000000:aaa")
     with pytest.raises(ReplayedNonce):
         ingest(rt, source=SOURCE, key="replay", payload="x", nonce="1700000001:bbb")
+
+
+def test_insert_on_a_connection_the_server_dropped_is_retried_on_a_fresh_one(rt: Runtime):
+    from sqlalchemy import event, text
+
+    from bot.pipeline.ingest import ack_engine
+    from storage.db import is_postgres
+
+    if not is_postgres(rt.engine):
+        pytest.skip("SQLite connections are not dropped by a server")
+    assert ingest(rt, source=SOURCE, key="before", payload="x")  # a pooled ack connection
+    with rt.engine.connect() as conn:  # the server ends the ack path's pooled session
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    invalidated: list[object] = []
+    event.listen(ack_engine(rt), "invalidate", lambda *args: invalidated.append(args))
+    assert ingest(rt, source=SOURCE, key="after", payload="x")
+    assert len(_inbox_rows(rt, "after")) == 1
+    assert len(invalidated) == 1  # the dead connection was seen, dropped and replaced
