@@ -168,3 +168,42 @@ def test_solicitation_answered_on_the_card(
     for user in ("u-zhang", "u-li"):
         final = sim.card(tracks[user])["cardParamMap"]
         assert final["closed"] == "true" and final["note"] == "" and final["options"] == "[]"
+
+
+def test_a_resent_card_row_updates_the_cards_instead_of_posting_twice(
+    rt: Runtime,
+    sim: DingTalkSimulator,
+    directory: Directory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sqlalchemy import update
+
+    from bot.dingtalk.card_send import CARD_CREATE_DELIVER
+    from bot.pipeline.outbox_jobs import enqueue_send
+    from storage.models import OutboxItem
+
+    rt.settings.dingtalk.solicit_card_template_id = TEMPLATE
+    monkeypatch.setenv("LIANXIN_DINGTALK__SOLICIT_CARD_TEMPLATE_ID", TEMPLATE)
+    set_clock(rt, datetime(2026, 11, 16, 10, 0, tzinfo=BJ))
+    assert lianxin(rt, monkeypatch, "solicit", "create", str(FIXTURE)) == 0
+    capsys.readouterr()
+    drain(rt)
+    with rt.sessions() as s:
+        [row] = s.scalars(select(OutboxItem).where(OutboxItem.kind == "solicit_card")).all()
+    # a worker that died after DingTalk created the cards, before anything was remembered
+    for key in rt.redis.scan_iter(
+        match=f"{rt.settings.redis.queue_prefix}:dingtalk:done:{row.id}:*"
+    ):
+        rt.redis.delete(key)
+    with rt.sessions.begin() as s:
+        s.execute(update(OutboxItem).where(OutboxItem.id == row.id).values(status="pending"))
+    enqueue_send(rt, row.id)
+    drain(rt)
+    with rt.sessions() as s:
+        again = s.get(OutboxItem, row.id)
+        assert again is not None and again.status == "sent"
+        assert set((again.result or {})["outcome"].values()) == {"duplicate"}
+    for user in ("u-zhang", "u-li"):
+        assert len(_cards(rt, sim, user)) == 1
+    assert len([1 for _, p, _ in sim.calls if p == CARD_CREATE_DELIVER]) == 4  # 2 + the resend
