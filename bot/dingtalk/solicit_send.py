@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.dingtalk.api import ApiError
-from bot.dingtalk.card_send import CARD_CREATE_DELIVER, _is_duplicate, _put_card
+from bot.dingtalk.card_send import CARD_CREATE_DELIVER, is_duplicate, put_card
 from bot.dingtalk.send import SendContext, once
 from bot.pipeline.registry import SendError
 from handlers.duties.card_texts import card_params
@@ -100,10 +100,10 @@ def send_solicit_cards(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
                 lambda b=body: ctx.api.call("POST", CARD_CREATE_DELIVER, b),  # type: ignore[misc]
             )  # fmt: skip
         except ApiError as exc:
-            if not _is_duplicate(exc):
+            if not is_duplicate(exc):
                 raise
             log.info("outbox %s: solicitation card %s already exists; updating", item.id, track)
-            _put_card(ctx, track, params)
+            put_card(ctx, track, params)
             outcome[user] = "duplicate"
             continue
         failed = [
@@ -126,7 +126,7 @@ def send_solicit_refresh(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
     outcome: dict[str, str] = {}
     for user, track, params in _cards(ctx, item, str(item.payload.get("note") or "")):
         try:
-            once(ctx, item, f"put:{user}", lambda t=track, p=params: _put_card(ctx, t, p))  # type: ignore[misc]
+            once(ctx, item, f"put:{user}", lambda t=track, p=params: put_card(ctx, t, p))  # type: ignore[misc]
             outcome[user] = "updated"
         except ApiError as exc:
             if exc.retryable:
