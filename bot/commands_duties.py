@@ -77,21 +77,26 @@ def cmd_solicit_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_solicit_close(args: argparse.Namespace, settings: Settings) -> int:
-    """Close a solicitation now."""
-    from bot.commands import _sessions
-    from bot.pipeline.context import build_context
+    """Close a solicitation now (template cards are then re-rendered as 已截止)."""
+    from bot.commands import _runtime
+    from bot.pipeline.context import handler_context
+    from bot.pipeline.outbox_jobs import enqueue_send
     from handlers.duties import vote
     from storage.models import Solicitation
-    from storage.timeutil import utcnow
+    from storage.outbox import take_new_outbox_ids
 
-    with _sessions(settings).begin() as session:
+    rt = _runtime(settings)
+    with rt.sessions.begin() as session:
         sol = session.get(Solicitation, args.id)
         if sol is None:
             return _fail(f"no solicitation {args.id}")
         if sol.closed_at is not None:
             print(f"#{sol.id} was already closed at {sol.closed_at:%Y-%m-%d %H:%M} UTC")
             return 0
-        vote.close(session, sol, build_context(settings, session, utcnow()), by="cli")
+        vote.close(session, sol, handler_context(rt, session), by="cli")
+        new_ids = take_new_outbox_ids(session)
+    for outbox_id in new_ids:
+        enqueue_send(rt, outbox_id)
     print(f"#{args.id} closed")
     return 0
 

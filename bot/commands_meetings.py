@@ -25,6 +25,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     qr = msub.add_parser("qrcode", help="the venue's 签到 QR code (PNG)")
     qr.add_argument("id", type=int)
     qr.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    qr.add_argument(
+        "--dtmd",
+        action="store_true",
+        help="encode the dtmd:// message link instead of the H5 page (default without public_url)",
+    )
     qr.set_defaults(func=cmd_meeting_qrcode)
 
     doc = sub.add_parser("doc", help="阅文: send a document, read receipts")
@@ -98,7 +103,7 @@ def cmd_meeting_attendance(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_meeting_qrcode(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the venue's 签到 QR code: scanning it sends `#签到<id> <token>` as the deputy."""
+    """Write the venue's 签到 QR code: the H5 check-in page, or the dtmd `#签到<id> <token>`."""
     import qrcode
 
     from bot.commands import _sessions
@@ -109,10 +114,14 @@ def cmd_meeting_qrcode(args: argparse.Namespace, settings: Settings) -> int:
         m = session.get(Meeting, args.id)
         if m is None:
             return _fail(f"no meeting {args.id}")
-        text = meeting.checkin_text(m)
-    link = f"dtmd://dingtalkclient/sendMessage?content={quote(text, safe='')}"
+        text, path = meeting.checkin_text(m), meeting.checkin_path(m)
+    public = settings.web.public_url.rstrip("/")
+    if public and not args.dtmd:  # the page opens in DingTalk and logs in with 免登
+        link = public + path
+    else:
+        link = f"dtmd://dingtalkclient/sendMessage?content={quote(text, safe='')}"
     qrcode.make(link).save(str(args.out))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}: {link.split('?')[0] if link.startswith('dtmd') else link}")
     return 0
 
 

@@ -82,6 +82,8 @@ class DingtalkSettings(_Section):
     oapi_endpoint: str = "https://oapi.dingtalk.com"  # the old topapi host (workbench login)
     login_endpoint: str = "https://login.dingtalk.com"  # 扫码登录 (OAuth 2) page
     card_template_id: str = ""  # empty = markdown cards with dtmd:// command links
+    # 意见征集/投票 cards (bot/dingtalk/solicit_card.template.json); empty = markdown + dtmd
+    solicit_card_template_id: str = ""
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
     qps_limit: int = Field(default=19, ge=1, le=20)

@@ -48,6 +48,7 @@ class HandlerContext:
     reason_wait_minutes: float = 10
     burst_minutes: float = 10  # follow-ups within this of the last message are not re-acked
     auto_merge_score: float | None = None  # 附议 without asking at this match score (None: off)
+    solicit_cards: bool = False  # 意见征集 as template cards (a solicit card template is set)
     episode_days: float = 10  # a same-place, same-problem report within this is the same case
 
     def __post_init__(self) -> None:

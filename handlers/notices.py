@@ -109,6 +109,23 @@ class RefreshCaseCards:
 
 
 @dataclass(frozen=True)
+class PostSolicitCards:
+    """Deliver the solicitation's template card to each deputy's 1:1 chat (≤ 20 per row)."""
+
+    solicitation_id: int
+    deputy_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RefreshSolicitCards:
+    """Re-render these deputies' solicitation cards from their answers (PUT, template mode)."""
+
+    solicitation_id: int
+    deputy_ids: tuple[int, ...]
+    note: str = ""  # e.g. why a click was refused, shown on the card
+
+
+@dataclass(frozen=True)
 class ToWecomMember:
     """A WeCom self-built-app message to members (text, markdown or a button card)."""
 
@@ -127,6 +144,8 @@ Notice = (
     | PostCaseCard
     | ToDingTalkMedia
     | RefreshCaseCards
+    | PostSolicitCards
+    | RefreshSolicitCards
     | ToWecomMember
 )
 
@@ -175,6 +194,11 @@ def _dingtalk_kind(notice: Notice) -> tuple[str, str | None]:
             "card_post" if isinstance(notice, PostCaseCard) else "card_refresh",
             f"card:{notice.case_id}",
         )
+    if isinstance(notice, PostSolicitCards):
+        return "solicit_card", None
+    if isinstance(notice, RefreshSolicitCards):
+        key = f"solicit:{notice.solicitation_id}:{notice.deputy_ids[0]}"
+        return "solicit_refresh", key if len(notice.deputy_ids) == 1 else None
     if isinstance(notice, ToDingTalkGroup):
         return "group", f"group:{notice.conversation_id}"
     if isinstance(notice, ReplyToStaff):

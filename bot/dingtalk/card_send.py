@@ -131,11 +131,11 @@ def _post_template_card(
     try:
         resp = once(ctx, item, "create", lambda: ctx.api.call("POST", CARD_CREATE_DELIVER, body))
     except ApiError as exc:
-        if not _is_duplicate(exc):
+        if not is_duplicate(exc):
             raise
         # an earlier attempt created it and its answer was lost: bring the content up to date
         log.info("outbox %s: card %s already exists; updating it", item.id, track)
-        _put_card(ctx, track, cards.card_params(view, url=_url(ctx, view.case_id)))
+        put_card(ctx, track, cards.card_params(view, url=_url(ctx, view.case_id)))
         resp = {"result": {"outTrackId": track, "deliverResults": []}, "duplicate": True}
     failed = [
         r for r in (resp.get("result") or {}).get("deliverResults") or [] if not r.get("success")
@@ -167,12 +167,14 @@ def _deliver_models(ctx: SendContext, kind: str, target: str, at: list[str]) -> 
     }
 
 
-def _is_duplicate(exc: ApiError) -> bool:
+def is_duplicate(exc: ApiError) -> bool:
+    """True when createAndDeliver refused an outTrackId that already exists (a resend)."""
     code = exc.code.lower()
     return "outtrackid" in code and ("duplicate" in code or "exist" in code)
 
 
-def _put_card(ctx: SendContext, track: str, params: dict[str, str]) -> dict[str, Any]:
+def put_card(ctx: SendContext, track: str, params: dict[str, str]) -> dict[str, Any]:
+    """`PUT /v1.0/card/instances`: replace the card's public variables by key."""
     body = {
         "outTrackId": track,
         "cardData": {"cardParamMap": params},
@@ -207,7 +209,7 @@ def send_card_refresh(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
                 ctx,
                 item,
                 ref.out_track_id,
-                functools.partial(_put_card, ctx, ref.out_track_id, params),
+                functools.partial(put_card, ctx, ref.out_track_id, params),
             )
             outcome[ref.out_track_id] = "updated"
         except ApiError as exc:

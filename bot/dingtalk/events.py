@@ -76,7 +76,7 @@ def frame_record(headers: Any, data: Any) -> InboxRecord:
         chat, sender = data.get("conversationId"), data.get("senderStaffId")
     elif topic == CARD_TOPIC:
         key = message_id
-        out_track_id, sender, _ = _card_basics(data)
+        out_track_id, sender, _ = card_basics(data)
         chat = data.get("spaceId") or out_track_id
     else:
         raise FrameError(f"no inbox source for topic {topic!r}")
@@ -89,7 +89,7 @@ def frame_record(headers: Any, data: Any) -> InboxRecord:
     )
 
 
-def _card_basics(data: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+def card_basics(data: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """(outTrackId, userId, cardPrivateData.params) of a card callback, or FrameError."""
     out_track_id, user_id = data.get("outTrackId"), data.get("userId")
     if not isinstance(out_track_id, str) or not out_track_id:
@@ -172,7 +172,7 @@ def card_action_from(payload: str) -> CardAction | None:
     """The neutral event of a stored card-callback frame; None (logged) when it is unusable."""
     headers, data = _stored(payload)
     try:
-        out_track_id, user_id, params = _card_basics(data)
+        out_track_id, user_id, params = card_basics(data)
     except FrameError as exc:
         log.warning("card callback %s unusable: %s", headers.get("messageId"), exc)
         return None

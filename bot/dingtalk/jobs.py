@@ -14,6 +14,7 @@ from bot.dingtalk.card_send import send_card_post, send_card_refresh
 from bot.dingtalk.events import BOT_SOURCE, CARD_SOURCE, card_action_from, staff_text_from
 from bot.dingtalk.media import send_media
 from bot.dingtalk.send import SendContext, send_group, send_oto, send_reply
+from bot.dingtalk.solicit_send import send_solicit_cards, send_solicit_refresh
 from bot.pipeline.context import dispatch_event
 from bot.pipeline.registry import SendError, processor, sender
 from bot.runtime import Runtime
@@ -52,6 +53,8 @@ def process_card_action(rt: Runtime, session: Session, item: InboxItem) -> None:
     if event is None:
         return
     dispatch_event(rt, session, event)
+    if event.params.get("kind") == "solicit":
+        return  # the handlers queued the deputy's own card refresh (handlers/duties/router.py)
     _ensure_refresh(session, event)
 
 
@@ -101,6 +104,8 @@ KINDS: dict[str, Callable[[SendContext, OutboxItem], dict[str, Any]]] = {
     "card_post": send_card_post,
     "card_refresh": send_card_refresh,
     "media": send_media,
+    "solicit_card": send_solicit_cards,
+    "solicit_refresh": send_solicit_refresh,
 }
 
 

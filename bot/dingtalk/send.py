@@ -1,7 +1,8 @@
 """Outbox rows of channel "dingtalk" → OpenAPI / sessionWebhook calls (workers only).
 
 Kinds (handlers/notices.py): `oto` (1:1 robot messages, any number of users), `group`, `reply`
-(sessionWebhook while valid, else OpenAPI) here; `card_post` and `card_refresh` in card_send.py.
+(sessionWebhook while valid, else OpenAPI) here; `card_post` and `card_refresh` in card_send.py;
+`solicit_card` and `solicit_refresh` (意见征集 template cards) in solicit_send.py.
 bot/dingtalk/jobs.py dispatches on the kind.
 
 Exactly-once care, in order of the window each closes:

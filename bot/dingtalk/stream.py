@@ -37,7 +37,14 @@ from dingtalk_stream.version import VERSION_STRING
 from websockets.asyncio.client import ClientConnection
 
 from bot.dingtalk import cards
-from bot.dingtalk.events import BOT_TOPIC, CARD_TOPIC, FrameError, frame_record
+from bot.dingtalk.events import (
+    BOT_TOPIC,
+    CARD_TOPIC,
+    FrameError,
+    card_basics,
+    frame_record,
+    parse_json_object,
+)
 from bot.pipeline.ingest import ingest
 from bot.runtime import Runtime
 
@@ -145,7 +152,24 @@ class CardCallbackHandler(_RecordingHandler):
         except Exception:
             log.exception("card callback %s not recorded", message.headers.message_id)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, None
-        return AckMessage.STATUS_OK, cards.busy_response()
+        return AckMessage.STATUS_OK, _busy_for(message.data)
+
+
+def _busy_for(data: Any) -> dict[str, Any]:
+    """The ACK's card update: 「处理中…」 on a case card, 「提交中…」 on a solicitation card."""
+    try:
+        raw = data if isinstance(data, dict) else parse_json_object(data, "data")
+        _, _, params = card_basics(raw)
+    except FrameError:
+        return cards.busy_response()
+    if params.get("kind") == "solicit":
+        from handlers.duties.card_texts import busy_params
+
+        return {
+            "cardData": {"cardParamMap": busy_params()},
+            "cardUpdateOptions": {"updateCardDataByKey": True},
+        }
+    return cards.busy_response()
 
 
 def _log_late_failure(fut: asyncio.Future[Any]) -> None:

@@ -65,15 +65,18 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def write_archive_xlsx(archive: Archive, path: Path) -> None:
-    """Sheets 履职档案 (every activity) and 积分汇总."""
+def write_archive_xlsx(archive: Archive, path: Path, masked: bool = False) -> None:
+    """Sheets 履职档案 (every activity) and 积分汇总; `masked` masks the activity texts."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "履职档案"
     _header(ws, ["日期", "活动", "内容", "积分"])
     for e in archive.entries:
-        ws.append([e.day.isoformat(), e.label, e.detail, e.points])
+        # a registered activity's words may name constituents: masked outside the CLI
+        ws.append(
+            [e.day.isoformat(), e.label, mask_text(e.detail) if masked else e.detail, e.points]
+        )
     summary = wb.create_sheet("积分汇总")
     _header(summary, ["活动", "次数", "积分"])
     for label, count, points in archive.summary():

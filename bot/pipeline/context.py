@@ -36,6 +36,7 @@ def build_context(settings: Settings, session: Session, now: datetime) -> Handle
         reason_wait_minutes=sla.reason_wait_minutes,
         office_group_id=settings.dingtalk.staff_group_id or None,
         episode_days=settings.insight.episode_days,
+        solicit_cards=bool(settings.dingtalk.solicit_card_template_id),
         auto_merge_score=settings.insight.auto_merge_score if settings.insight.auto_merge else None,
     )
 

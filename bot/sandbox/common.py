@@ -24,6 +24,7 @@ WECOM_OPEN_KFID = "wkLianxinSandbox0001"
 DINGTALK_CLIENT_ID = "dinglianxinsandbox"
 DINGTALK_CLIENT_SECRET = "lianxin-sandbox-dingtalk-secret"
 DINGTALK_CARD_TEMPLATE_ID = "lianxin-sandbox.case_card"
+DINGTALK_SOLICIT_TEMPLATE_ID = "lianxin-sandbox.solicit_card"
 
 
 def department_user_id(code: str) -> str:

@@ -153,6 +153,7 @@ def child_env(wecom: WeComSimulator, dingtalk: DingTalkSimulator, base: str) -> 
         "LIANXIN_DINGTALK__OAPI_ENDPOINT": dingtalk.endpoint,
         "LIANXIN_DINGTALK__LOGIN_ENDPOINT": dingtalk.endpoint,
         "LIANXIN_DINGTALK__CARD_TEMPLATE_ID": common.DINGTALK_CARD_TEMPLATE_ID,
+        "LIANXIN_DINGTALK__SOLICIT_CARD_TEMPLATE_ID": common.DINGTALK_SOLICIT_TEMPLATE_ID,
         common.ENV_WECOM_SIM: wecom.sim_url,
         common.ENV_DINGTALK_SIM: f"{dingtalk.endpoint}/_sim/",
         # a new WeChat user per launch: the database may hold last run's open cases

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime, clock_offset
-from bot.sandbox import demo
+from bot.sandbox import common, demo
 from bot.sandbox.common import SimEndpoints, department_user_id, department_user_name
 from bot.wecom.qrcode import BUNDLED_FONT
 from handlers import texts
@@ -278,6 +278,11 @@ class SandboxApi:
             "groups": groups,
             "places": _places(stations),
             "card_template": _card_template(),
+            # every shipped template by the id the sandbox configures (cards carry it)
+            "card_templates": {
+                common.DINGTALK_CARD_TEMPLATE_ID: _card_template(),
+                common.DINGTALK_SOLICIT_TEMPLATE_ID: _card_template("solicit_card"),
+            },
             "clock": self.clock(),
         }
 
@@ -644,9 +649,9 @@ def _qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _card_template() -> dict[str, Any] | None:
-    # The DingTalk adapter ships the card template; the page renders cards from it.
-    path = Path(__file__).resolve().parents[1] / "dingtalk" / "case_card.template.json"
+def _card_template(name: str = "case_card") -> dict[str, Any] | None:
+    # The DingTalk adapter ships the card templates; the page renders cards from them.
+    path = Path(__file__).resolve().parents[1] / "dingtalk" / f"{name}.template.json"
     try:
         spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

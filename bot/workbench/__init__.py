@@ -13,11 +13,15 @@ from flask import Blueprint, Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from bot.runtime import Runtime
-from bot.workbench import auth, exports, pages, sessions
+from bot.workbench import auth, checkin, duties_pages, exports, pages, sessions
 from bot.workbench.common import security_headers
 from bot.workcal_config import service_zone
 
-PUBLIC_ENDPOINTS = {"login_page", "auth_start", "auth_callback", "auth_mianden", "logout", "static"}
+# the 签到 page greets a deputy who is not logged in yet (it logs them in with 免登 itself)
+PUBLIC_ENDPOINTS = {
+    "login_page", "auth_start", "auth_callback", "auth_mianden", "logout", "static",
+    "checkin_page",
+}  # fmt: skip
 
 
 def blueprint(rt: Runtime) -> Blueprint:
@@ -68,4 +72,6 @@ def blueprint(rt: Runtime) -> Blueprint:
     auth.register(bp)
     pages.register(bp)
     exports.register(bp)
+    duties_pages.register(bp)
+    checkin.register(bp)
     return bp

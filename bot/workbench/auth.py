@@ -12,6 +12,13 @@ from bot.workbench.common import db, log, page, refuse, runtime
 from handlers.workbench.scope import viewer_for
 
 STATE_COOKIE = "lianxin_wb_state"
+NEXT_COOKIE = "lianxin_wb_next"  # where the QR login returns to (e.g. the 签到 page)
+
+
+def _safe_next(value: str) -> str:
+    """A path inside the workbench, or '' (never another site)."""
+    ok = value.startswith("/workbench/") and "//" not in value and "\\" not in value
+    return value if ok else ""
 
 
 def _client() -> str:
@@ -55,6 +62,11 @@ def register(bp: Blueprint) -> None:
         response.set_cookie(
             STATE_COOKIE, state, max_age=600, httponly=True, samesite="Lax", path="/workbench"
         )
+        back = _safe_next(request.args.get("next", ""))
+        if back:
+            response.set_cookie(
+                NEXT_COOKIE, back, max_age=600, httponly=True, samesite="Lax", path="/workbench"
+            )
         return response
 
     @bp.get("/auth/callback")
@@ -74,9 +86,11 @@ def register(bp: Blueprint) -> None:
         token, why = _sign_in(user_id, "oauth")
         if token is None:
             return redirect(url_for(".login_page", failed=why))
-        response = redirect(url_for(".overview"))
+        back = _safe_next(request.cookies.get(NEXT_COOKIE, ""))
+        response = redirect(back or url_for(".overview"))
         sessions.set_cookie(response, token, request)
         response.delete_cookie(STATE_COOKIE, path="/workbench")
+        response.delete_cookie(NEXT_COOKIE, path="/workbench")
         return response
 
     @bp.post("/auth/mianden")

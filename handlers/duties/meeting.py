@@ -177,26 +177,62 @@ def _check_in(
     target: ReplyTarget,
     ctx: HandlerContext,
 ) -> None:
-    if via == "qr" and not secrets.compare_digest(token.encode(), m.checkin_token.encode()):
-        cards.reply(session, target, mt.checkin_needs_qr(m))
-        return
+    cards.reply(session, target, check_in(m, row, token, via, ctx))
+
+
+def check_in(m: Meeting, row: MeetingAttendee, token: str, via: str, ctx: HandlerContext) -> str:
+    """Record 签到 inside the window (qr/h5 need the venue's token); the polite answer."""
+    if via in ("qr", "h5") and not secrets.compare_digest(token.encode(), m.checkin_token.encode()):
+        return mt.checkin_needs_qr(m)
     if via == "button" and not m.button_checkin:
-        cards.reply(session, target, mt.checkin_needs_qr(m))
-        return
+        return mt.checkin_needs_qr(m)
     if not m.starts_at - CHECKIN_OPENS <= ctx.now <= m.ends_at:
-        opens = fmt_when(m.starts_at - CHECKIN_OPENS)
-        cards.reply(session, target, mt.checkin_outside_window(m, opens))
-        return
+        return mt.checkin_outside_window(m, fmt_when(m.starts_at - CHECKIN_OPENS))
     if row.checked_in_at is not None:
-        cards.reply(session, target, mt.already_checked_in(m))
-        return
+        return mt.already_checked_in(m)
     row.checked_in_at, row.checkin_via = ctx.now, via
-    cards.reply(session, target, mt.checked_in(m, fmt_when(ctx.now)))
+    return mt.checked_in(m, fmt_when(ctx.now))
+
+
+def meeting_by_token(session: Session, token: str) -> Meeting | None:
+    """The meeting whose venue QR code carries `token` (the H5 check-in page's address)."""
+    if not token or len(token) > 32:
+        return None
+    m = session.scalars(select(Meeting).where(Meeting.checkin_token == token)).first()
+    # compare again in constant time: the lookup above is only an index
+    if m is None or not secrets.compare_digest(token.encode(), m.checkin_token.encode()):
+        return None
+    return m
+
+
+def check_in_on_page(
+    session: Session, m: Meeting, person: Person, token: str, ctx: HandlerContext
+) -> str:
+    """签到 from the H5 page the venue's QR code opens (same rules as the text command)."""
+    row = _attendee(session, m, person)
+    if row is None:
+        return mt.not_invited(m)
+    return check_in(m, row, token, "h5", ctx)
+
+
+def attendee_status(session: Session, m: Meeting, person: Person) -> MeetingAttendee | None:
+    """The person's attendance row of the meeting (not locked), None if not invited."""
+    if person.kind != "deputy":
+        return None
+    stmt = select(MeetingAttendee).where(
+        MeetingAttendee.meeting_id == m.id, MeetingAttendee.deputy_id == person.id
+    )
+    return session.scalars(stmt).first()
 
 
 def checkin_text(m: Meeting) -> str:
-    """What the venue's QR code carries (sent as the scanning deputy)."""
+    """What the dtmd form of the venue's QR code sends as the scanning deputy."""
     return f"#签到{m.id} {m.checkin_token}"
+
+
+def checkin_path(m: Meeting) -> str:
+    """The H5 check-in page the venue's QR code opens (under [web] public_url)."""
+    return f"/workbench/checkin/{m.checkin_token}"
 
 
 def remind_due(session: Session, ctx: HandlerContext) -> int:

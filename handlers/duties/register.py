@@ -27,6 +27,11 @@ _RELATIVE = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
 MAX_KIND = 8
 
 
+def is_confirm(text: str) -> bool:
+    """`确认登记 N` (station staff confirming an activity)."""
+    return bool(_CONFIRM.match(text))
+
+
 def handles(text: str) -> bool:
     """`登记 …` or `确认登记 N`."""
     return bool(_REGISTER.match(text) or _CONFIRM.match(text))

@@ -30,6 +30,37 @@ def handles(text: str) -> bool:
     )
 
 
+COMMAND_KINDS = (
+    "survey_answer", "survey_show", "vote", "meeting_register", "meeting_excuse",
+    "meeting_checkin", "checkin_qr", "doc_open", "doc_read", "register", "confirm_register",
+)  # fmt: skip
+
+
+def command_kind(text: str) -> str | None:
+    """Which 代表履职 command `text` is (one of COMMAND_KINDS), as the parsers read it."""
+    m = meeting.HEADER.match(text)
+    if m is not None:
+        word, rest = m.group(1), m.group(3).strip()
+        if word == "签到":
+            return "checkin_qr"
+        if rest.startswith("签到"):
+            return "meeting_checkin"
+        if rest.startswith(("报名", "参加")):
+            return "meeting_register"
+        return "meeting_excuse" if rest.startswith("请假") else None
+    m = reading.HEADER.match(text)
+    if m is not None:
+        return "doc_read" if m.group(2).strip().startswith(reading.CONFIRM_WORDS) else "doc_open"
+    head = answers.header(text)
+    if head is not None:
+        if head.word_kind == "vote":
+            return "vote"
+        return "survey_answer" if head.rest else "survey_show"
+    if register.handles(text):
+        return "confirm_register" if register.is_confirm(text) else "register"
+    return None
+
+
 def on_text(session: Session, ev: StaffText, target: ReplyTarget, ctx: HandlerContext) -> None:
     """A 代表履职 text command from a deputy or staff member."""
     person = queries.person_by_platform(session, ev.platform, ev.user_id)
@@ -61,7 +92,10 @@ def on_card(session: Session, ev: CardAction, ctx: HandlerContext) -> None:
     if not raw_id.isdigit() or len(raw_id) > 9:
         cards.reply(session, target, texts.answer_empty())
         return
-    head = answers.Header("survey", int(raw_id), ev.params.get("answer", ""))
+    answer = ev.params.get("answer", "").strip()
+    if answer.isdigit():  # a free-text question: the text comes from the card's input box
+        answer = f"{answer} {ev.params.get('text', '').strip()}"
+    head = answers.Header("survey", int(raw_id), answer)
     keys = (f"{ev.platform}:card:{ev.platform_id}", ev.platform_id)
     _answer(session, person, head, target, ctx, keys)
 
@@ -88,10 +122,13 @@ def _answer(
     if sol.secret:
         # whatever becomes of it (cast, refused, late), the text is a deputy's choice
         vote.scrub(session, *keys)
+    note = ""
     if not solicit.is_open(sol, ctx.now):
-        cards.reply(session, target, texts.closed(sol))
-        return
-    if sol.kind == "vote":
+        note = texts.closed(sol)
+        cards.reply(session, target, note)
+    elif sol.kind == "vote":
         vote.cast(session, sol, person, head.rest, target, ctx)
     else:
-        solicit.answer(session, sol, row, head.rest, target, ctx)
+        note = solicit.answer(session, sol, row, head.rest, target, ctx)
+    if ctx.solicit_cards:  # the deputy's card shows the new answers (or why not) in place
+        solicit.queue_card_batches(session, sol.id, [person.id], "refresh", note)

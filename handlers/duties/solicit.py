@@ -19,7 +19,12 @@ from handlers.cards import ReplyTarget
 from handlers.context import HandlerContext
 from handlers.duties import answers, texts
 from handlers.duties.spec import Audience, SolicitSpec, questions_from_json
-from handlers.notices import ToDingTalkUsers, queue_notice
+from handlers.notices import (
+    PostSolicitCards,
+    RefreshSolicitCards,
+    ToDingTalkUsers,
+    queue_notice,
+)
 from handlers.queries import Person
 from handlers.workcal import WorkCalendar
 from storage.models import Deputy, DeputyStation, Solicitation, SolicitTarget, Station
@@ -118,10 +123,31 @@ def create(
         )
         for d, station_id in people
     )
+    if ctx.solicit_cards:  # one template card per deputy, rendered at send time
+        batches = queue_card_batches(session, sol.id, [d.id for d, _ in people], "send")
+        return Created(sol.id, len(people), batches)
     title, text = texts.solicit_card(sol, spec.questions)
     users = [d.dingtalk_user_id for d, _ in people]
     batches = queue_batches(session, users, title, text, f"solicit:{sol.id}:send")
     return Created(sol.id, len(people), batches)
+
+
+def queue_card_batches(
+    session: Session, sol_id: int, deputy_ids: list[int], step: str, note: str = ""
+) -> int:
+    """Template mode: post (`send`) or refresh the deputies' cards, ≤ 20 per outbox row."""
+    n = 0
+    for n, i in enumerate(range(0, len(deputy_ids), BATCH), 1):
+        chunk = tuple(deputy_ids[i : i + BATCH])
+        notice: PostSolicitCards | RefreshSolicitCards = (
+            PostSolicitCards(sol_id, chunk)
+            if step == "send"
+            else RefreshSolicitCards(sol_id, chunk, note)
+        )
+        # a refresh of one deputy may repeat (each answer); a post or close batch may not
+        key = f"solicit:{sol_id}:{step}:{n}" if step in ("send", "close") else None
+        queue_notice(session, notice, dedupe_key=key)
+    return n
 
 
 def queue_batches(
@@ -150,16 +176,20 @@ def answer(
     rest: str,
     target: ReplyTarget,
     ctx: HandlerContext,
-) -> None:
-    """A deputy's answer (or change) to a survey; a bad answer changes nothing."""
+) -> str:
+    """A deputy's answer (or change) to a survey; a bad answer changes nothing.
+
+    Returns the hint when the answer was refused ('' when it was recorded or only shown). A
+    click on a template card is answered by the card itself: no 1:1 message on success.
+    """
     questions = questions_from_json(sol.questions)
     if not rest.strip():
         cards.reply(session, target, texts.current_answers(sol, questions, row.answers or {}))
-        return
+        return ""
     steps = answers.parse_steps(rest, questions)
     if isinstance(steps, str):
         cards.reply(session, target, steps)
-        return
+        return steps
     old = dict(row.answers or {})
     new = answers.apply_steps(old, steps)
     missing = answers.missing(new, questions)
@@ -168,7 +198,9 @@ def answer(
     row.status = "partial" if missing else "answered"
     row.changes += int(changed)
     row.answered_at = ctx.now
-    cards.reply(session, target, texts.answers_recorded(sol, questions, new, missing, changed))
+    if target.from_text or not ctx.solicit_cards:  # a click shows the answers on its card
+        cards.reply(session, target, texts.answers_recorded(sol, questions, new, missing, changed))
+    return ""
 
 
 def lock_target(session: Session, sol_id: int, person: Person) -> SolicitTarget | None:

@@ -40,6 +40,16 @@ def _kind_label(sol: Solicitation) -> str:
     return "意见征集"
 
 
+def kind_label(sol: Solicitation) -> str:
+    """意见征集 / 投票 / 无记名投票."""
+    return _kind_label(sol)
+
+
+def answer_lines(questions: tuple[Question, ...], answers: Mapping[str, object]) -> str:
+    """One line per question with the deputy's answer (or 未答)."""
+    return _answer_lines(questions, answers)
+
+
 def solicit_card(sol: Solicitation, questions: tuple[Question, ...]) -> tuple[str, str]:
     """Title and markdown of the card every deputy in the audience receives."""
     lines = [f"### 【{_kind_label(sol)}】{sol.title}"]

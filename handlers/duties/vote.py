@@ -104,6 +104,15 @@ def close(session: Session, sol: Solicitation, ctx: HandlerContext, by: str) -> 
         sol.tally = {"counts": count(session, sol), "ballots": _ballots(session, sol)}
         if sol.secret:
             _reshuffle(session, sol)
+    if ctx.solicit_cards:  # every card turns 已截止
+        from handlers.duties.solicit import queue_card_batches
+
+        ids = session.scalars(
+            select(SolicitTarget.deputy_id)
+            .where(SolicitTarget.solicitation_id == sol.id)
+            .order_by(SolicitTarget.deputy_id)
+        )
+        queue_card_batches(session, sol.id, list(ids), "close")
 
 
 def _ballots(session: Session, sol: Solicitation) -> int:

@@ -407,28 +407,53 @@ def command_example(verb: str) -> str:
     return _COMMAND_EXAMPLES.get(verb, "帮助")
 
 
+# Every command the parsers accept, as (example, what it does); help_text shows them all and
+# tests/handlers/test_help.py fails when a parser accepts a command that is not listed here.
+HELP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("#123", "查看诉求"),
+    ("#123 接单", ""),
+    ("#123 回复 答复内容", ""),
+    ("#123 转办 部门名称", ""),
+    ("#123 补充 需群众补充的内容", ""),
+    ("#123 不予受理 原因", ""),
+    ("#123 分类 停车", "更正分类"),
+    ("#15 附议 #12", "把 #15 合并为 #12 的附议"),
+    ("#15 取消附议", ""),
+    ("待办", "我的待办"),
+    ("确认", "确认最新通知"),
+    ("帮助", "显示本说明"),
+)
+HELP_DUTIES: tuple[tuple[str, str], ...] = (
+    ("#征集3 1A 2BC 3 具体意见", "回答意见征集（截止前可修改）"),
+    ("#征集3 2+D", "多选题加选或取消一项"),
+    ("#征集3", "查看我的回答"),
+    ("#投票5 1A", "投票（一人一票，投出后不能更改）"),
+    ("#会议7 报名", "报名参加会议或活动"),
+    ("#会议7 请假 外出调研", "请假（需写明理由）"),
+    ("#会议7 签到", "会场签到（工作人员开放按钮签到时）"),
+    ("#签到7 签到码", "扫描会场签到二维码时自动发送"),
+    ("#阅文5", "打开文件"),
+    ("#阅文5 已阅", "确认已阅"),
+    ("登记 走访 12月3日 东湖村 走访选民10户", "登记线下履职活动（可附照片）"),
+)
+HELP_STAFF: tuple[tuple[str, str], ...] = (
+    ("#123 改派 代表姓名", ""),
+    ("#123 办结 说明", "说明可省略"),
+    ("通知 城南联络站 周五下午三点开会", "向区域或联络站发通知"),
+    ("确认登记 12", "确认代表登记的履职活动"),
+)
+
+
+def _help_lines(entries: tuple[tuple[str, str], ...]) -> list[str]:
+    return [f"「{example}」{what}" for example, what in entries]
+
+
 def help_text(is_staff: bool = False) -> str:
-    """The command grammar, shortest useful form."""
-    lines = [
-        "可用指令（# 可省略）：",
-        "「#123」查看诉求",
-        "「#123 接单」",
-        "「#123 回复 答复内容」",
-        "「#123 转办 部门名称」",
-        "「#123 补充 需群众补充的内容」",
-        "「#123 不予受理 原因」",
-        "「#123 分类 停车」更正分类",
-        "「#15 附议 #12」把 #15 合并为 #12 的附议；「#15 取消附议」",
-        "「待办」我的待办",
-        "「确认」确认最新通知",
-    ]
+    """Every command with an example: cases, 代表履职, and (for staff) the staff commands."""
+    lines = ["可用指令（# 可省略）：", *_help_lines(HELP_COMMANDS)]
+    lines += ["代表履职：", *_help_lines(HELP_DUTIES)]
     if is_staff:
-        lines += [
-            "工作人员另可用：",
-            "「#123 改派 代表姓名」",
-            "「#123 办结 说明」（说明可省略）",
-            "「通知 区域或联络站 内容」",
-        ]
+        lines += ["工作人员另可用：", *_help_lines(HELP_STAFF)]
     return "\n".join(lines)
 
 

@@ -69,3 +69,31 @@ def test_unknown_deputy_weight_and_solicitation(
     monkeypatch.setenv("LIANXIN_DUTIES__POINTS__CASE_TYPO", "3")
     assert main(["deputies", "record", "D1", "--year", "2026"]) == 2
     assert "unknown [duties.points] keys" in capsys.readouterr().err
+
+
+def test_meeting_qrcode_opens_the_h5_checkin_page_when_public_url_is_set(
+    world: World,
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handlers.duties import meeting
+    from tests.handlers.duties.helpers import BJ, load
+
+    monkeypatch.setenv("LIANXIN_DATABASE__URL", database_url)
+    spec = meeting.parse_meeting(load("meeting.yaml"), BJ)
+    with world.sessions() as session, session.begin():
+        m = meeting.create(session, world.ctx(), spec)
+        mid, token = m.id, m.checkin_token
+    png = tmp_path / "checkin.png"
+    monkeypatch.setenv("LIANXIN_WEB__PUBLIC_URL", "https://lianxin.example.gov.cn/")
+    assert main(["meeting", "qrcode", str(mid), "--out", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert f"https://lianxin.example.gov.cn/workbench/checkin/{token}" in out
+    assert png.stat().st_size > 0
+    assert main(["meeting", "qrcode", str(mid), "--out", str(png), "--dtmd"]) == 0
+    assert "dtmd://dingtalkclient/sendMessage" in capsys.readouterr().out
+    monkeypatch.delenv("LIANXIN_WEB__PUBLIC_URL")
+    assert main(["meeting", "qrcode", str(mid), "--out", str(png)]) == 0
+    assert "dtmd://dingtalkclient/sendMessage" in capsys.readouterr().out

@@ -388,8 +388,25 @@
     return Object.assign({}, card.cardParamMap || {}, mine.cardParamMap || {});
   }
 
+  function templateOf(entry) {
+    var all = (state.config && state.config.card_templates) || {};
+    return all[entry.cardTemplateId] || (state.config && state.config.card_template);
+  }
+
+  // a loop item's fields are addressed as ${loop.name}
+  function withLoop(values, item) {
+    var out = Object.assign({}, values);
+    Object.keys(item || {}).forEach(function (k) { out["loop." + k] = item[k]; });
+    return out;
+  }
+
+  function loopItems(comp, values) {
+    var m = /^\$\{(\w+)\}$/.exec(comp.items || "");
+    try { return m ? JSON.parse(values[m[1]] || "[]") : []; } catch (e) { return []; }
+  }
+
   function subst(text, values) {
-    return String(text || "").replace(/\$\{(\w+)\}/g, function (_, name) {
+    return String(text || "").replace(/\$\{([\w.]+)\}/g, function (_, name) {
       return values[name] !== undefined ? values[name] : "";
     });
   }
@@ -403,7 +420,7 @@
   }
 
   function compare(cmp, values) {
-    var m = /^\s*(\$\{\w+\}|'[^']*')\s*(==|!=)\s*(\$\{\w+\}|'[^']*')\s*$/.exec(cmp);
+    var m = /^\s*(\$\{[\w.]+\}|'[^']*')\s*(==|!=)\s*(\$\{[\w.]+\}|'[^']*')\s*$/.exec(cmp);
     if (!m) return true;
     var a = term(m[1], values);
     var b = term(m[3], values);
@@ -419,7 +436,7 @@
   function renderCard(entry, viewer, conversation) {
     var card = entry.card || {};
     var values = vars(card, viewer);
-    var tpl = state.config && state.config.card_template;
+    var tpl = templateOf(entry);
     var box = el("div", "card");
     box.dataset.outTrackId = entry.outTrackId;
     box.dataset.caseId = values.case_id || "";
@@ -443,6 +460,31 @@
         var tag = subst(comp.tag, values);
         if (tag) head.appendChild(el("span", "card-tag s-" + (values.status || ""), tag));
         box.appendChild(head);
+        return;
+      }
+      if (comp.component === "loop") {  // the solicitation card's option buttons
+        var list = el("div", "card-loop");
+        loopItems(comp, values).forEach(function (item) {
+          var lv = withLoop(values, item);
+          (comp.children || []).forEach(function (child) {
+            if (!visible(child.visible, lv)) return;
+            if (child.component === "text") {
+              list.appendChild(el("div", "card-text " + (child.style || ""), subst(child.text, lv)));
+              return;
+            }
+            var spec = (tpl.buttons || []).filter(function (b) { return b.id === child.ref; })[0];
+            if (!spec || !visible(spec.visible, lv)) return;
+            var chosen = item.selected === "true" ? " primary" : "";
+            var b = el("button", "card-btn" + chosen, subst(spec.label, lv));
+            b.type = "button";
+            b.dataset.action = spec.id;
+            b.dataset.viewer = viewer;
+            b.dataset.outTrackId = entry.outTrackId;
+            b.dataset.loop = JSON.stringify(item);
+            list.appendChild(b);
+          });
+        });
+        if (list.childNodes.length) box.appendChild(list);
         return;
       }
       if (comp.component === "buttonGroup") {
@@ -487,7 +529,8 @@
   }
 
   function clickCard(button) {
-    var tpl = state.config.card_template;
+    var owner = findEntry(button.dataset.outTrackId, button.dataset.viewer);
+    var tpl = owner ? templateOf(owner) : state.config.card_template;
     var spec = (tpl.buttons || []).filter(function (b) { return b.id === button.dataset.action; })[0];
     if (!spec) return;
     var cardEl = button.closest(".card");
@@ -496,6 +539,7 @@
     var card = findCard(button.dataset.outTrackId, button.dataset.viewer);
     if (card) values = vars(card, button.dataset.viewer);
     if (input) values[input.dataset.bind] = input.value;
+    if (button.dataset.loop) values = withLoop(values, JSON.parse(button.dataset.loop));
     var params = {};
     Object.keys(spec.params || {}).forEach(function (k) {
       params[k] = subst(spec.params[k], values);
@@ -512,6 +556,18 @@
         delete state.inputs[input.dataset.key];
       }
     }).catch(function () { button.disabled = false; });
+  }
+
+  function findEntry(outTrackId, viewer) {
+    var last = state.last || {};
+    var views = [last.group, last.me, last.staff, last.office];
+    for (var i = 0; i < views.length; i++) {
+      var msgs = (views[i] && views[i].messages) || [];
+      for (var j = 0; j < msgs.length; j++) {
+        if (msgs[j].kind === "card" && msgs[j].outTrackId === outTrackId) return msgs[j];
+      }
+    }
+    return null;
   }
 
   function findCard(outTrackId, viewer) {

@@ -13,7 +13,9 @@
       body: JSON.stringify({ code: code }),
       credentials: "same-origin"
     }).then(function (r) { return r.json(); }).then(function (body) {
-      if (body.ok) { window.location = body.next; } else { hint.textContent = body.message; }
+      // a page that asked for the login (the 签到 page) comes back to itself
+      var back = hint.getAttribute("data-next");
+      if (body.ok) { window.location = back || body.next; } else { hint.textContent = body.message; }
     });
   }
   function failed() { hint.textContent = "钉钉免登失败，请使用扫码登录。"; }

@@ -36,6 +36,7 @@ def test_children_settings_point_at_the_simulators(sandbox: Sandbox, settings: S
     assert len(common.WECOM_AES_KEY) == 43
     assert child.dingtalk.openapi_endpoint == sandbox.handle.dingtalk.endpoint
     assert child.dingtalk.card_template_id
+    assert child.dingtalk.solicit_card_template_id  # 意见征集 answered on the card
     for url in (env[common.ENV_WECOM_SIM], env[common.ENV_DINGTALK_SIM], child.wecom.api_base):
         assert url.startswith("http://127.0.0.1:")
     assert env[common.ENV_VISITOR].startswith("wm")

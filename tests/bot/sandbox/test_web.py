@@ -18,6 +18,7 @@ from bot.config import WecomSettings
 from bot.pipeline.context import handler_context
 from bot.queue import PERIODIC_QUEUE
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
+from bot.sandbox import common
 from bot.sandbox.common import SimEndpoints
 from bot.sandbox.web import blueprint, clock_view, interleave, lead_label, sample_photo
 from storage.models import Case, InboxItem, KeyValue
@@ -116,6 +117,9 @@ def test_config_offers_qr_links_issued_by_the_simulator(sandbox: Sandbox) -> Non
     kinds = {g["id"]: g["kind"] for g in cfg["groups"]}
     assert kinds["cid_donghu_station=="] == "station" and kinds["cid_qingxi_office=="] == "office"
     assert cfg["card_template"]["buttons"]
+    templates = cfg["card_templates"]  # the page renders each card by its template id
+    assert templates[common.DINGTALK_SOLICIT_TEMPLATE_ID]["buttons"][0]["id"] == "option"
+    assert templates[common.DINGTALK_CARD_TEMPLATE_ID] == cfg["card_template"]
     assert len(cfg["places"]) == 3 and cfg["clock"]["label"]
 
 
