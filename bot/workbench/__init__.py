@@ -13,7 +13,7 @@ from flask import Blueprint, Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from bot.runtime import Runtime
-from bot.workbench import auth, exports, pages, sessions
+from bot.workbench import admin_directory, admin_settings, auth, exports, pages, sessions
 from bot.workbench.common import security_headers
 from bot.workcal_config import service_zone
 
@@ -68,4 +68,6 @@ def blueprint(rt: Runtime) -> Blueprint:
     auth.register(bp)
     pages.register(bp)
     exports.register(bp)
+    admin_directory.register(bp)
+    admin_settings.register(bp)
     return bp

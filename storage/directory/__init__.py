@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from storage.directory.apply import ApplyFailed, Writer
-from storage.directory.changes import describe_changes
+from storage.directory.changes import describe_changes, describe_rows
 from storage.directory.checks import check_plan
 from storage.directory.plan import build_plan
 from storage.directory.report import DirectoryImportError, ImportReport, RowError
@@ -78,6 +78,7 @@ def import_directory(
         report.errors.sort(key=_error_order)
         raise DirectoryImportError(report)
     report.changes = describe_changes(plan)
+    report.rows = describe_rows(plan)
     try:
         with session.begin_nested() as savepoint:
             Writer(session, snap).apply(plan, report, progress)
