@@ -118,7 +118,7 @@ def register(bp: Blueprint) -> None:
             "sections": texts.SECTION_LABELS,
             "fields": texts.FIELD_LABELS,
             "actions": texts.IMPORT_ACTIONS,
-            "phone": masked_phone,
+            "show": imports.shown,
         }
 
 

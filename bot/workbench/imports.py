@@ -20,7 +20,9 @@ from bot.workbench import uploads
 from bot.workbench.common import audit, db, login, runtime
 from handlers import texts
 from storage.directory.report import RowError
+from storage.directory.rows import WEEKDAYS
 
+_DAY_LABELS = dict(zip(WEEKDAYS, texts.WEEKDAY_LABELS, strict=True))
 ROSTER_SUFFIXES = (".xlsx", ".csv", ".yaml", ".yml")
 CALENDAR_SUFFIXES = (".yaml", ".yml")
 
@@ -39,6 +41,30 @@ class Outcome:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     years: dict[str, list[int]] = field(default_factory=dict)  # calendar: created/replaced/...
     schedule: list[tuple[int, str, str, str]] = field(default_factory=list)  # year, day, kind, name
+
+
+def shown(field_name: str, value: Any) -> str:
+    """A directory value as the preview shows it (phones masked, codes and flags in Chinese)."""
+    from handlers.workbench.directory import masked_phone
+
+    if value in (None, "", [], {}):
+        return "（空）"
+    if field_name == "phone":
+        return masked_phone(str(value))
+    if field_name == "level":
+        return texts.LEVEL_LABELS.get(str(value), str(value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        parts = []
+        for key, inner in value.items():
+            if isinstance(inner, list):  # duty: {station: [mon, ...]}
+                inner = "、".join(_DAY_LABELS.get(str(d), str(d)) for d in inner)
+            parts.append(f"{key}：{inner}" if inner not in (None, "") else str(key))
+        return "；".join(parts)
+    return str(value)
 
 
 def upload_limit() -> None:

@@ -48,7 +48,7 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 GOOD_ROSTER = [
     ["序号", "编号", "姓名", "钉钉账号", "手机号码", "所属联络站"],
     [1, "D1", "张伟", "u-zhang", "13812345678", "城南联络站"],
-    [2, "D9", "周新", "u-zhou", "13900001111", "城北联络站"],
+    [2, "D9", "周新", "u-zhouxin", "13900001111", "城北联络站"],
 ]
 
 
@@ -195,7 +195,7 @@ def test_roster_preview_then_confirm_changes_the_db_once(browser: Browser, world
     after = _state(world)
     with world.sessions() as session:
         zhou = session.scalars(select(Deputy).where(Deputy.code == "D9")).one()
-        assert zhou.dingtalk_user_id == "u-zhou" and zhou.phone == "13900001111"
+        assert zhou.dingtalk_user_id == "u-zhouxin" and zhou.phone == "13900001111"
     again = browser.client.post(
         "/workbench/admin/directory/import/confirm", data={"csrf": browser.csrf(), "token": token}
     )
