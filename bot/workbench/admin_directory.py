@@ -80,7 +80,9 @@ def register(bp: Blueprint) -> None:
 
     @bp.route("/admin/directory/import", methods=["GET", "POST"])
     def admin_directory_import() -> Page:
-        imports.upload_limit()
+        too_big = imports.upload_limit()
+        if too_big and login().viewer.is_admin:
+            return page("admin_import.html", kind="directory", outcome=None, error=too_big), 413
         refused = admin_refusal("directory import", post=request.method == "POST")
         if refused:
             return refused

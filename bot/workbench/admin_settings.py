@@ -114,7 +114,9 @@ def register(bp: Blueprint) -> None:
 
     @bp.post("/admin/settings/calendar")
     def admin_calendar_import() -> Page:
-        imports.upload_limit()
+        too_big = imports.upload_limit()
+        if too_big and login().viewer.is_admin:
+            return page("admin_import.html", kind="calendar", outcome=None, error=too_big), 413
         refused = admin_refusal("calendar import", post=True)
         if refused:
             return refused

@@ -67,17 +67,23 @@ def shown(field_name: str, value: Any) -> str:
     return str(value)
 
 
-def upload_limit() -> None:
-    """Allow an import-sized body on this request (the app's default limit is small)."""
-    request.max_content_length = runtime().settings.workbench.upload_max_bytes
+def upload_limit() -> str | None:
+    """Allow an import-sized body on this request (the app's default is small); read it.
+
+    Returns the Chinese refusal when the body is larger still (before any check reads the form).
+    """
+    limit = runtime().settings.workbench.upload_max_bytes
+    request.max_content_length = limit
+    try:
+        request.form  # noqa: B018  (parses the body once, under the raised limit)
+    except RequestEntityTooLarge:
+        return texts.admin_too_big(limit // 1024)
+    return None
 
 
 def read_upload(kind: str, suffixes: tuple[str, ...]) -> tuple[str, str, bytes] | str:
     """(file name, suffix, bytes) of the uploaded file, or the Chinese reason it is refused."""
-    try:
-        file = request.files.get("file")
-    except RequestEntityTooLarge:
-        return texts.admin_too_big(runtime().settings.workbench.upload_max_bytes // 1024)
+    file = request.files.get("file")
     if file is None or not file.filename:
         return texts.ADMIN_NO_FILE
     name = Path(file.filename).name

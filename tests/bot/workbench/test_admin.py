@@ -224,6 +224,11 @@ def test_a_duplicate_or_broken_file_is_refused_in_chinese(browser: Browser, worl
     wrong = _upload(browser, "/workbench/admin/directory/import", "r.txt", b"x", browser.csrf())
     assert wrong.status_code == 400  # type: ignore[attr-defined]
     assert "请上传 .xlsx、.csv 或 .yaml" in wrong.get_data(as_text=True)  # type: ignore[attr-defined]
+    huge = _upload(
+        browser, "/workbench/admin/directory/import", "big.csv", b"x" * 2_200_000, browser.csrf()
+    )
+    assert huge.status_code == 413  # type: ignore[attr-defined]
+    assert "文件过大，请上传不超过 2048 KB 的文件" in huge.get_data(as_text=True)  # type: ignore[attr-defined]
     assert _state(world) == before
     refused = [a[1] for a in _audit(world) if a[1].endswith("_refused")]
     assert refused == ["directory_import_refused", "directory_import_refused"]
