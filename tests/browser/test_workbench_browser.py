@@ -167,6 +167,7 @@ def test_admin_directory_and_settings(
         expect(page.locator("#import-message")).to_contain_text("导入完成")
         page.click("nav >> text=名册")
         page.click("#deputy-list >> text=张伟")
+        deputy_path = page.url.removeprefix(base)
         page.fill("input[name=from]", "2026-12-07")
         page.fill("input[name=to]", "2026-12-11")
         page.select_option("select[name=substitute]", "D3")
@@ -182,6 +183,7 @@ def test_admin_directory_and_settings(
             ("directory", "/workbench/admin/directory"),
             ("import", "/workbench/admin/directory/import"),
             ("settings", "/workbench/admin/settings"),
+            ("deputy", deputy_path),
         ]:
             phone.goto(f"{base}{path}")
             widths[name] = phone.evaluate("document.documentElement.scrollWidth")
