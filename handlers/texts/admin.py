@@ -55,7 +55,7 @@ def admin_too_big(limit_kb: int) -> str:
 
 def admin_unreadable(detail: str) -> str:
     """The file could not be read at all (not a workbook, wrong encoding ...)."""
-    return f"文件无法读取，未导入任何内容：{explain_problem(detail)}"
+    return f"文件无法读取，未导入任何内容：{explain_problem(detail)}。请检查文件后重新上传。"
 
 
 def admin_refused(count: int) -> str:
