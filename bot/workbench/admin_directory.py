@@ -162,5 +162,5 @@ def _import_leave(code: str, first: str, last: str, substitute: str | None) -> l
         try:
             import_directory(db(), path)
         except DirectoryImportError as exc:
-            return [(e, texts.explain_problem(e.reason)) for e in exc.report.errors]
+            return list(imports.problems(exc.report.errors))
     return []

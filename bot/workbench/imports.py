@@ -8,6 +8,7 @@ importer's dry run; the confirm imports the very file previewed (claimed once, s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,9 @@ class Outcome:
     ok: bool = False
     staged: uploads.Staged | None = None  # set on a preview that may be confirmed
     rows: list[Any] = field(default_factory=list)  # storage.directory.changes.RowChange
-    problems: list[tuple[RowError, str]] = field(default_factory=list)  # with explanation
+    problems: list[tuple[RowError, str, str]] = field(default_factory=list)  # why, original
+    # (section, row) -> the Chinese explanations of that row's problems
+    refused_rows: dict[tuple[str, int | str], list[str]] = field(default_factory=dict)
     warnings: list[RowError] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     years: dict[str, list[int]] = field(default_factory=dict)  # calendar: created/replaced/...
@@ -93,8 +96,17 @@ def read_upload(kind: str, suffixes: tuple[str, ...]) -> tuple[str, str, bytes] 
     return name, suffix, file.read()
 
 
-def _problems(errors: list[RowError]) -> list[tuple[RowError, str]]:
-    return [(e, texts.explain_problem(e.reason)) for e in errors]
+_PHONE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+
+
+def problems(errors: list[RowError]) -> list[tuple[RowError, str, str]]:
+    """Each problem with its Chinese explanation and its original text, phones masked."""
+    from handlers.workbench.directory import masked_phone
+
+    return [
+        (e, texts.explain_problem(e.reason), _PHONE.sub(lambda m: masked_phone(m[0]), e.reason))
+        for e in errors
+    ]
 
 
 def _counts(report: Any) -> dict[str, dict[str, int]]:
@@ -109,13 +121,16 @@ def directory_import(staged: uploads.Staged, *, dry_run: bool) -> Outcome:
     try:
         report = import_directory(db(), staged.path, dry_run=dry_run)
     except DirectoryImportError as exc:
-        out.problems, out.warnings = _problems(exc.report.errors), exc.report.warnings
+        out.problems, out.warnings = problems(exc.report.errors), exc.report.warnings
+        out.rows = exc.report.rows  # the valid rows, shown with the refused ones marked
+        for error, why, _said in out.problems:
+            out.refused_rows.setdefault((error.source, error.row), []).append(why)
         out.message = texts.admin_refused(len(exc.report.errors))
         audit("directory_import_refused", staged.name, problems=len(exc.report.errors))
         return out
     except (OSError, ValueError) as exc:
         out.message = texts.admin_unreadable(str(exc))
-        out.problems = [(RowError(staged.name, "—", str(exc)), texts.explain_problem(str(exc)))]
+        out.problems = problems([RowError(staged.name, "—", str(exc))])
         audit("directory_import_refused", staged.name, problems=1)
         return out
     out.ok, out.rows, out.warnings, out.counts = True, report.rows, report.warnings, _counts(report)
@@ -151,12 +166,12 @@ def calendar_import(staged: uploads.Staged, *, dry_run: bool) -> Outcome:
         parsed = read_calendar(staged.path)
     except (OSError, ValueError) as exc:
         out.message = texts.admin_unreadable(str(exc))
-        out.problems = [(RowError(staged.name, "—", str(exc)), texts.explain_problem(str(exc)))]
+        out.problems = problems([RowError(staged.name, "—", str(exc))])
         audit("calendar_import_refused", staged.name, problems=1)
         return out
     result = import_calendar(db(), parsed, staged.name, dry_run=dry_run)
     if result.errors:
-        out.problems = _problems(result.errors)
+        out.problems = problems(result.errors)
         out.message = texts.admin_refused(len(result.errors))
         audit("calendar_import_refused", staged.name, problems=len(result.errors))
         return out

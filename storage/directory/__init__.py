@@ -74,11 +74,11 @@ def import_directory(
     calendar = parse_calendar(source.calendar) if source.calendar is not None else None
     if calendar is not None:
         report.errors.extend(calendar.errors)
+    report.rows = describe_rows(plan)  # also on refusal: the workbench shows every row's fate
     if report.errors:
         report.errors.sort(key=_error_order)
         raise DirectoryImportError(report)
     report.changes = describe_changes(plan)
-    report.rows = describe_rows(plan)
     try:
         with session.begin_nested() as savepoint:
             Writer(session, snap).apply(plan, report, progress)

@@ -145,6 +145,8 @@ def test_admin_directory_and_settings(
 
     roster = tmp_path / "代表名单.xlsx"
     roster.write_bytes(_xlsx(GOOD_ROSTER))
+    twice = tmp_path / "重复名单.xlsx"  # 王强 again under a new 编号: the whole file is refused
+    twice.write_bytes(_xlsx([*GOOD_ROSTER, [3, "D10", "王强", "u-wang", "", "城北联络站"]]))
     ARTIFACTS.mkdir(exist_ok=True)
     widths: dict[str, int] = {}
     with sync_playwright() as p:
@@ -159,6 +161,11 @@ def test_admin_directory_and_settings(
         expect(page.locator("#deputy-list")).to_contain_text("张伟")
         page.screenshot(path=str(ARTIFACTS / "workbench-admin-directory.png"), full_page=True)
         page.click("nav.tabs >> text=导入名册")
+        page.set_input_files("input[name=file]", str(twice))
+        page.click("#preview-import")
+        expect(page.locator("#import-message")).to_contain_text("未导入任何内容")
+        expect(page.locator("#import-rows tr.refused")).to_contain_text("此人已在名册中")
+        page.screenshot(path=str(ARTIFACTS / "workbench-admin-import-refused.png"), full_page=True)
         page.set_input_files("input[name=file]", str(roster))
         page.click("#preview-import")
         expect(page.locator("#import-rows")).to_contain_text("周新")

@@ -210,13 +210,21 @@ def test_roster_preview_then_confirm_changes_the_db_once(browser: Browser, world
 def test_a_duplicate_or_broken_file_is_refused_in_chinese(browser: Browser, world: World) -> None:
     browser.login("u-admin")
     before = _state(world)
-    duplicate = [GOOD_ROSTER[0], [1, "D10", "王强", "u-wang", "", "城北联络站"]]
+    duplicate = [*GOOD_ROSTER, [3, "D10", "王强", "u-wang", "", "城北联络站"]]
+    duplicate.append([4, "D11", "周新二", "u-zhou2", "13900001111", "城北联络站"])  # D9's phone
     res = _upload(
         browser, "/workbench/admin/directory/import", "dup.xlsx", _xlsx(duplicate), browser.csrf()
     )
     html = res.get_data(as_text=True)  # type: ignore[attr-defined]
-    assert "文件中有 1 处问题，未导入任何内容，数据库没有改动" in html
+    assert "文件中有 2 处问题，未导入任何内容，数据库没有改动" in html
+    assert "139****1111" in html and "13900001111" not in html  # phones masked in the reasons
     assert "此人已在名册中" in html and 'name="token"' not in html  # nothing to confirm
+    rows = html[html.index('id="import-rows"') :]
+    assert "逐行结果（整份文件未导入）" in html and "D9（周新）" in rows and "新增" in rows
+    refused_row = rows[rows.index('<tr class="refused">') :]
+    assert (
+        "D10（王强）" in refused_row and "拒绝" in refused_row and "此人已在名册中" in refused_row
+    )
     broken = _upload(
         browser, "/workbench/admin/directory/import", "bad.xlsx", b"not a workbook", browser.csrf()
     )
