@@ -30,7 +30,7 @@ def cmd_directory_import(args: argparse.Namespace, settings: Settings) -> int:
                 session.rollback()
             else:
                 if report.calendar is not None:
-                    _refresh_provisional(settings, session)
+                    refresh_provisional_deadlines(settings, session)
                 session.commit()
     except DirectoryImportError as exc:
         _print_warnings(exc.report.warnings)
@@ -119,7 +119,7 @@ def cmd_calendar_import(args: argparse.Namespace, settings: Settings) -> int:
         if args.dry_run:
             session.rollback()
         else:
-            refreshed = _refresh_provisional(settings, session)
+            refreshed = refresh_provisional_deadlines(settings, session)
             session.commit()
             if refreshed:
                 print(f"re-timed {refreshed} open case(s) whose deadlines were provisional")
@@ -141,7 +141,8 @@ def _print_calendar(result: object, *, dry_run: bool) -> None:
             print(f"calendar {prefix}{label}: " + ", ".join(str(y) for y in years))
 
 
-def _refresh_provisional(settings: Settings, session: Session) -> int:
+def refresh_provisional_deadlines(settings: Settings, session: Session) -> int:
+    """Re-time open cases whose deadlines were provisional (after new calendar data)."""
     from bot.pipeline.context import build_context
     from bot.runtime import clock_offset
     from handlers.calendar_watch import refresh_provisional

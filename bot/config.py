@@ -115,6 +115,7 @@ class WorkbenchSettings(_Section):
     idle_minutes: int = Field(default=30, ge=1)  # a session unused this long logs out
     logins_per_minute: int = Field(default=10, ge=1)  # per client address
     export_max_rows: int = Field(default=50000, ge=1)
+    upload_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)  # admin imports (名册, 日历)
 
 
 class SlaSettings(_Section):

@@ -13,7 +13,16 @@ from flask import Blueprint, Response, g, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from bot.runtime import Runtime
-from bot.workbench import auth, checkin, duties_pages, exports, pages, sessions
+from bot.workbench import (
+    admin_directory,
+    admin_settings,
+    auth,
+    checkin,
+    duties_pages,
+    exports,
+    pages,
+    sessions,
+)
 from bot.workbench.common import security_headers
 from bot.workcal_config import service_zone
 
@@ -74,4 +83,6 @@ def blueprint(rt: Runtime) -> Blueprint:
     exports.register(bp)
     duties_pages.register(bp)
     checkin.register(bp)
+    admin_directory.register(bp)
+    admin_settings.register(bp)
     return bp

@@ -60,6 +60,19 @@ def refuse(what: str, status: int = 403) -> tuple[str, int]:
     return render_template("refused.html", status=status), status
 
 
+def admin_refusal(what: str, *, post: bool = False) -> tuple[str, int] | None:
+    """The refusal for a non-admin (or a POST without the CSRF token); None when allowed."""
+    from flask import request
+
+    from bot.workbench.sessions import csrf_ok
+
+    if not login().viewer.is_admin:
+        return refuse(what)
+    if post and not csrf_ok(login(), request):
+        return refuse(f"{what} without CSRF token")
+    return None
+
+
 def page(template: str, **context: Any) -> str:
     """Render a workbench page with the login and CSRF token available to the template."""
     return render_template(template, login=getattr(g, "wb_login", None), **context)

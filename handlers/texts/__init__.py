@@ -12,6 +12,26 @@ Case numbers are shown as ``#123``; times are shown in Beijing time.
 Callers use `from handlers import texts` and `texts.<name>`; every name is re-exported here.
 """
 
+from handlers.texts.admin import (
+    ADMIN_CALENDAR_TYPE,
+    ADMIN_LEAVE_DATES,
+    ADMIN_NO_FILE,
+    ADMIN_NOTHING_CHANGED,
+    ADMIN_PREVIEW_EXPIRED,
+    ADMIN_ROSTER_TYPE,
+    FIELD_LABELS,
+    IMPORT_ACTIONS,
+    LEVEL_LABELS,
+    SECTION_LABELS,
+    WEEKDAY_LABELS,
+    admin_calendar_imported,
+    admin_imported,
+    admin_leave_saved,
+    admin_refused,
+    admin_too_big,
+    admin_unreadable,
+    explain_problem,
+)
 from handlers.texts.common import (
     _COMPOUND_SURNAMES,
     ACTION_LABELS,
@@ -176,6 +196,24 @@ from handlers.texts.staff import (
 )
 
 __all__ = [
+    "ADMIN_CALENDAR_TYPE",
+    "ADMIN_LEAVE_DATES",
+    "ADMIN_NO_FILE",
+    "ADMIN_NOTHING_CHANGED",
+    "ADMIN_PREVIEW_EXPIRED",
+    "ADMIN_ROSTER_TYPE",
+    "FIELD_LABELS",
+    "IMPORT_ACTIONS",
+    "LEVEL_LABELS",
+    "SECTION_LABELS",
+    "WEEKDAY_LABELS",
+    "admin_calendar_imported",
+    "admin_imported",
+    "admin_leave_saved",
+    "admin_refused",
+    "admin_too_big",
+    "admin_unreadable",
+    "explain_problem",
     "CARD_DETAIL_LINK",
     "BEIJING",
     "NEW_CASE_KEYWORD",

@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from storage.directory.apply import ApplyFailed, Writer
-from storage.directory.changes import describe_changes
+from storage.directory.changes import describe_changes, describe_rows
 from storage.directory.checks import check_plan
 from storage.directory.plan import build_plan
 from storage.directory.report import DirectoryImportError, ImportReport, RowError
@@ -74,6 +74,7 @@ def import_directory(
     calendar = parse_calendar(source.calendar) if source.calendar is not None else None
     if calendar is not None:
         report.errors.extend(calendar.errors)
+    report.rows = describe_rows(plan)  # also on refusal: the workbench shows every row's fate
     if report.errors:
         report.errors.sort(key=_error_order)
         raise DirectoryImportError(report)

@@ -1,7 +1,8 @@
-"""One readable line per entity an import would create or update (for `--dry-run`)."""
+"""What an import would do: one readable line per entity (for `--dry-run`), or row by row."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from storage.directory.plan import NOUNS, Item, Plan
@@ -25,6 +26,38 @@ def describe_changes(plan: Plan) -> list[str]:
                 ]
                 lines.append(f"update {NOUNS[section]} {_label(item)}: " + "; ".join(diffs))
     return lines
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """One valid row of the file: what it does to its entity (the workbench's preview)."""
+
+    section: str
+    row: int
+    key: str
+    name: str | None
+    action: str  # create | update | unchanged
+    diffs: list[tuple[str, Any, Any]] = field(default_factory=list)  # (field, before, after)
+
+
+def describe_rows(plan: Plan) -> list[RowChange]:
+    """Every valid row in file order, with the fields it changes."""
+    rows: list[RowChange] = []
+    for section in SECTIONS:
+        for item in plan.items.get(section, []):
+            key = item.key if not isinstance(item.key, tuple) else " ".join(item.key)
+            name = item.after.get("name")
+            if item.before is None:
+                action, diffs = "create", [(k, None, v) for k, v in item.after.items() if v]
+            else:
+                diffs = [
+                    (k, item.before.get(k), v)
+                    for k, v in item.after.items()
+                    if item.before.get(k) != v
+                ]
+                action = "update" if diffs else "unchanged"
+            rows.append(RowChange(section, item.raw.row, str(key), name, action, diffs))
+    return rows
 
 
 def _label(item: Item) -> str:

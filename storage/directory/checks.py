@@ -178,6 +178,24 @@ def _leaves(plan: Plan, errors: list[RowError]) -> None:
                     f"at row {prev.raw.row}"
                 )
                 errors.append(cur.raw.error(reason, "from"))
+    _leaves_against_stored(plan, by_deputy, errors)
+
+
+def _leaves_against_stored(
+    plan: Plan, by_deputy: dict[str, list[Item]], errors: list[RowError]
+) -> None:
+    """A new leave must not overlap one already stored (a row naming its `from` replaces it)."""
+    in_file = {item.key for items in by_deputy.values() for item in items}
+    stored: dict[str, list[dict[str, Any]]] = {}
+    for key, entry in plan.effective["leaves"].items():
+        if key not in in_file and entry.get("to") is not None:
+            stored.setdefault(entry["deputy"], []).append(entry)
+    for deputy, items in by_deputy.items():
+        for item in items:
+            for old in stored.get(deputy, []):
+                if item.after["from"] <= old["to"] and old["from"] <= item.after["to"]:
+                    reason = f"overlaps the stored leave {old['from']}..{old['to']}"
+                    errors.append(item.raw.error(reason, "from"))
 
 
 def _staff(plan: Plan, errors: list[RowError]) -> None:

@@ -32,6 +32,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)  # e.g. unknown columns, ignored
     changes: list[str] = field(default_factory=list)  # one line per entity created or updated
+    rows: list[Any] = field(default_factory=list)  # changes.RowChange per valid row, file order
     calendar: Any = None  # storage.calendar.CalendarImport when the file had a calendar section
 
     @property

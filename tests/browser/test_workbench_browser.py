@@ -130,3 +130,72 @@ def test_office_staff_journey(
     assert values["及时答复率分子"] == station["timely_answer_rate"]["numerator"] == 0
     assert values["满意率（%）"] is None and station["satisfaction_rate"]["value"] is None
     assert report["totals"]["collected"]["value"] == 3  # the county sees all three
+
+
+def test_admin_directory_and_settings(
+    base: str,
+    world: World,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The admin uploads a roster, previews and confirms it, sets a leave, reads 设置 — on a
+    laptop and a phone; screenshots of each page land in test-artifacts/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.bot.workbench.test_admin import GOOD_ROSTER, _xlsx
+
+    roster = tmp_path / "代表名单.xlsx"
+    roster.write_bytes(_xlsx(GOOD_ROSTER))
+    twice = tmp_path / "重复名单.xlsx"  # 王强 again under a new 编号: the whole file is refused
+    twice.write_bytes(_xlsx([*GOOD_ROSTER, [3, "D10", "王强", "u-wang", "", "城北联络站"]]))
+    ARTIFACTS.mkdir(exist_ok=True)
+    widths: dict[str, int] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(STEP)
+        page.goto(f"{base}/workbench/")
+        page.click("#dingtalk-login")
+        page.click("button[value='u-admin']")
+        expect(page.locator(".who")).to_contain_text("管理员（管理员）")
+        page.click("nav >> text=名册")
+        expect(page.locator("#deputy-list")).to_contain_text("张伟")
+        page.screenshot(path=str(ARTIFACTS / "workbench-admin-directory.png"), full_page=True)
+        page.click("nav.tabs >> text=导入名册")
+        page.set_input_files("input[name=file]", str(twice))
+        page.click("#preview-import")
+        expect(page.locator("#import-message")).to_contain_text("未导入任何内容")
+        expect(page.locator("#import-rows tr.refused")).to_contain_text("此人已在名册中")
+        page.screenshot(path=str(ARTIFACTS / "workbench-admin-import-refused.png"), full_page=True)
+        page.set_input_files("input[name=file]", str(roster))
+        page.click("#preview-import")
+        expect(page.locator("#import-rows")).to_contain_text("周新")
+        page.screenshot(path=str(ARTIFACTS / "workbench-admin-import.png"), full_page=True)
+        page.click("#confirm-import")
+        expect(page.locator("#import-message")).to_contain_text("导入完成")
+        page.click("nav >> text=名册")
+        page.click("#deputy-list >> text=张伟")
+        deputy_path = page.url.removeprefix(base)
+        page.fill("input[name=from]", "2026-12-07")
+        page.fill("input[name=to]", "2026-12-11")
+        page.select_option("select[name=substitute]", "D3")
+        page.click("#save-leave")
+        expect(page.locator("#admin-notice")).to_contain_text("已更新张伟代表的请假安排")
+        page.screenshot(path=str(ARTIFACTS / "workbench-admin-deputy.png"), full_page=True)
+        page.click("nav >> text=设置")
+        expect(page.locator("#settings-hours")).to_contain_text("09:00")
+        page.screenshot(path=str(ARTIFACTS / "workbench-admin-settings.png"), full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.context.add_cookies(page.context.cookies())
+        for name, path in [
+            ("directory", "/workbench/admin/directory"),
+            ("import", "/workbench/admin/directory/import"),
+            ("settings", "/workbench/admin/settings"),
+            ("deputy", deputy_path),
+        ]:
+            phone.goto(f"{base}{path}")
+            widths[name] = phone.evaluate("document.documentElement.scrollWidth")
+            phone.screenshot(
+                path=str(ARTIFACTS / f"workbench-admin-{name}-phone.png"), full_page=True
+            )
+        browser.close()
+    assert all(w <= 390 for w in widths.values()), widths

@@ -262,6 +262,13 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "duty_days": lambda: texts.duty_days([0, 1, 2, 3, 5]),
     "poster_footer": lambda: texts.poster_footer("东湖镇人大主席团", "湖滨路18号"),
     "sticker_label": lambda: texts.sticker_label("光明社区3幢101"),
+    "admin_too_big": lambda: texts.admin_too_big(2048),
+    "admin_unreadable": lambda: texts.admin_unreadable("not a readable .xlsx workbook: x"),
+    "admin_refused": lambda: texts.admin_refused(3),
+    "admin_imported": lambda: texts.admin_imported(1, 2, 30),
+    "admin_calendar_imported": lambda: texts.admin_calendar_imported("2027年"),
+    "admin_leave_saved": lambda: texts.admin_leave_saved("张伟"),
+    "explain_problem": lambda: texts.explain_problem("code: duplicate: 'D10' is a new 编号"),
 }
 
 # Texts sent to constituents or refusing someone must be visibly polite.
@@ -304,6 +311,9 @@ POLITE = {
     "not_transferred_to_you",
     "notice_not_allowed",
     "calendar_missing_notice",
+    "admin_too_big",
+    "admin_unreadable",
+    "admin_refused",
 }
 
 

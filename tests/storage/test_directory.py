@@ -466,6 +466,40 @@ leaves:
     }
 
 
+def test_a_new_leave_may_not_overlap_a_stored_one(sessions: Sessions, tmp_path: Path) -> None:
+    run_import(sessions, EXAMPLE)  # stores d002 on leave 2025-03-10..2025-03-14
+    path = write(
+        tmp_path, "late.yaml", "leaves:\n  - {deputy: d002, from: 2025-03-12, to: 2025-03-18}\n"
+    )
+    errors = failed_import(sessions, path)
+    assert [(e.row, e.reason) for e in errors] == [
+        (1, "from: overlaps the stored leave 2025-03-10..2025-03-14")
+    ]
+    # the same start changes the stored leave instead; a later one does not overlap
+    path.write_text(
+        "leaves:\n  - {deputy: d002, from: 2025-03-10, to: 2025-03-18}\n"
+        "  - {deputy: d002, from: 2025-03-19, to: 2025-03-20}\n"
+    )
+    report = run_import(sessions, path)
+    assert (report.updated["leaves"], report.created["leaves"]) == (1, 1)
+
+
+def test_rows_describe_each_row_of_the_preview(sessions: Sessions, tmp_path: Path) -> None:
+    run_import(sessions, EXAMPLE)
+    path = write(
+        tmp_path,
+        "two.yaml",
+        "deputies:\n  - {code: d001, phone: '13900001111'}\n"
+        "  - {code: d099, name: 新代表, dingtalk_user_id: dt_new}\n",
+    )
+    report = run_import(sessions, path)
+    first, second = report.rows
+    assert (first.key, first.action, [d[0] for d in first.diffs]) == ("d001", "update", ["phone"])
+    assert (second.key, second.action, second.name) == ("d099", "create", "新代表")
+    again = run_import(sessions, path)
+    assert [r.action for r in again.rows] == ["unchanged", "unchanged"]
+
+
 # ---------------------------------------------------------------- CSV and XLSX deputy lists
 
 
