@@ -52,6 +52,8 @@ class ToDingTalkUsers:
     user_ids: tuple[str, ...]
     text: str
     title: str | None = None
+    # (label, text command) links under the text: the clicker's client sends the command
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class ReplyToStaff:
     conversation_type: Literal["private", "group"] = "private"
     webhook: str | None = None
     webhook_expires_at: datetime | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (label, text command) links, as on ToDingTalkUsers
 
 
 @dataclass(frozen=True)
