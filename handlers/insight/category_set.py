@@ -151,10 +151,10 @@ def build_set(
             raise CategoryConfigError("a category in [[insight.categories.add]] has no name")
         if name in removed:
             raise CategoryConfigError(f"'{name}' is removed and added again; drop one of them")
-        old = cats.get(name, CategoryDef(name))
-        words = dict(old.words) | {w: float(v) for w, v in change.words.items()}
-        examples = old.examples + tuple(t for t in change.examples if t.strip())
-        cats[name] = CategoryDef(name, tuple(words.items()), examples, old.was)
+        existing = cats.get(name, CategoryDef(name))
+        words = dict(existing.words) | {w: float(v) for w, v in change.words.items()}
+        examples = existing.examples + tuple(t for t in change.examples if t.strip())
+        cats[name] = CategoryDef(name, tuple(words.items()), examples, existing.was)
     _check(cats, min_examples)
     mapped = {**{n: n for n in known}, **rename}
     return CategorySet(

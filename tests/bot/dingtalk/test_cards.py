@@ -317,9 +317,10 @@ def test_markdown_card_correct_category_link_answers_in_the_group(
     start_stream()
     [group_card] = markdown(sim.group_view(GROUP))
     command = quote(f"#{case_id} 分类", safe="")
-    assert f"[更正分类](dtmd://dingtalkclient/sendMessage?content={command})" in group_card[
-        "body"
-    ]["text"]
+    assert (
+        f"[更正分类](dtmd://dingtalkclient/sendMessage?content={command})"
+        in group_card["body"]["text"]
+    )
     sim.user_taps_link("u-li", "更正分类", GROUP)
     wait_until(lambda: sim.pending_unacked() == 0)
     drain(rt)

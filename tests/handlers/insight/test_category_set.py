@@ -1,4 +1,4 @@
-"""A deployment's own category set: built from config, trained on, used by 分类, card, brief, stats."""
+"""A deployment's own category set: from config, trained on, used by 分类, card, brief, stats."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.config import ConfigError, load_settings
 from bot.insight_config import category_set
 from handlers import cards
 from handlers.insight.brief import Row, build_brief, parse_week
-from handlers.insight.category import categorise, categories
+from handlers.insight.category import categories, categorise
 from handlers.insight.category_set import (
     CategoryChange,
     CategoryConfigError,
@@ -141,7 +141,8 @@ examples = ["灭火器过期了", "消防栓坏了"]
 
 
 def test_missing_file_and_unknown_key_are_named(tmp_path: Path) -> None:
-    cfg = _write(tmp_path, '[[insight.categories.add]]\nname = "消防安全"\nexamples_file = "x.yaml"')
+    add = '[[insight.categories.add]]\nname = "消防安全"\n'
+    cfg = _write(tmp_path, add + 'examples_file = "x.yaml"')
     with pytest.raises(ConfigError, match=r"examples_file .*x\.yaml not found"):
         load_settings(cfg, environ={})
     cfg = _write(tmp_path, '[insight.categories]\nrenames = { "停车" = "泊车" }')
