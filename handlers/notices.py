@@ -43,6 +43,9 @@ class ToConstituent:
     # the case's answer number when this is that answer: its outcome is reported back
     # (handlers.delivery) so the deputy and the card learn whether it was delivered
     answer_seq: int | None = None
+    # a co-signer's copy of another case's answer: that (main) case's id; its outcome counts in
+    # the main case's delivery report (handlers/delivery_copies.py)
+    answer_of: int | None = None
 
 
 @dataclass(frozen=True)
