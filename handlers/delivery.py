@@ -23,6 +23,7 @@ from handlers.caselog import Actor, note
 from handlers.context import HandlerContext
 from handlers.lifecycle import Action
 from handlers.queries import Person
+from handlers.texts import cosign as ctexts
 from storage.models import Case, CaseEvent, Deputy, OutboxItem, Staff, Station
 
 DeliveryState = Literal["sending", "held", "failed", "sent"]
@@ -96,7 +97,7 @@ def _with_cosigners(session: Session, case: Case, answer_seq: int) -> str:
     from handlers.delivery_copies import recipients, summary
 
     people = recipients(session, case, answer_seq)
-    return texts.delivery_report_suffix(summary(people)) if len(people) > 1 else ""
+    return ctexts.delivery_report_suffix(summary(people)) if len(people) > 1 else ""
 
 
 def after_send_failure(

@@ -27,6 +27,7 @@ from handlers.delivery import (
     delivery_state,
     error_code,
 )
+from handlers.texts import cosign as ctexts
 from storage.models import Case, CaseEvent
 
 
@@ -66,7 +67,7 @@ def summary(people: list[Recipient]) -> str:
     by_state: dict[str, list[int]] = {}
     for person in people:
         by_state.setdefault(person.state, []).append(person.case_id)
-    return texts.delivery_summary(
+    return ctexts.delivery_summary(
         len(people),
         len(by_state.get("sent", [])),
         by_state.get("held", []),
@@ -118,9 +119,9 @@ def _message(
     if outcome.status == "sent":
         # straight out: the card's report says so; after a hold or failure: tell them once
         if before in ("held", "failed"):
-            return texts.copy_delivered(main_id, own_id, now)
+            return ctexts.copy_delivered(main_id, own_id, now)
         return None
     if outcome.status == "held":
         closed = (outcome.error or "").startswith(WINDOW_CLOSED)
-        return texts.copy_held(main_id, own_id, closed=closed, report=now)
-    return texts.copy_failed(main_id, own_id, code or "?", texts.send_error_meaning(code), now)
+        return ctexts.copy_held(main_id, own_id, closed=closed, report=now)
+    return ctexts.copy_failed(main_id, own_id, code or "?", texts.send_error_meaning(code), now)

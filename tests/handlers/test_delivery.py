@@ -9,6 +9,7 @@ import pytest
 from handlers import texts
 from handlers.cards import case_card
 from handlers.delivery import Outcome, error_code, on_outbox_outcome
+from handlers.texts import cosign as ctexts
 from tests.handlers.world import World, texts_to, to_constituent
 
 
@@ -150,12 +151,12 @@ def test_cosigners_copies_are_counted_and_a_held_copy_is_reported_once_delivered
     assert _delivery_field(world, first) == "答复已送达 2 位群众中的 1 位；1 位发送中"
     held = report(second, "held", "window closed: [95002] kf: 48 hours passed", first)
     summary = f"答复已送达 2 位群众中的 1 位；1 位暂缓（#{second}，待其再次来信后自动补发）"
-    assert held == [texts.copy_held(first, second, closed=True, report=summary)]
+    assert held == [ctexts.copy_held(first, second, closed=True, report=summary)]
     assert "附议群众" in held[0] and "48 小时" in held[0]
     assert _delivery_field(world, first) == summary
     assert report(second, "held", "window closed: again", first) == []  # already told
     assert report(second, "sent", None, first) == [
-        texts.copy_delivered(first, second, "答复已送达 2 位群众中的 2 位")
+        ctexts.copy_delivered(first, second, "答复已送达 2 位群众中的 2 位")
     ]
     assert report(second, "sent", None, first) == []  # exactly once
     assert _delivery_field(world, first) == "答复已送达 2 位群众中的 2 位"
@@ -185,3 +186,16 @@ def test_a_held_main_answer_reports_the_cosigners_too(world: World) -> None:
     [told] = texts_to(world.new_outbox(), "u-zhang")
     assert told.startswith(f"#{first} 的答复未能送达群众（错误 95018")
     assert told.endswith(f"目前答复已送达 2 位群众中的 1 位；1 位未送达（#{first}）。")
+
+
+def test_delivery_summary_wording() -> None:
+    assert ctexts.delivery_summary(3, 2, [15], []) == (
+        "答复已送达 3 位群众中的 2 位；1 位暂缓（#15，待其再次来信后自动补发）"
+    )
+    assert ctexts.delivery_summary(4, 1, [], [16]) == (
+        "答复已送达 4 位群众中的 1 位；1 位未送达（#16）；2 位发送中"
+    )
+    held = ctexts.copy_held(12, 15, closed=False, report="答复已送达 2 位群众中的 1 位")
+    assert "条数已用完" in held and held.endswith("目前答复已送达 2 位群众中的 1 位。")
+    failed = ctexts.copy_failed(12, 15, "95018", "会话已由人工客服接待", "…")
+    assert "错误 95018" in failed and "请电话联系" in failed

@@ -189,13 +189,6 @@ SAMPLES: dict[str, Callable[[], str]] = {
     "answer_delivered": lambda: texts.answer_delivered(123),
     "delivery_label": lambda: texts.delivery_label("failed", "95018"),
     "send_error_meaning": lambda: texts.send_error_meaning("95002"),
-    "delivery_summary": lambda: texts.delivery_summary(3, 2, [15], []),
-    "delivery_report_suffix": lambda: texts.delivery_report_suffix("答复已送达 2 位群众中的 2 位"),
-    "copy_held": lambda: texts.copy_held(
-        123, 125, closed=True, report="答复已送达 2 位群众中的 1 位"
-    ),
-    "copy_failed": lambda: texts.copy_failed(123, 125, "95018", "会话已由人工客服接待", "…"),
-    "copy_delivered": lambda: texts.copy_delivered(123, 125, "答复已送达 2 位群众中的 2 位"),
     "transfer_ok": lambda: texts.transfer_ok(123, "住建局"),
     "ask_info_ok": lambda: texts.ask_info_ok(123),
     "supplement_arrived": lambda: texts.supplement_arrived(123, "3号楼"),
