@@ -62,6 +62,10 @@ def refuse(what: str, status: int = 403) -> tuple[str, int]:
 
 def page(template: str, **context: Any) -> str:
     """Render a workbench page with the login and CSRF token available to the template."""
+    from handlers.insight.category_set import active
+
+    # a stored category as the deployment names it now (「违章搭建（已停用）」 once removed)
+    context.setdefault("category_name", active().label)
     return render_template(template, login=getattr(g, "wb_login", None), **context)
 
 

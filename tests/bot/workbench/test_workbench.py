@@ -342,5 +342,7 @@ def test_category_choices_follow_the_configured_set(browser: Browser, world: Wor
             case.category, case.category_source = "违章搭建", "model"  # from before the change
         page = browser.client.get(f"/workbench/cases/{ids['s1']}").get_data(as_text=True)
         assert "违章搭建（已停用）" in page
+        listing = browser.client.get("/workbench/cases").get_data(as_text=True)
+        assert "<td>违章搭建（已停用）</td>" in listing
     finally:
         use(None)
