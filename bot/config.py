@@ -156,6 +156,14 @@ class CategorySettings(_Section):
     add: list[CategoryAddition] = []
     min_examples: int = Field(default=30, ge=5)  # a category with fewer is refused at start-up
 
+    @field_validator("rename")
+    @classmethod
+    def _plain_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for new in v.values():
+            if not new or any(ch.isspace() for ch in new) or len(new) > 40:
+                raise ValueError("a new name is 1-40 characters without spaces")
+        return v
+
 
 class InsightSettings(_Section):
     """[insight] — similar cases (附议) at intake, and the category set."""

@@ -151,6 +151,9 @@ def test_missing_file_and_unknown_key_are_named(tmp_path: Path) -> None:
     cfg = _write(tmp_path, '[[insight.categories.add]]\nname = "消防 安全"')
     with pytest.raises(ConfigError, match="no spaces"):
         load_settings(cfg, environ={})
+    cfg = _write(tmp_path, '[insight.categories]\nrename = { "停车" = "停车 管理" }')
+    with pytest.raises(ConfigError, match="without spaces"):
+        load_settings(cfg, environ={})
 
 
 def test_intake_command_and_card_use_the_configured_set(world: World, deployment: None) -> None:
