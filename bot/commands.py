@@ -17,9 +17,11 @@ log = logging.getLogger("lianxin")
 
 def _sessions(settings: Settings) -> sessionmaker[Session]:
     """Database sessions for commands that need no Redis (the embedded default migrates)."""
+    from bot.insight_config import install_categories
     from storage import migrate
     from storage.db import make_engine, make_session_factory
 
+    install_categories(settings)  # stats, brief and cluster use the deployment's categories
     engine = make_engine(settings.database_url)
     if not settings.database.url:
         migrate.upgrade(engine)

@@ -131,12 +131,50 @@ class SlaSettings(_Section):
     timezone: str = "Asia/Shanghai"
 
 
+class CategoryAddition(_Section):
+    """[[insight.categories.add]] — a new category, or more words/examples for an existing one."""
+
+    name: str = Field(min_length=1, max_length=40)
+    # lexicon words: a list (weight 3 each) or a table word = weight
+    words: list[str] | dict[str, float] = []
+    examples: list[str] = []  # training examples written inline
+    # a YAML list (of strings or {text: ...}) or an XLSX whose first column (or 'text'/'示例'
+    # column) holds examples; relative to the config file's directory
+    examples_file: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if v != v.strip() or any(ch.isspace() for ch in v):
+            raise ValueError("a category name has no spaces (it is typed as `#12 分类 <name>`)")
+        return v
+
+
+class CategorySettings(_Section):
+    """[insight.categories] — the deployment's category set (default: insight.md's twelve)."""
+
+    base: Literal["default", "none"] = "default"  # start from the default set, or from nothing
+    remove: list[str] = []  # default categories this deployment does not use
+    rename: dict[str, str] = {}  # default name = the deployment's name
+    add: list[CategoryAddition] = []
+    min_examples: int = Field(default=30, ge=5)  # a category with fewer is refused at start-up
+
+    @field_validator("rename")
+    @classmethod
+    def _plain_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for new in v.values():
+            if not new or any(ch.isspace() for ch in new) or len(new) > 40:
+                raise ValueError("a new name is 1-40 characters without spaces")
+        return v
+
+
 class InsightSettings(_Section):
-    """[insight] — similar cases (附议) at intake."""
+    """[insight] — similar cases (附议) at intake, and the category set."""
 
     episode_days: float = Field(default=10, gt=0)  # same case within this of its first report
     auto_merge: bool = False  # merge a strong match without asking the deputy
     auto_merge_score: float = Field(default=0.8, gt=0, le=1)
+    categories: CategorySettings = CategorySettings()
 
 
 class DutiesSettings(_Section):
@@ -235,11 +273,19 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_explain(exc, source, set(_flatten(overrides)))) from None
     settings.source = source
+    _check_categories(settings)
     given: Literal["env", "file"] | None = (
         "env" if "var_dir" in overrides else "file" if "var_dir" in data else None
     )
     settings.var_dir = resolve_var_dir(settings.var_dir, given, file)
     return settings
+
+
+def _check_categories(settings: Settings) -> None:
+    """Build the category set now so a bad one stops start-up with a clear message."""
+    from bot.insight_config import category_set
+
+    category_set(settings)
 
 
 def resolve_var_dir(

@@ -33,7 +33,9 @@ def report_outcome(rt: Runtime, outbox_id: int, outcome: str) -> None:
             seq = item.payload.get("answer_seq")
             if not isinstance(seq, int) or item.status not in ENDINGS:
                 return
-            found = Outcome(item.case_id, seq, item.status, item.last_error)
+            copy_of = item.payload.get("answer_of")  # a co-signer's copy of the main answer
+            main = copy_of if isinstance(copy_of, int) else None
+            found = Outcome(item.case_id, seq, item.status, item.last_error, main)
             on_outbox_outcome(session, found, handler_context(rt, session))
             new_ids = take_new_outbox_ids(session)
     except Exception:  # the send itself is recorded; only the report is missing

@@ -59,6 +59,9 @@ def build_runtime(
     settings: Settings, *, web: bool = False, migrate_db: bool | None = None
 ) -> Runtime:
     """Connect to the database and Redis described by `settings`."""
+    from bot.insight_config import install_categories
+
+    install_categories(settings)  # the deployment's category set, for every job of the process
     engine = make_engine(settings.database_url)
     if migrate_db if migrate_db is not None else not settings.database.url:
         # the embedded default migrates itself; gunicorn's workers start together: one at a time

@@ -44,6 +44,7 @@ CARD_VERBS = frozenset(
         Verb.SHOW,
         Verb.COSIGN,
         Verb.UNCOSIGN,
+        Verb.CATEGORISE,
     }
 )
 _ARG_PARAMS = (
@@ -55,6 +56,7 @@ _ARG_PARAMS = (
     "department",
     "deputy",
     "note",
+    "category",
 )
 
 CaseFn = Callable[[Session, Case, Person, Command, ReplyTarget, HandlerContext], None]

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers import cosign_card, queries, texts
-from handlers.insight.card import insight_fields
+from handlers.insight.card import insight_buttons, insight_fields
 from handlers.notices import (
     PostCaseCard,
     RefreshCaseCards,
@@ -93,7 +93,8 @@ def case_card(session: Session, case_id: int, now: datetime | None = None) -> Ca
             CardButton(a, texts.CARD_BUTTON_LABELS[a], texts.card_command(a, case.id))
             for a in _BUTTONS.get(case.status, ())
         )
-        + tuple(CardButton(*b) for b in cosign_card.card_buttons(case)),
+        + tuple(CardButton(*b) for b in cosign_card.card_buttons(case))
+        + tuple(CardButton(*b) for b in insight_buttons(case)),
         text=case.text,
     )
 
@@ -309,8 +310,18 @@ class ReplyTarget:
     from_text: bool = True  # a text command (reply in place) or a card click (reply 1:1)
 
 
-def reply(session: Session, target: ReplyTarget, text: str, case_id: int | None = None) -> None:
-    """Answer the person who acted, in the conversation they used."""
+def reply(
+    session: Session,
+    target: ReplyTarget,
+    text: str,
+    case_id: int | None = None,
+    choices: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """Answer the person who acted, in the conversation they used.
+
+    `choices` are (label, text command) pairs DingTalk shows as links under the text (the
+    clicker's client sends the command); elsewhere the text itself must name the options.
+    """
     if target.platform == "wecom_app":
         queue_notice(session, ToWecomMember((target.user_id,), text), case_id=case_id)
     elif target.from_text:
@@ -323,8 +334,10 @@ def reply(session: Session, target: ReplyTarget, text: str, case_id: int | None 
                 conversation_type="group" if target.conversation_type == "group" else "private",
                 webhook=target.webhook,
                 webhook_expires_at=target.webhook_expires_at,
+                choices=choices,
             ),
             case_id=case_id,
         )
     else:
-        queue_notice(session, ToDingTalkUsers((target.user_id,), text), case_id=case_id)
+        notice = ToDingTalkUsers((target.user_id,), text, choices=choices)
+        queue_notice(session, notice, case_id=case_id)

@@ -163,7 +163,11 @@ def share_answer(session: Session, main: Case) -> int:
 
 def _send_answer(session: Session, row: Case, main: Case) -> None:
     body = ctexts.cosigner_answer(row.id, main.id, main.answer or "")
-    _to_constituent(session, row, body, "answer")
+    # tracked like the main answer: its outcome is part of the deputy's delivery report
+    copy = ToConstituent(
+        row.constituent_id, body, purpose="answer", answer_seq=main.answer_seq, answer_of=main.id
+    )
+    queue_notice(session, copy, case_id=row.id)
     items = tuple(
         MenuItem(f"rate:{row.id}:{main.answer_seq}:{_RATING_CODES[value]}", label)
         for value, label in rating_options()

@@ -23,6 +23,7 @@ from handlers.caselog import Actor, note
 from handlers.context import HandlerContext
 from handlers.lifecycle import Action
 from handlers.queries import Person
+from handlers.texts import cosign as ctexts
 from storage.models import Case, CaseEvent, Deputy, OutboxItem, Staff, Station
 
 DeliveryState = Literal["sending", "held", "failed", "sent"]
@@ -40,11 +41,17 @@ class Outcome:
     answer_seq: int
     status: str  # sent | held | failed
     error: str | None = None
+    main_case_id: int | None = None  # set for a co-signer's copy of that case's answer
 
 
 def on_outbox_outcome(session: Session, outcome: Outcome, ctx: HandlerContext) -> None:
     """Record an answer's delivery state; tell the answerer when it is held, fails or arrives."""
     if outcome.status not in ("sent", "held", "failed"):
+        return
+    if outcome.main_case_id is not None:
+        from handlers.delivery_copies import on_copy_outcome  # it builds on this module
+
+        on_copy_outcome(session, outcome, ctx)
         return
     case = queries.lock_case(session, outcome.case_id)
     if case is None:
@@ -65,6 +72,8 @@ def on_outbox_outcome(session: Session, outcome: Outcome, ctx: HandlerContext) -
         code=code,
     )
     text = _message(session, case, outcome, before, code)
+    if text:
+        text += _with_cosigners(session, case, outcome.answer_seq)
     answerer = answerer_of(session, case)
     if text and answerer is not None:
         cards.tell(session, [answerer], text, case_id=case.id)
@@ -83,6 +92,14 @@ def _message(
     return texts.answer_failed(case.id, code or "?", texts.send_error_meaning(code))
 
 
+def _with_cosigners(session: Session, case: Case, answer_seq: int) -> str:
+    """「目前答复已送达 3 位群众中的 2 位；…」 when co-signers got copies of the answer."""
+    from handlers.delivery_copies import recipients, summary
+
+    people = recipients(session, case, answer_seq)
+    return ctexts.delivery_report_suffix(summary(people)) if len(people) > 1 else ""
+
+
 def after_send_failure(
     session: Session, failed_msgid: str, fail_type: int | None, ctx: HandlerContext
 ) -> bool:
@@ -96,7 +113,9 @@ def after_send_failure(
     if not isinstance(seq, int):
         return False
     error = f"[msg_send_fail] fail_type={fail_type if fail_type is not None else '?'}"
-    on_outbox_outcome(session, Outcome(row.case_id, seq, "failed", error), ctx)
+    copy_of = row.payload.get("answer_of")
+    main = copy_of if isinstance(copy_of, int) else None
+    on_outbox_outcome(session, Outcome(row.case_id, seq, "failed", error, main), ctx)
     return True
 
 
@@ -128,6 +147,11 @@ def card_label(session: Session, case: Case) -> str | None:
     """The card's 送达情况 for the current answer; None when the case has no answer."""
     if not case.answer or not case.answer_seq:
         return None
+    from handlers.delivery_copies import report_for
+
+    report = report_for(session, case)  # with co-signers: everyone the answer went to
+    if report is not None:
+        return report
     latest = _latest(session, case.id, case.answer_seq)
     if latest is None:
         return texts.delivery_label("sending")
@@ -141,7 +165,8 @@ def _latest(session: Session, case_id: int, answer_seq: int) -> CaseEvent | None
         .order_by(CaseEvent.id.desc())
     )
     for event in session.scalars(stmt):
-        if event.payload.get("answer_seq") == answer_seq:
+        # a co-signer's copy of another case's answer (answer_of) is not this case's answer
+        if event.payload.get("answer_seq") == answer_seq and not event.payload.get("answer_of"):
             return event
     return None
 

@@ -43,6 +43,9 @@ class ToConstituent:
     # the case's answer number when this is that answer: its outcome is reported back
     # (handlers.delivery) so the deputy and the card learn whether it was delivered
     answer_seq: int | None = None
+    # a co-signer's copy of another case's answer: that (main) case's id; its outcome counts in
+    # the main case's delivery report (handlers/delivery_copies.py)
+    answer_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class ToDingTalkUsers:
     user_ids: tuple[str, ...]
     text: str
     title: str | None = None
+    # (label, text command) links under the text: the clicker's client sends the command
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class ReplyToStaff:
     conversation_type: Literal["private", "group"] = "private"
     webhook: str | None = None
     webhook_expires_at: datetime | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (label, text command) links, as on ToDingTalkUsers
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,50 @@ def test_two_reports_merged_answered_once_rated_twice_then_a_recurrence(
     assert case.recurrence_of_id == first and case.similar_to_id is None
     card = svc.group_card(third)["cardParamMap"]
     assert f"复发：#{first}" in card["fields_md"] and card["btn_cosign"] == "false"
+
+
+def test_a_cosigners_held_copy_is_counted_and_reported_once_it_arrives(
+    service: Service,  # noqa: F811
+) -> None:
+    svc, wecom, dingtalk = service, service.wecom, service.dingtalk  # noqa: F811
+    _gazetteer(svc)
+    first_voter, second_voter = "wm-copy-1", "wm-copy-2"
+    wecom.user_enter(first_voter, scene="st_dh01")
+    wecom.user_text(first_voter, "湖滨路上有个大坑，晚上骑电动车差点摔倒")
+    svc.settle()
+    first = _latest_case(svc)
+    svc.set_clock(MONDAY_10 + timedelta(days=1))
+    wecom.user_enter(second_voter, scene="st_dh01")
+    wecom.user_text(second_voter, "那个湖滨路路面塌了一个坑 好危险[发怒]")
+    svc.settle()
+    second = _latest_case(svc)
+    dingtalk.user_sends_private_text(ZHANG, f"#{second} 附议 #{first}")
+    dingtalk.user_sends_private_text(ZHANG, f"#{first} 接单")
+    svc.settle()
+    assert svc.case(second).merged_into_id == first
+
+    # the co-signer has been silent for more than 48 hours: WeCom refuses their copy (95002)
+    wecom.close_window(second_voter)
+    dingtalk.user_sends_private_text(ZHANG, f"#{first} 回复 已安排本周修补湖滨路路面")
+    svc.settle()
+    assert any("已安排本周修补湖滨路路面" in t for t in svc.phone(first_voter))
+    assert not any("已安排本周修补湖滨路路面" in t for t in svc.phone(second_voter))
+    said = svc.robot_texts(dingtalk.private_view(ZHANG))
+    [held] = [t for t in said if "暂未送达附议群众" in t]
+    assert f"（#{second}）" in held and "48 小时" in held
+    assert f"答复已送达 2 位群众中的 1 位；1 位暂缓（#{second}" in held
+    fields = svc.group_card(first)["cardParamMap"]["fields_md"]
+    assert "答复已送达 2 位群众中的 1 位；1 位暂缓" in fields
+
+    wecom.user_text(second_voter, "什么时候来修啊")  # she writes again: the window opens
+    svc.settle()
+    assert any("已安排本周修补湖滨路路面" in t for t in svc.phone(second_voter))
+    said = svc.robot_texts(dingtalk.private_view(ZHANG))
+    delivered = [t for t in said if "现已送达附议群众" in t]
+    assert delivered == [
+        f"#{first} 的答复现已送达附议群众（#{second}）。目前答复已送达 2 位群众中的 2 位。"
+    ]
+    assert "答复已送达 2 位群众中的 2 位" in svc.group_card(first)["cardParamMap"]["fields_md"]
+    svc.settle()
+    again = svc.robot_texts(dingtalk.private_view(ZHANG))
+    assert len([t for t in again if "现已送达附议群众" in t]) == 1

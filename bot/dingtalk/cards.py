@@ -20,7 +20,9 @@ from handlers import texts
 from handlers.cards import CaseCardView
 
 TEMPLATE_FILE = Path(__file__).with_name("case_card.template.json")
-ACTIONS = ("claim", "reply", "transfer", "ask_info", "reject", "cosign", "uncosign")
+ACTIONS = (
+    *("claim", "reply", "transfer", "ask_info", "reject", "cosign", "uncosign", "categorise"),
+)
 BUSY_TEXT = "处理中…"
 MARKDOWN_REF_PREFIX = "md-"  # CardRef ids of markdown "cards" (no instance on DingTalk)
 MSG_PARAM_BUDGET = 12_000  # msgParam is capped at 15 000 bytes (dingtalk.md §4.3)
@@ -112,6 +114,13 @@ def is_markdown_ref(ref_id: str) -> bool:
 def dtmd_link(label: str, command: str) -> str:
     """A markdown link that makes the clicker's client send `command` to the bot."""
     return f"[{label}](dtmd://dingtalkclient/sendMessage?content={quote(command, safe='')})"
+
+
+def choices_markdown(text: str, choices: list[tuple[str, str]]) -> tuple[str, str]:
+    """(title, markdown) of a reply whose options are dtmd links (e.g. the categories)."""
+    title = md_escape(text)[:20]
+    links = "  \n".join(dtmd_link(md_escape(label), command) for label, command in choices)
+    return title, fit(f"{md_escape(text)}\n\n{links}")
 
 
 def _buttons_line(view: CaseCardView) -> str:

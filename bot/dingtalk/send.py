@@ -166,7 +166,16 @@ def send_oto(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
         payloads = [{**p, "user_ids": chunk} for chunk in chunks]
         ids = _spawn(ctx, item, "chunk", payloads, {"split_into": len(chunks)})
         return {"split_into": len(chunks), "children": ids}
-    return _batch_send(ctx, item, users, p["text"], p.get("title"))
+    text, title = _with_choices(p["text"], p.get("title"), p.get("choices"))
+    return _batch_send(ctx, item, users, text, title)
+
+
+def _with_choices(text: str, title: str | None, choices: Any) -> tuple[str, str | None]:
+    """The text as markdown with one dtmd link per choice, when there are choices."""
+    if not choices:
+        return text, title
+    made_title, body = cards.choices_markdown(text, [(str(a), str(b)) for a, b in choices])
+    return body, title or made_title
 
 
 def _batch_send(
@@ -229,8 +238,13 @@ def send_reply(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
     p = item.payload
     group = p.get("conversation_type") == "group"
     expires = _parse_time(p.get("webhook_expires_at"))
+    text, title = _with_choices(p["text"], None, p.get("choices"))
     if p.get("webhook") and expires is not None and expires - WEBHOOK_MARGIN > utcnow():
-        body: dict[str, Any] = {"msgtype": "text", "text": {"content": p["text"]}}
+        body: dict[str, Any] = (
+            {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+            if title
+            else {"msgtype": "text", "text": {"content": text}}
+        )
         if group:
             body["at"] = {"atUserIds": [p["user_id"]]}
         try:
@@ -241,7 +255,7 @@ def send_reply(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
                 raise
             log.info("outbox %s: sessionWebhook refused (%s); using the OpenAPI", item.id, exc.code)
     if group and p.get("conversation_id"):
-        key, param = _message(p["text"], None)
+        key, param = _message(text, title)
         body = {
             "robotCode": ctx.api.robot_code,
             "openConversationId": p["conversation_id"],
@@ -250,7 +264,7 @@ def send_reply(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
         }
         resp = once(ctx, item, "groupSend", lambda: ctx.api.call("POST", GROUP_SEND, body))
         return {"via": "groupMessages", "processQueryKey": resp.get("processQueryKey")}
-    result = _batch_send(ctx, item, [p["user_id"]], p["text"], None)
+    result = _batch_send(ctx, item, [p["user_id"]], text, title)
     return {"via": "oToMessages", **result}
 
 

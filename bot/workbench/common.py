@@ -75,6 +75,10 @@ def admin_refusal(what: str, *, post: bool = False) -> tuple[str, int] | None:
 
 def page(template: str, **context: Any) -> str:
     """Render a workbench page with the login and CSRF token available to the template."""
+    from handlers.insight.category_set import active
+
+    # a stored category as the deployment names it now (「违章搭建（已停用）」 once removed)
+    context.setdefault("category_name", active().label)
     return render_template(template, login=getattr(g, "wb_login", None), **context)
 
 

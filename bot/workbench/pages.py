@@ -16,6 +16,7 @@ from bot.workbench.common import audit, db, login, page, refuse, runtime
 from bot.workcal_config import service_zone, work_calendar
 from handlers import texts
 from handlers.insight.category import categories
+from handlers.insight.category_set import active
 from handlers.stats import StatsReport, Window, build_reports
 from handlers.workbench.caselist import SORT_LABELS, list_cases
 from handlers.workbench.detail import case_record, deputy_options
@@ -149,6 +150,7 @@ def register(bp: Blueprint) -> None:
             mask=_mask,
             event_line=event_line,
             categories=categories(),
+            category_label=active().label(case.category) if case.category else None,
             place=_place_name(case.place_id),
         )
 

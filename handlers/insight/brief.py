@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from handlers.insight.category_set import active
 from handlers.lifecycle import Status
 from handlers.privacy import mask_text
 from handlers.queries import region_subtree_ids
@@ -163,7 +164,7 @@ def build_brief(session: Session, region_code: str, week: Week) -> Brief:
     regions = region_subtree_ids(session, region.id)
     reports, mains = _load(session, regions, week)
     places = _place_names(session, {m.place_id for m in mains.values() if m.place_id})
-    category = {i: c.category or NO_CATEGORY for i, c in mains.items()}
+    category = {i: _category(c) for i, c in mains.items()}
     place = {i: places.get(c.place_id or 0, NO_PLACE) for i, c in mains.items()}
     this_week = [r for r in reports if r.week_index == HISTORY_WEEKS]
     return Brief(
@@ -281,7 +282,7 @@ def _top_open(
     return tuple(
         Group(
             case_id=i,
-            category=category.get(i) or mains[i].category or NO_CATEGORY,
+            category=category.get(i) or _category(mains[i]),
             place=names.get(mains[i].place_id or 0, NO_PLACE),
             reporters=len(people[i]),
             reports=reports[i],
@@ -289,6 +290,12 @@ def _top_open(
         )
         for i in ranked
     )
+
+
+def _category(case: Case) -> str:
+    """The case's category as the deployment names it now (old names of renamed ones map to the
+    new name; a removed one keeps its name, marked 已停用)."""
+    return active().label(case.category) if case.category else NO_CATEGORY
 
 
 def _quote(text: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session
 
 from handlers.insight import texts
+from handlers.insight.category_set import active
 from storage.models import Case, Place
 
 
@@ -19,7 +20,9 @@ def insight_fields(session: Session, case: Case) -> Iterator[tuple[str, str]]:
     if case.category:
         yield (
             texts.CATEGORY_LABEL,
-            texts.category_line(case.category, case.category_confidence, case.category_source),
+            texts.category_line(
+                active().label(case.category), case.category_confidence, case.category_source
+            ),
         )
     reason = case.similar_reason or {}
     if case.similar_to_id is not None:
@@ -33,3 +36,11 @@ def insight_fields(session: Session, case: Case) -> Iterator[tuple[str, str]]:
     elif case.recurrence_of_id is not None:
         line = texts.recurrence_line(case.recurrence_of_id, float(reason.get("days", 0)))
         yield texts.SIMILAR_LABEL, line
+
+
+def insight_buttons(case: Case) -> list[tuple[str, str, str]]:
+    """(action, label, text command): 「更正分类」 on every categorised case but a merged one
+    (a co-signer's report counts under its main case's category)."""
+    if not case.category or case.status == "merged":
+        return []
+    return [("categorise", texts.CATEGORY_BUTTON, f"#{case.id} {texts.CATEGORY_VERB}")]

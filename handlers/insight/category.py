@@ -1,9 +1,10 @@
 """Category of a message: a lexicon of telling words plus a linear model on character n-grams.
 
 The model (scikit-learn, TF-IDF of character 1–3-grams into logistic regression) is trained
-at first use from the shipped examples (data/category_examples.jsonl) and kept per process.
-The lexicon adds weight to the categories its words point at, and insight.md's borderline
-rules (井盖 → 市政设施, 炸街 → 噪音, 电梯 → 物业 …) decide outright.
+at first use from the examples of the active category set (`category_set.active()`: the
+shipped examples of the default categories plus a deployment's own) and kept per process and
+set. The lexicon adds weight to the categories its words point at, and insight.md's
+borderline rules (井盖 → 市政设施, 炸街 → 噪音, 电梯 → 物业 …) decide outright.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.insight.data_files import load_jsonl, load_yaml
+from handlers.insight.category_set import CategorySet, active
 from handlers.insight.normalise import compact
 
 LEXICON_WEIGHT = 0.06  # one lexicon point in units of model probability
@@ -30,32 +31,24 @@ class Categorised:
 
 
 def categories() -> list[str]:
-    """The default category set (insight.md)."""
-    return list(load_yaml("category_lexicon.yaml")["categories"])
-
-
-@functools.cache
-def _lexicon() -> tuple[list[tuple[tuple[str, ...], str]], dict[str, dict[str, float]]]:
-    data = load_yaml("category_lexicon.yaml")
-    decisive = [(tuple(words), cat) for words, cat in data["decisive"]]
-    terms = {cat: {w: float(v) for w, v in words.items()} for cat, words in data["terms"].items()}
-    return decisive, terms
+    """The deployment's category names (insight.md's default set unless configured)."""
+    return active().names
 
 
 def training_examples() -> list[tuple[str, str]]:
-    """The shipped (text, category) examples."""
-    return [(row["text"], row["category"]) for row in load_jsonl("category_examples.jsonl")]
+    """The (text, category) examples the model of the active set trains on."""
+    return active().training()
 
 
-@functools.cache
-def _model() -> Any:
+@functools.lru_cache(maxsize=4)  # a set is immutable: its model never changes
+def _model(cats: CategorySet) -> Any:
     # imported here: only processes that categorise pay for scikit-learn
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
     with _LOCK:
-        texts, labels = zip(*training_examples(), strict=True)
+        texts, labels = zip(*cats.training(), strict=True)
         model = make_pipeline(
             TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
             LogisticRegression(C=20.0, max_iter=2000),
@@ -64,43 +57,42 @@ def _model() -> Any:
         return model
 
 
-@functools.cache
-def _object_categories() -> tuple[dict[str, str], float]:
-    data = load_yaml("category_lexicon.yaml")
-    return dict(data.get("object_categories", {})), float(data.get("object_weight", 0.0))
+@functools.lru_cache(maxsize=4)
+def _terms(cats: CategorySet) -> dict[str, dict[str, float]]:
+    return cats.terms()
 
 
-def lexicon_scores(text: str) -> dict[str, float]:
+def lexicon_scores(text: str, cats: CategorySet | None = None) -> dict[str, float]:
     """Lexicon points per category for compact normalised text (words, then problem objects)."""
     from handlers.insight.similar import objects_in  # the object lexicon lives with similarity
 
-    _, terms = _lexicon()
+    cats = cats or active()
     scores: dict[str, float] = {}
-    for cat, words in terms.items():
+    for cat, words in _terms(cats).items():
         total = sum(weight for word, weight in words.items() if word in text)
         if total:
             scores[cat] = total
-    mapping, weight = _object_categories()
+    mapping = dict(cats.object_categories)
     for obj in objects_in(text):
         target = mapping.get(obj)
         if target is not None:
-            scores[target] = scores.get(target, 0.0) + weight
+            scores[target] = scores.get(target, 0.0) + cats.object_weight
     return scores
 
 
-def categorise(text: str) -> Categorised:
-    """The category of a message as sent (it is normalised here)."""
+def categorise(text: str, cats: CategorySet | None = None) -> Categorised:
+    """The category of a message as sent (it is normalised here), in `cats` (default: active)."""
+    cats = cats or active()
     flat = compact(text)
-    decisive, _ = _lexicon()
-    for words, cat in decisive:
+    for words, cat in cats.decisive:
         if any(w in flat for w in words):
             return Categorised(cat, 0.95, "lexicon")
-    model = _model()
+    model = _model(cats)
     probs = {
         str(c): float(p)
         for c, p in zip(model.classes_, model.predict_proba([flat])[0], strict=True)
     }
-    lex = lexicon_scores(flat)
+    lex = lexicon_scores(flat, cats)
     combined = {c: p + LEXICON_WEIGHT * lex.get(c, 0.0) for c, p in probs.items()}
     best = max(combined, key=lambda c: combined[c])
     by_model = max(probs, key=lambda c: probs[c])

@@ -13,6 +13,8 @@ PLACE_LABEL = "地点"
 CATEGORY_LABEL = "分类"
 SIMILAR_LABEL = "关联"
 CATEGORY_VERB = "分类"
+CATEGORY_BUTTON = "更正分类"
+CURRENT_MARK = "（当前）"
 
 
 def place_line(name: str, how: str) -> str:
@@ -53,3 +55,19 @@ def category_unknown(given: str, known: list[str]) -> str:
 def category_missing(known: list[str]) -> str:
     """The reply to `#12 分类` without a category."""
     return f"请写明分类，例如「#12 分类 停车」。可选：{'、'.join(known)}。"
+
+
+def category_choose(number: int, current: str | None) -> str:
+    """Above the category links (DingTalk): tap one to correct the case."""
+    now = f"（现为「{current}」）" if current else ""
+    return f"请选择 #{number} 的正确分类{now}，点击即可更正："
+
+
+def category_choice_label(name: str, current: str | None) -> str:
+    """A category link's label; the current one is marked."""
+    return f"{name}{CURRENT_MARK}" if name == current else name
+
+
+def category_not_found(given: str) -> str:
+    """The first line when `#12 分类 X` names no category (the links follow)."""
+    return f"没有「{given}」这个分类。"

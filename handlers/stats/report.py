@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers import queries
+from handlers.insight.category_set import active
 from handlers.stats.definitions import (
     DEFINITIONS,
     GROUPINGS,
@@ -23,7 +24,7 @@ from handlers.stats.figures import Figure, HoursCache, compute
 from handlers.stats.rows import CaseRow, RatingRow, cases_by_id, load_cases, load_ratings
 from handlers.stats.window import Window, local_week
 from handlers.workcal import WorkCalendar
-from storage.models import Deputy, Region, Station
+from storage.models import Case, Deputy, Region, Station
 
 
 class UnknownRegion(LookupError):
@@ -212,7 +213,8 @@ def _key_function(
     if by == "deputy":
         return lambda c: str(c.deputy_id or "")
     if by == "category":
-        return lambda c: c.category or ""
+        cats = active()  # a renamed category's old name counts under its new one
+        return lambda c: cats.canonical(c.category) or ""
     if by == "source":
         return lambda c: c.source or ""
     if by == "week":
@@ -244,4 +246,12 @@ def _labels(session: Session, by: str) -> dict[str, str]:
         return {str(r.id): r.name for r in session.scalars(select(Region))}
     if by == "source":
         return dict(SOURCE_LABELS)
+    if by == "category":  # a category this deployment removed still shows, marked 已停用
+        return _category_labels(session)
     return {}
+
+
+def _category_labels(session: Session) -> dict[str, str]:
+    cats = active()
+    stored = session.scalars(select(Case.category).where(Case.category.is_not(None)).distinct())
+    return {cats.canonical(s) or s: cats.label(s) for s in stored if s}

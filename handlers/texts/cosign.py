@@ -150,3 +150,50 @@ def cosigner_rating_thanks(number: int, value: str) -> str:
     if value == "unsatisfied":
         return f"已收到您对问题 {_num(number)} 的评价「{label}」，已转告承办人员，谢谢您的反馈。"
     return f"感谢您对问题 {_num(number)} 给出「{label}」的评价！"
+
+
+# ---------------------------------------------------------------- delivery of their copies
+
+
+def delivery_summary(total: int, sent: int, held: list[int], failed: list[int]) -> str:
+    """「答复已送达 3 位群众中的 2 位；1 位暂缓（#15，待其再次来信后自动补发）」"""
+    parts = [f"答复已送达 {total} 位群众中的 {sent} 位"]
+    if held:
+        numbers = "、".join(_num(n) for n in held)
+        parts.append(f"{len(held)} 位暂缓（{numbers}，待其再次来信后自动补发）")
+    if failed:
+        parts.append(f"{len(failed)} 位未送达（{'、'.join(_num(n) for n in failed)}）")
+    sending = total - sent - len(held) - len(failed)
+    if sending > 0:
+        parts.append(f"{sending} 位发送中")
+    return "；".join(parts)
+
+
+def delivery_report_suffix(report: str) -> str:
+    """Appended to a delivery message when co-signers got copies of the answer."""
+    return f"目前{report}。"
+
+
+def copy_held(main: int, own: int, *, closed: bool, report: str) -> str:
+    """To the answerer: a co-signer's copy waits for that co-signer's next message."""
+    if closed:
+        why = "该群众超过 48 小时未发消息，微信规定需等其再次来信"
+    else:
+        why = "本轮可发给该群众的消息条数已用完，需等其再次来信"
+    return (
+        f"{_num(main)} 的答复暂未送达附议群众（{_num(own)}）：{why}，来信后自动补发。"
+        + delivery_report_suffix(report)
+    )
+
+
+def copy_failed(main: int, own: int, code: str, meaning: str, report: str) -> str:
+    """To the answerer: a co-signer's copy could not be delivered."""
+    return (
+        f"{_num(main)} 的答复未能送达附议群众（{_num(own)}）（错误 {code}：{meaning}），"
+        "如需要请电话联系该群众。" + delivery_report_suffix(report)
+    )
+
+
+def copy_delivered(main: int, own: int, report: str) -> str:
+    """To the answerer, once: a held or failed copy has now reached the co-signer."""
+    return f"{_num(main)} 的答复现已送达附议群众（{_num(own)}）。" + delivery_report_suffix(report)

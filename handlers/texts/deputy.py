@@ -381,6 +381,7 @@ _COMMAND_WORDS: Mapping[str, str] = {
     "reject": "不予受理",
     "reassign": "改派",
     "close": "办结",
+    "categorise": "分类",
 }
 
 _COMMAND_EXAMPLES: Mapping[str, str] = {

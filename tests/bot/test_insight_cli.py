@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,58 @@ def test_corrections_export_empty(
     target = tmp_path / "c.jsonl"
     assert main(["insight", "corrections", "--out", str(target)]) == 0
     assert target.read_text() == ""
+
+
+@pytest.fixture()
+def configured(
+    cli_db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A config file whose category set renames 道路交通 and adds 消防安全 (from a YAML file)."""
+    from handlers.insight.category_set import use
+
+    cfg = tmp_path / "lianxin.toml"
+    fire = FIXTURES / "category_fire_safety.yaml"
+    cfg.write_text(
+        f"""
+[insight.categories]
+rename = {{ "道路交通" = "交通出行" }}
+[[insight.categories.add]]
+name = "消防安全"
+words = ["灭火器"]
+examples_file = "{fire}"
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))  # main() exports it; restored afterwards
+    yield cfg
+    use(None)  # the command installed the deployment's set in this process
+
+
+def test_cluster_uses_the_configured_categories(
+    configured: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["directory", "import", str(FIXTURES / "main" / "places.yaml")]) == 0
+    source = tmp_path / "in.jsonl"
+    lines = [
+        {"id": "a", "text": "楼道灭火器过期了没人换", "created_at": "2026-05-01T09:00:00+08:00"},
+        {"id": "b", "text": "路口红绿灯坏了", "created_at": "2026-05-01T10:00:00+08:00"},
+    ]
+    source.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    capsys.readouterr()
+    assert main(["--config", str(configured), "insight", "cluster", "--input", str(source)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["category"] for o in out] == ["消防安全", "交通出行"]
+
+
+def test_a_category_without_enough_examples_stops_the_command(
+    cli_db: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = tmp_path / "lianxin.toml"
+    cfg.write_text('[[insight.categories.add]]\nname = "消防安全"\nexamples = ["灭火器过期"]\n')
+    monkeypatch.setenv("LIANXIN_CONFIG", str(cfg))
+    assert main(["insight", "cluster", "--input", str(tmp_path / "none.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "'消防安全' has 1" in err and "at least 30" in err

@@ -31,6 +31,7 @@ def test_card_of_a_new_assigned_case(world: World) -> None:
     assert card.buttons == (
         CardButton("claim", "接单", f"#{n} 接单"),
         CardButton("reject", "不予受理", f"#{n} 不予受理"),
+        CardButton("categorise", "更正分类", f"#{n} 分类"),  # every categorised case
     )
 
 
@@ -42,7 +43,9 @@ def test_card_after_claim_shows_the_holder_and_handling_buttons(world: World) ->
     world.click("u-li", "claim", n)
     card = _card(world, n)
     assert card.holder_line == "已由李代表接单 10:42"
-    assert [b.action for b in card.buttons] == ["reply", "transfer", "ask_info", "reject"]
+    assert [b.action for b in card.buttons] == [
+        *("reply", "transfer", "ask_info", "reject", "categorise")
+    ]
     assert card.buttons[0] == ("reply", "回复", f"#{n} 回复")
     world.tick(days=1)
     assert _card(world, n).holder_line == "已由李代表接单 11月16日 10:42"  # another day: with date
@@ -53,10 +56,10 @@ def test_card_after_claim_shows_the_holder_and_handling_buttons(world: World) ->
 @pytest.mark.parametrize(
     ("steps", "buttons"),
     [
-        (["#{n} 补充 哪一栋？"], ["reply", "reject"]),
-        (["#{n} 转办 住建局"], ["reply"]),
-        (["#{n} 回复 好的"], []),
-        (["#{n} 不予受理 重复"], []),
+        (["#{n} 补充 哪一栋？"], ["reply", "reject", "categorise"]),
+        (["#{n} 转办 住建局"], ["reply", "categorise"]),
+        (["#{n} 回复 好的"], ["categorise"]),  # a category may be corrected at any time
+        (["#{n} 不予受理 重复"], ["categorise"]),
     ],
 )
 def test_buttons_follow_the_status(world: World, steps: list[str], buttons: list[str]) -> None:

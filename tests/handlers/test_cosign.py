@@ -74,7 +74,7 @@ def test_card_offers_merge_and_one_answer_reaches_both(world: World) -> None:
     with world.sessions() as session:
         assert replayed_status(session, second) == "merged"
     assert ("附议", f"附议 1（#{second}）") in _card(world, first).fields
-    assert [b.action for b in _card(world, second).buttons] == ["uncosign"]
+    assert [b.action for b in _card(world, second).buttons] == ["uncosign"]  # no 更正分类 either
 
     world.text("u-zhang", f"#{first} 接单")
     out = world.text("u-zhang", f"#{first} 回复 已安排维修，本周内修好")

@@ -9,6 +9,7 @@ import pytest
 from handlers import texts
 from handlers.cards import case_card
 from handlers.delivery import Outcome, error_code, on_outbox_outcome
+from handlers.texts import cosign as ctexts
 from tests.handlers.world import World, texts_to, to_constituent
 
 
@@ -123,3 +124,78 @@ def test_wecom_reporting_msg_send_fail_for_the_answer_reaches_the_deputy(
         n, "msg_send_fail", texts.send_error_meaning("msg_send_fail")
     )
     assert _delivery_field(world, n) == "答复未送达（错误 msg_send_fail）"
+
+
+def test_cosigners_copies_are_counted_and_a_held_copy_is_reported_once_delivered(
+    world: World,
+) -> None:
+    from tests.handlers.test_cosign import _two_reports
+
+    first, second = _two_reports(world)
+    world.click("u-zhang", "cosign", second)
+    world.text("u-zhang", f"#{first} 接单")
+    out = world.text("u-zhang", f"#{first} 回复 已安排维修，本周内修好")
+    answers = {s.case_id: s for s in to_constituent(out) if s.purpose == "answer"}
+    assert answers[second].payload["answer_of"] == first  # the copy is tracked
+    assert answers[second].payload["answer_seq"] == 1
+    assert answers[first].payload["answer_of"] is None
+
+    def report(case_id: int, status: str, error: str | None = None, main: int | None = None):
+        def run(session: Any, ctx: Any) -> None:
+            on_outbox_outcome(session, Outcome(case_id, 1, status, error, main), ctx)
+
+        world.run(run)
+        return texts_to(world.new_outbox(), "u-zhang")
+
+    assert report(first, "sent") == []  # straight out: only the card knows
+    assert _delivery_field(world, first) == "答复已送达 2 位群众中的 1 位；1 位发送中"
+    held = report(second, "held", "window closed: [95002] kf: 48 hours passed", first)
+    summary = f"答复已送达 2 位群众中的 1 位；1 位暂缓（#{second}，待其再次来信后自动补发）"
+    assert held == [ctexts.copy_held(first, second, closed=True, report=summary)]
+    assert "附议群众" in held[0] and "48 小时" in held[0]
+    assert _delivery_field(world, first) == summary
+    assert report(second, "held", "window closed: again", first) == []  # already told
+    assert report(second, "sent", None, first) == [
+        ctexts.copy_delivered(first, second, "答复已送达 2 位群众中的 2 位")
+    ]
+    assert report(second, "sent", None, first) == []  # exactly once
+    assert _delivery_field(world, first) == "答复已送达 2 位群众中的 2 位"
+    # logged on the co-signer's own case, and not mistaken for an answer of that case
+    states = [
+        (e.payload["state"], e.payload["answer_of"])
+        for e in world.events(second)
+        if e.kind == "answer_delivery"
+    ]
+    assert states == [("held", first), ("sent", first)]
+    assert [e.kind for e in world.events(first)].count("answer_delivery") == 1
+
+
+def test_a_held_main_answer_reports_the_cosigners_too(world: World) -> None:
+    from tests.handlers.test_cosign import _two_reports
+
+    first, second = _two_reports(world)
+    world.click("u-zhang", "cosign", second)
+    world.text("u-zhang", f"#{first} 接单")
+    world.text("u-zhang", f"#{first} 回复 已安排维修")
+
+    def run(session: Any, ctx: Any) -> None:
+        on_outbox_outcome(session, Outcome(second, 1, "sent", None, first), ctx)
+        on_outbox_outcome(session, Outcome(first, 1, "failed", "[95018] servicing"), ctx)
+
+    world.run(run)
+    [told] = texts_to(world.new_outbox(), "u-zhang")
+    assert told.startswith(f"#{first} 的答复未能送达群众（错误 95018")
+    assert told.endswith(f"目前答复已送达 2 位群众中的 1 位；1 位未送达（#{first}）。")
+
+
+def test_delivery_summary_wording() -> None:
+    assert ctexts.delivery_summary(3, 2, [15], []) == (
+        "答复已送达 3 位群众中的 2 位；1 位暂缓（#15，待其再次来信后自动补发）"
+    )
+    assert ctexts.delivery_summary(4, 1, [], [16]) == (
+        "答复已送达 4 位群众中的 1 位；1 位未送达（#16）；2 位发送中"
+    )
+    held = ctexts.copy_held(12, 15, closed=False, report="答复已送达 2 位群众中的 1 位")
+    assert "条数已用完" in held and held.endswith("目前答复已送达 2 位群众中的 1 位。")
+    failed = ctexts.copy_failed(12, 15, "95018", "会话已由人工客服接待", "…")
+    assert "错误 95018" in failed and "请电话联系" in failed

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from bot.simulators.dingtalk import errors
 from bot.simulators.dingtalk.errors import ApiError, bad_request
@@ -164,3 +166,15 @@ def require_str_list(value: Any, code: str, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ApiError(400, code, f"{name} 必须是字符串数组")
     return value
+
+
+_DTMD = re.compile(r"\[([^\]]*)\]\(dtmd://dingtalkclient/sendMessage\?content=([^)\s]*)\)")
+MARKDOWN_TYPES = frozenset({"sampleMarkdown", "markdown"})  # dtmd links work only there (§7)
+
+
+def dtmd_links(entry: dict[str, Any]) -> dict[str, str]:
+    """label -> text of the dtmd sendMessage links of a robot markdown message."""
+    if entry.get("sender") != "robot" or entry.get("msgtype") not in MARKDOWN_TYPES:
+        return {}
+    text = str((entry.get("body") or {}).get("text") or "")
+    return {label: unquote(content) for label, content in _DTMD.findall(text)}

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.simulators.dingtalk.core import SimCore
 from bot.simulators.dingtalk.gateway import StreamGateway
 from bot.simulators.dingtalk.http import SimApp
+from bot.simulators.dingtalk.messages import dtmd_links
 from bot.simulators.dingtalk.payloads import Ids, Org, encrypted_id
 from bot.simulators.dingtalk.support import Context, Group, Injection, SimClock, User
 
@@ -231,6 +232,20 @@ class DingTalkSimulator:
     ) -> dict[str, Any] | None:
         """Press a card button; returns the ACK's `response` (applied to the card) or None."""
         return self._async(lambda: self._core.click(user_id, out_track_id, params, action_id))
+
+    def user_taps_link(self, user_id: str, label: str, conversation_id: str | None = None) -> str:
+        """Tap the dtmd link `label` in the newest robot markdown message of the user's 1:1 chat
+        (or of a group) that has one: the client sends the link's text to the bot (§7).
+        Returns the pushed frame's messageId; LookupError when no such link is shown."""
+        space = ("group", conversation_id) if conversation_id else ("user", user_id)
+        view = self._sync(lambda: self._core.timeline(space))
+        for entry in reversed(view):
+            command = dtmd_links(entry).get(label)
+            if command is not None:
+                if conversation_id:
+                    return self.user_sends_group_text(user_id, conversation_id, command)
+                return self.user_sends_private_text(user_id, command)
+        raise LookupError(f"no link {label!r} in a robot markdown message of {space}")
 
     def push_raw_frame(self, frame: dict[str, Any] | str) -> None:
         """Send any frame, as is, to one random live connection."""

@@ -465,6 +465,14 @@ class KfState:
         customer = self.customer(external_userid)
         customer.state, customer.servicer_userid = state, servicer_userid
 
+    def age_last_message(self, external_userid: str, hours: float) -> None:
+        """Make the customer's last message `hours` older (test helper: a send window that
+        closed without moving the simulator's clock, which lianxin's callback gate checks)."""
+        customer = self.customer(external_userid)
+        if customer.last_customer_at is None:
+            raise ValueError(f"{external_userid} never sent a message")
+        customer.last_customer_at -= hours * HOUR
+
     def account_list(self, body: dict[str, Any]) -> dict[str, Any]:
         """kf/account/list: the single simulated account."""
         account = {

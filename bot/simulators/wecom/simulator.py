@@ -366,6 +366,12 @@ class WeComSimulator:
         with self._lock:
             self.kf.set_state(external_userid, state, servicer_userid)
 
+    def close_window(self, external_userid: str, hours: float = 49) -> None:
+        """The customer's last message is made `hours` older: with more than 48 h, kf/send_msg
+        answers 95002 until they write again (their next message opens a new window)."""
+        with self._lock:
+            self.kf.age_last_message(external_userid, hours)
+
     def contact_url(self, scene: str = "") -> str:
         """A kf link for a scene, as kf/add_contact_way would return (for the sandbox page)."""
         with self._lock:

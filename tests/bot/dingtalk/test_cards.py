@@ -7,6 +7,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.dingtalk import cards
@@ -34,7 +35,7 @@ TEMPLATE = "lianxin-case-card.schema"
 
 def markdown(view: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Robot markdown messages (cards in the fallback mode) of a timeline."""
-    return [e for e in robot(view) if e["msgtype"] == "sampleMarkdown"]
+    return [e for e in robot(view) if e.get("msgtype") in ("sampleMarkdown", "markdown")]
 
 
 def card_refs(rt: Runtime, case_id: int) -> list[CardRef]:
@@ -260,3 +261,75 @@ def test_cards_link_to_the_case_page_in_the_workbench() -> None:
     assert cards.card_params(view, url=url)["detail_url"] == url
     assert cards.detail_url("", 12) == ""  # no public URL configured: no link, no guess
     assert texts.CARD_DETAIL_LINK not in cards.card_markdown(view)[1]
+
+
+def _category(rt: Runtime, case_id: int) -> tuple[str | None, str | None]:
+    with rt.sessions() as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        return case.category, case.category_source
+
+
+def test_template_card_correct_category_lists_the_categories_and_corrects_by_link(
+    rt: Runtime, sim: DingTalkSimulator, directory: Directory, start_stream: StartStream
+) -> None:
+    from handlers.insight.category import categories
+    from handlers.insight.corrections import corrections
+
+    rt.settings.dingtalk.card_template_id = TEMPLATE
+    case_id = open_case(rt, "医院门口天天乱停车，救护车都进不去")
+    drain(rt)
+    start_stream()
+    assert _category(rt, case_id)[0] == "停车"
+    group_ref, _user_ref = card_refs(rt, case_id)
+    assert sim.card(group_ref.out_track_id)["cardParamMap"]["btn_categorise"] == "true"
+    sim.user_clicks(
+        "u-zhang", group_ref.out_track_id, {"action": "categorise", "case_id": str(case_id)}
+    )
+    drain(rt)
+    # the answer, 1:1: one dtmd link per category of the deployment, the current one marked
+    [choose] = [e for e in markdown(sim.private_view("u-zhang")) if "正确分类" in e["text"]]
+    body = choose["body"]["text"]
+    for name in categories():
+        label = f"{name}（当前）" if name == "停车" else name
+        link = quote(f"#{case_id} 分类 {name}", safe="")
+        assert f"[{label}](dtmd://dingtalkclient/sendMessage?content={link})" in body
+    assert sim.card(group_ref.out_track_id)["cardParamMap"]["busy"] == ""  # back from 处理中
+
+    sim.user_taps_link("u-zhang", "道路交通")  # his client sends `#N 分类 道路交通`
+    wait_until(lambda: sim.pending_unacked() == 0)
+    drain(rt)
+    assert _category(rt, case_id) == ("道路交通", "corrected")
+    shown = sim.card(group_ref.out_track_id)["cardParamMap"]
+    assert "道路交通（已人工更正）" in shown["fields_md"]
+    said = [str(e.get("text", "")) for e in robot(sim.private_view("u-zhang"))]
+    assert any("已由「停车」改为「道路交通」" in t for t in said)
+    with rt.sessions() as s:
+        [row] = corrections(s)
+    assert (row["case"], row["was"], row["category"]) == (case_id, "停车", "道路交通")
+
+
+def test_markdown_card_correct_category_link_answers_in_the_group(
+    rt: Runtime, sim: DingTalkSimulator, directory: Directory, start_stream: StartStream
+) -> None:
+    case_id = open_case(rt, "医院门口天天乱停车，救护车都进不去")
+    drain(rt)
+    start_stream()
+    [group_card] = markdown(sim.group_view(GROUP))
+    command = quote(f"#{case_id} 分类", safe="")
+    assert (
+        f"[更正分类](dtmd://dingtalkclient/sendMessage?content={command})"
+        in group_card["body"]["text"]
+    )
+    sim.user_taps_link("u-li", "更正分类", GROUP)
+    wait_until(lambda: sim.pending_unacked() == 0)
+    drain(rt)
+    # answered where the command came from (the group's sessionWebhook), as markdown links
+    [choose] = [e for e in markdown(sim.group_view(GROUP)) if "正确分类" in e["text"]]
+    assert choose["via"] == "sessionWebhook" and choose["at_user_ids"] == ["u-li"]
+    sim.user_taps_link("u-li", "环境卫生", GROUP)
+    wait_until(lambda: sim.pending_unacked() == 0)
+    drain(rt)
+    assert _category(rt, case_id) == ("环境卫生", "corrected")
+    with pytest.raises(LookupError):
+        sim.user_taps_link("u-li", "没有这个分类", GROUP)

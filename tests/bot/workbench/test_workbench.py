@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
 import requests
 from openpyxl import load_workbook
@@ -310,3 +311,38 @@ def test_hotspots_page_for_the_office_only(browser: Browser, world: World) -> No
     station = Browser(browser.client.application.test_client(), browser.sim)
     station.login("u-chen")
     assert station.client.get("/workbench/hotspots").status_code == 403
+
+
+def test_category_choices_follow_the_configured_set(browser: Browser, world: World) -> None:
+    from handlers.insight.category_set import CategoryChange, build_set, use
+    from tests.handlers.insight.test_category_set import FIRE, _fire_examples
+
+    ids = _cases(world)
+    use(
+        build_set(
+            remove=["违章搭建"],
+            rename={"停车": "停车管理"},
+            add=[CategoryChange(FIRE, {}, tuple(_fire_examples()))],
+        )
+    )
+    try:
+        browser.login("u-chen")
+        page = browser.client.get(f"/workbench/cases/{ids['s1']}").get_data(as_text=True)
+        assert f'<option value="{FIRE}"' in page and '<option value="停车管理"' in page
+        assert '<option value="违章搭建"' not in page and '<option value="停车"' not in page
+        res = browser.client.post(
+            f"/workbench/cases/{ids['s1']}/action",
+            data={"csrf": browser.csrf(), "verb": "categorise", "arg": "违章搭建"},
+        )
+        notice = parse_qs(urlparse(res.headers["Location"]).query)["notice"][0]
+        assert "没有「违章搭建」这个分类" in notice and FIRE in notice and "停车管理" in notice
+        with world.sessions() as session, session.begin():
+            case = session.get(Case, ids["s1"])
+            assert case is not None
+            case.category, case.category_source = "违章搭建", "model"  # from before the change
+        page = browser.client.get(f"/workbench/cases/{ids['s1']}").get_data(as_text=True)
+        assert "违章搭建（已停用）" in page
+        listing = browser.client.get("/workbench/cases").get_data(as_text=True)
+        assert "<td>违章搭建（已停用）</td>" in listing
+    finally:
+        use(None)

@@ -87,3 +87,22 @@ def test_category_correction_is_logged_and_exported(world: World) -> None:
     # training data leaves the case's handlers: masked like every export
     assert rows[0]["text"] == "东门农贸市场门口天天有车乱停，我电话139****5678"
     assert rows[0]["category"] == "环境卫生"
+
+
+def test_card_correction_checks_who_may_act_like_the_text_command(world: World) -> None:
+    from handlers import texts
+
+    world.enter("s1")
+    world.say("医院门口天天乱停车")
+    n = world.last_case_id()
+    out = world.click("u-wang", "categorise", n, category="道路交通")  # 城北: not his station
+    assert [r.text for r in replies(out, "u-wang")] == [texts.not_your_station(n)]
+    assert world.case(n).category == "停车"
+    out = world.click("u-zhang", "categorise", n)  # no category: the choices, as links
+    [choose] = replies(out, "u-zhang")
+    assert ("道路交通", f"#{n} 分类 道路交通") in [tuple(c) for c in choose.payload["choices"]]
+    world.click("u-zhang", "categorise", n, category="道路交通")  # a template param works too
+    assert world.case(n).category == "道路交通"
+    [event] = [e for e in world.events(n) if e.kind == "category_corrected"]
+    assert (event.payload["before"], event.payload["after"]) == ("停车", "道路交通")
+    assert event.actor_kind == "deputy"  # logged as the deputy who clicked
