@@ -10,6 +10,7 @@ import pytest
 
 from bot import queue as q
 from bot.app import create_app
+from bot.pipeline import wake
 from bot.pipeline.ingest import ingest
 from bot.readiness import INSTANCE_HEADER, instance_id
 from bot.runtime import CLOCK_OFFSET_KEY, Runtime
@@ -81,6 +82,7 @@ def test_healthz_reports_redis_down(rt: Runtime, tmp_path: Path):
 def test_metrics_prometheus_text(rt: Runtime):
     ingest(rt, source="test_metrics", key="k1", payload="x")
     ingest(rt, source="test_metrics", key="k1", payload="x")
+    assert wake.flush_all()  # the wake-up leaves the ack path in a background batch
     body = create_app(runtime=rt).test_client().get("/metrics").get_data(as_text=True)
     assert 'lianxin_inbox_rows{status="pending"} 1' in body
     assert "lianxin_inbox_duplicates_total 1" in body
