@@ -13,7 +13,11 @@ from handlers.privacy.spans import Span
 _N = r"[0-9一二三四五六七八九十]{1,3}"
 _NB = r"(?<![0-9A-Za-z\-*])(?<![0-9*] )"
 _NOT_AFTER_ROOM = r"(?![0-9A-Za-z*元块米平斤个人天年次多余万千度吨件页:：.点])"
-_ROOM = rf"(?:\d{{3,4}}|[零〇一二三四五六七八九]{{3,4}}(?=室)){_NOT_AFTER_ROOM}(?:室|号|房|户)?"
+# a room: digits, spoken digits before 室, or digits with a spoken zero (3零2, 12零1)
+_ROOM = (
+    rf"(?:\d{{3,4}}|[零〇一二三四五六七八九]{{3,4}}(?=室)|\d{{1,2}}[零〇]\d{{1,2}})"
+    rf"{_NOT_AFTER_ROOM}(?:室|号|房|户)?"
+)
 # 3幢2单元501室, 3栋502, 8号楼1单元1102, A座1203室, 5#302
 FULL = re.compile(
     rf"{_NB}(?:{_N}|[A-Za-z])(?:幢|栋|号楼|座|号|#|楼)(?:{_N}单元)?-?{_ROOM}"
@@ -92,10 +96,24 @@ def _span(norm: str, start: int, end: int) -> Span | None:
     return Span(place if place is not None else start, end, "address")
 
 
+# 二楼203, 3楼302: a floor and a room; without an estate name it is an office or a shop
+_FLOOR = re.compile(rf"{_N}楼(?!\d{{1,2}}单元)")
+# 灵江路33号是我家: a home word just after the house number
+_HOME_AFTER = re.compile(
+    r"(?:就|也|都)?是(?:我|我们|他|她|他们|她们|俺)(?:的|们的)?(?:家|老房子|房子|住处|老家)"
+)
+
+
+def _floor_only(norm: str, m: re.Match[str]) -> bool:
+    return _FLOOR.match(norm, m.start()) is not None and _place_start(norm, m.start()) is None
+
+
 def find_addresses(norm: str) -> Iterator[Span]:
     """Household addresses, starting at the estate or street name written before them."""
     for m in FULL.finditer(norm):
-        if not non_personal_label(norm, m.start()) and (span := _span(norm, m.start(), m.end())):
+        if _floor_only(norm, m) or non_personal_label(norm, m.start()):
+            continue
+        if span := _span(norm, m.start(), m.end()):
             yield span
     for rx in (DASHED, ROOM_ONLY):
         for m in rx.finditer(norm):
@@ -112,5 +130,5 @@ def find_addresses(norm: str) -> Iterator[Span]:
         if place is None or _shop_after(norm, m.end()):
             continue
         village = norm[m.start()] in "村组弄巷里" or norm[m.start() : m.start() + 2] == "胡同"
-        if village or _home_before(norm, place):
+        if village or _home_before(norm, place) or _HOME_AFTER.match(norm, m.end()):
             yield Span(place, m.end(), "address")
