@@ -52,7 +52,10 @@ def _resolve(spans: Iterable[Span]) -> list[Span]:
 def _candidates(text: str) -> Iterator[Span]:
     norm = normalise(text)
     for detect in _DETECTORS:
-        yield from detect(norm)
+        for span in detect(norm):
+            # nothing starts or ends next to a `*`: that is masked text (***室村0号 stays)
+            if "*" not in norm[span.start - 1 : span.start] + norm[span.end : span.end + 1]:
+                yield span
     yield from find_all_names(text, norm)
 
 

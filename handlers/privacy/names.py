@@ -24,7 +24,11 @@ _FREE_PLACE_END = frozenset("桥岭岗山埠港坞坪塘堰坝洲岛河湖溪边
 _NUMERALS = frozenset("一二三四五六七八九十")
 _COMMON = 500  # a given-name token more frequent than this is an ordinary word (光明, 海洋)
 # context that makes a lone two-character token a person: 王芳的车, 给张伟打, 和李娜一起, 邓伟和
-_AFTER_2 = re.compile(r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起)")
+_AFTER_2 = re.compile(
+    r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起"
+    r"|昨天|今天|前天|上周|上个月|去年|前几天|一直|经常|天天|每天|多次|已经|刚才)"
+)
+_JOIN = "和跟与及、"
 _MEASURE = frozenset("这那一几每两哪某")
 _BEFORE_2 = frozenset("给和跟与找问让被把同、，,")
 # surnames that are far more often function words: alone, they start no name without a cue
@@ -36,7 +40,9 @@ _CUE_GAP = r"[\s:：是叫为]{0,2}"
 # a phone number just after a name (姜伟13173626491, 王芳（手机…）)
 _PHONE_NEXT = re.compile(r"[\s:：（(]{0,2}(?:手机|电话|\+?86)?[\s:：]?1[3-9]\d")
 # what follows a split name written with no cue (符|海燕说, 巫|春花的低保, 车|志远的车)
-_NAME_NEXT = re.compile(rf"(?:{_SPEECH.pattern}|的|、|[（(]|[\s:：]?1[3-9]\d)")
+_NAME_NEXT = re.compile(
+    rf"(?:{_SPEECH.pattern}|的|、|[（(]|[\s:：]?1[3-9]\d|家(?:门口|门前|里|的|楼上|楼下|隔壁|旁边))"
+)
 
 
 @cache
@@ -103,6 +109,8 @@ def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
         return 1
     # does the second character start a word of its own (王明住在 → 住在, 李强电话 → 电话)?
     nxt = tokens.get(i + s + 1, 0)
+    if nxt == 2 and text[i + s + 2] in "说讲":
+        return 2  # 吴志|明说: 明说 is a word, but here 明 ends the name and 说 follows it
     if nxt >= 2 and segmenter().FREQ.get(text[i + s + 1 : i + s + 1 + nxt], 0) > 0:
         return 1
     return 2
@@ -150,11 +158,15 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     split_given = after == 2 and segmenter().FREQ.get(text[i + n : i + n + 2], 0) <= _COMMON
     # 符|海燕说, 巫|春花的: a less common surname splits off too; then a name-like word must follow
     named_next = _NAME_NEXT.match(text, i + n + after) is not None and text[i] not in _WEAK
+    # 杨|光明|说: a lone surname, a common word, then 说/反映 — the word is the given name
+    spoken = after == 2 and _SPEECH.match(text, i + n + 2) is not None and text[i] not in _WEAK
+    split_given = split_given or (spoken and n == s == 1)
     if (
         (n == s == 2 and after in (1, 2))
         or (n == s == 1 and split_given and text[i] in words("strong_surnames"))
         or (n == s == 1 and split_given and named_next)
         or (n == s + 1 and after == 1 and rare_head)
+        or (n == s + 1 and after == 2 and text[i + n + 1] == "家" and rare_head)
     ):
         n += after  # 慕容|晓雪, 杨|丽丽, 黎国|栋: the segmenter split the name; join it back
         if n > s + 1 and text[i + n - 1] == "家":
@@ -220,7 +232,24 @@ def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
     fresh = entry is None or (entry[1] == "nr" and entry[0] <= _TWO_RARE)  # 王芳 (not 陈旧, 柳树)
     before = text[i - 1 : i] if i else ""
     nearby = _AFTER_2.match(text, i + s + 1) is not None or before in _BEFORE_2
-    return fresh and nearby and _free_ok(name, s, _TWO_RARE)
+    return fresh and nearby and _free_ok(name, s, _TWO_RARE) and not _parallel(text, tokens, i, s)
+
+
+def _parallel(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
+    """陈皮和黄芪, 韩式和日式: the word joined to it by 和/、 is a thing of the same kind."""
+    name = text[i : i + s + 1]
+    others = []
+    j = i + s + 1
+    if text[j : j + 1] in _JOIN and tokens.get(j + 1, 0) >= 2:
+        others.append(text[j + 1 : j + 1 + tokens[j + 1]])
+    if i and text[i - 1] in _JOIN:
+        others += [text[i - 1 - k : i - 1] for k in (2, 3) if tokens.get(i - 1 - k) == k]
+    for w in others:
+        entry = lexicon().tags.get(w)
+        thing = entry is not None and entry[0] >= 20 and not entry[1].startswith("nr")
+        if w[-1] == name[-1] or (len(w) == 2 and thing):
+            return True
+    return False
 
 
 def _free_ok(name: str, s: int, rare: int = _RARE) -> bool:
