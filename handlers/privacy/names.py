@@ -8,6 +8,7 @@ from functools import cache
 
 from handlers.privacy.lexicon import alternation, words
 from handlers.privacy.model import lexicon, segmenter
+from handlers.privacy.name_context import parallel
 from handlers.privacy.spans import Span
 from handlers.privacy.text import is_cjk
 
@@ -28,7 +29,6 @@ _AFTER_2 = re.compile(
     r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起"
     r"|昨天|今天|前天|上周|上个月|去年|前几天|一直|经常|天天|每天|多次|已经|刚才)"
 )
-_JOIN = "和跟与及、"
 _MEASURE = frozenset("这那一几每两哪某")
 _BEFORE_2 = frozenset("给和跟与找问让被把同、，,")
 # surnames that are far more often function words: alone, they start no name without a cue
@@ -232,24 +232,7 @@ def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
     fresh = entry is None or (entry[1] == "nr" and entry[0] <= _TWO_RARE)  # 王芳 (not 陈旧, 柳树)
     before = text[i - 1 : i] if i else ""
     nearby = _AFTER_2.match(text, i + s + 1) is not None or before in _BEFORE_2
-    return fresh and nearby and _free_ok(name, s, _TWO_RARE) and not _parallel(text, tokens, i, s)
-
-
-def _parallel(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
-    """陈皮和黄芪, 韩式和日式: the word joined to it by 和/、 is a thing of the same kind."""
-    name = text[i : i + s + 1]
-    others = []
-    j = i + s + 1
-    if text[j : j + 1] in _JOIN and tokens.get(j + 1, 0) >= 2:
-        others.append(text[j + 1 : j + 1 + tokens[j + 1]])
-    if i and text[i - 1] in _JOIN:
-        others += [text[i - 1 - k : i - 1] for k in (2, 3) if tokens.get(i - 1 - k) == k]
-    for w in others:
-        entry = lexicon().tags.get(w)
-        thing = entry is not None and entry[0] >= 20 and not entry[1].startswith("nr")
-        if w[-1] == name[-1] or (len(w) == 2 and thing):
-            return True
-    return False
+    return fresh and nearby and _free_ok(name, s, _TWO_RARE) and not parallel(text, tokens, i, s)
 
 
 def _free_ok(name: str, s: int, rare: int = _RARE) -> bool:
