@@ -87,6 +87,12 @@ def _common_word(name: str) -> bool:
     return entry is not None and not entry[1].startswith("nr")
 
 
+def _nr(word: str) -> bool:
+    """True when the dictionary tags `word` as a person's name."""
+    entry = lexicon().tags.get(word)
+    return entry is not None and entry[1].startswith("nr")
+
+
 def _plausible(name: str, s: int, *, cued: bool = False, named: bool = False) -> bool:
     if name in words("stop_names") or name in words("titles"):
         return False
@@ -211,6 +217,10 @@ def _word_not_name(text: str, tokens: dict[int, int], i: int, s: int, g: int) ->
     n = tokens.get(i, 0)
     if n == s + g == s + 2 and seg.FREQ.get(text[i : i + n], 0) >= 100:
         return True  # 高中生: jieba knows the whole thing as a word; ordinary names are rarer
+    verb_cue = text[i - 1 : i] == "找" or text[max(0, i - 2) : i] == "通知"
+    common_head = not _nr(text[i : i + n]) and seg.FREQ.get(text[i : i + n], 0) >= 100
+    if verb_cue and n == s + 1 and g == 2 and common_head:
+        return True  # 找房子太难: after a verb cue, a name does not run on past a word (房子)
     if text[i - 1 : i] != "是":
         return False
     # 我是余杭的, 我是金华人: after 是, a place of origin the dictionary knows, not a name
