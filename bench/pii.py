@@ -91,5 +91,5 @@ def report(path: Path) -> None:
 
 if __name__ == "__main__":
     files = [Path(a) for a in sys.argv[1:] if a != "-v"]
-    for f in files or [FIXTURES / f"{n}.jsonl" for n in ("labeled", "holdout", "fresh")]:
+    for f in files or [FIXTURES / f"{n}.jsonl" for n in ("labeled", "holdout", "fresh", "fresh2")]:
         report(f)

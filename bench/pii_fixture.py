@@ -50,7 +50,7 @@ def compile_file(src: Path, out: Path) -> int:
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or ["labeled", "holdout", "fresh"]:
+    for name in sys.argv[1:] or ["labeled", "holdout", "fresh", "fresh2"]:
         base = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "privacy"
         n = compile_file(base / f"{name}.src.txt", base / f"{name}.jsonl")
         print(f"{name}: {n} messages")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from handlers.privacy.addresses import find_addresses
 from handlers.privacy.codes import find_emails, find_plates
-from handlers.privacy.names import find_names
+from handlers.privacy.name_lists import find_all_names
 from handlers.privacy.numbers import find_bank_cards, find_id_cards, find_landlines, find_mobiles
 from handlers.privacy.spans import Span
 from handlers.privacy.style import MaskStyle
@@ -52,8 +52,11 @@ def _resolve(spans: Iterable[Span]) -> list[Span]:
 def _candidates(text: str) -> Iterator[Span]:
     norm = normalise(text)
     for detect in _DETECTORS:
-        yield from detect(norm)
-    yield from find_names(text, norm)
+        for span in detect(norm):
+            # nothing starts or ends next to a `*`: that is masked text (***室村0号 stays)
+            if "*" not in norm[span.start - 1 : span.start] + norm[span.end : span.end + 1]:
+                yield span
+    yield from find_all_names(text, norm)
 
 
 def _starred(text: str, spans: list[Span]) -> str:

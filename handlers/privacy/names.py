@@ -8,6 +8,7 @@ from functools import cache
 
 from handlers.privacy.lexicon import alternation, words
 from handlers.privacy.model import lexicon, segmenter
+from handlers.privacy.name_context import parallel
 from handlers.privacy.spans import Span
 from handlers.privacy.text import is_cjk
 
@@ -24,7 +25,10 @@ _FREE_PLACE_END = frozenset("桥岭岗山埠港坞坪塘堰坝洲岛河湖溪边
 _NUMERALS = frozenset("一二三四五六七八九十")
 _COMMON = 500  # a given-name token more frequent than this is an ordinary word (光明, 海洋)
 # context that makes a lone two-character token a person: 王芳的车, 给张伟打, 和李娜一起, 邓伟和
-_AFTER_2 = re.compile(r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起)")
+_AFTER_2 = re.compile(
+    r"(?:[的和跟与是在家也都就还又给把被让、，,。！!？?；;（(）)]|一起"
+    r"|昨天|今天|前天|上周|上个月|去年|前几天|一直|经常|天天|每天|多次|已经|刚才)"
+)
 _MEASURE = frozenset("这那一几每两哪某")
 _BEFORE_2 = frozenset("给和跟与找问让被把同、，,")
 # surnames that are far more often function words: alone, they start no name without a cue
@@ -33,6 +37,12 @@ _WEAK = frozenset(
 )
 _RARE = 10  # dictionary frequency below which an nr entry is an ordinary person's name
 _CUE_GAP = r"[\s:：是叫为]{0,2}"
+# a phone number just after a name (姜伟13173626491, 王芳（手机…）)
+_PHONE_NEXT = re.compile(r"[\s:：（(]{0,2}(?:手机|电话|\+?86)?[\s:：]?1[3-9]\d")
+# what follows a split name written with no cue (符|海燕说, 巫|春花的低保, 车|志远的车)
+_NAME_NEXT = re.compile(
+    rf"(?:{_SPEECH.pattern}|的|、|[（(]|[\s:：]?1[3-9]\d|家(?:门口|门前|里|的|楼上|楼下|隔壁|旁边))"
+)
 
 
 @cache
@@ -77,8 +87,16 @@ def _common_word(name: str) -> bool:
     return entry is not None and not entry[1].startswith("nr")
 
 
-def _plausible(name: str, s: int, *, cued: bool = False) -> bool:
-    if name in words("stop_names") or name in words("titles") or _common_word(name):
+def _nr(word: str) -> bool:
+    """True when the dictionary tags `word` as a person's name."""
+    entry = lexicon().tags.get(word)
+    return entry is not None and entry[1].startswith("nr")
+
+
+def _plausible(name: str, s: int, *, cued: bool = False, named: bool = False) -> bool:
+    if name in words("stop_names") or name in words("titles"):
+        return False
+    if _common_word(name) and not named:  # 姓名甘露, 宁静是我妹妹: a word, but named as a person
         return False
     # numerals make given names only after a cue (我叫张三丰); elsewhere they are counts (费一年)
     return _given_ok(name[s:]) and (cued or not any(c in _NUMERALS for c in name[s:]))
@@ -97,6 +115,8 @@ def _given_len(tokens: dict[int, int], text: str, i: int, s: int) -> int:
         return 1
     # does the second character start a word of its own (王明住在 → 住在, 李强电话 → 电话)?
     nxt = tokens.get(i + s + 1, 0)
+    if nxt == 2 and text[i + s + 2] in "说讲":
+        return 2  # 吴志|明说: 明说 is a word, but here 明 ends the name and 说 follows it
     if nxt >= 2 and segmenter().FREQ.get(text[i + s + 1 : i + s + 1 + nxt], 0) > 0:
         return 1
     return 2
@@ -112,6 +132,8 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     if nxt and _title_re().match(text, i + s + nxt):
         return None  # 和陈阿姨: 陈阿姨 is a surname with a title, 和 is not a surname here
     cued = _cue_re().search(text[max(0, i - 8) : i]) is not None
+    named = _NAMING.search(text, max(0, i - 4), i) is not None or _post_cued(text, tokens, i, s)
+    cued = cued or named
     if not cued and i not in tokens:
         return None  # 属于人大代表: the "surname" is the end of another word
     # a full name before a title: 李建国书记, 王芳阿姨 (not 谢谢|宋代表: 谢谢 is a word)
@@ -126,24 +148,35 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     if cued:
         g = _given_len(tokens, text, i, s)
         name = text[i : i + s + g]
-        if g and _word_not_name(text, tokens, i, s, g):
+        if g and not named and _word_not_name(text, tokens, i, s, g):
             return None
-        if g and _plausible(name, s, cued=True):
+        if g and _plausible(name, s, cued=True, named=named):
             return Span(i, i + s + g, "name")
         return None
     n = tokens.get(i, 0)
     name = text[i : i + n]
-    if n == s + 1 and _two_char_name(text, tokens, i, s):
-        return Span(i, i + n, "name")
     after = tokens.get(i + n, 0)
     rare_head = segmenter().FREQ.get(text[i : i + n], 0) < 100  # 孙子|王 is a word and a surname
+    # 许月|娥: a lone given character after the token ends the name, it is not a 2-char one
+    tail = after == 1 and rare_head and text[i + n : i + n + 1] in lexicon().given_chars
+    if n == s + 1 and not (tail and _given_ok(text[i + n])) and _two_char_name(text, tokens, i, s):
+        return Span(i, i + n, "name")
     split_given = after == 2 and segmenter().FREQ.get(text[i + n : i + n + 2], 0) <= _COMMON
+    # 符|海燕说, 巫|春花的: a less common surname splits off too; then a name-like word must follow
+    named_next = _NAME_NEXT.match(text, i + n + after) is not None and text[i] not in _WEAK
+    # 杨|光明|说: a lone surname, a common word, then 说/反映 — the word is the given name
+    spoken = after == 2 and _SPEECH.match(text, i + n + 2) is not None and text[i] not in _WEAK
+    split_given = split_given or (spoken and n == s == 1)
     if (
         (n == s == 2 and after in (1, 2))
         or (n == s == 1 and split_given and text[i] in words("strong_surnames"))
+        or (n == s == 1 and split_given and named_next)
         or (n == s + 1 and after == 1 and rare_head)
+        or (n == s + 1 and after == 2 and text[i + n + 1] == "家" and rare_head)
     ):
         n += after  # 慕容|晓雪, 杨|丽丽, 黎国|栋: the segmenter split the name; join it back
+        if n > s + 1 and text[i + n - 1] == "家":
+            n -= 1  # 皇甫|云家的狗: 家 is the family's, not part of the name
         name = text[i : i + n]
     if n == s + 2 or (s == 2 and n == 3):
         entry = lexicon().tags.get(name)
@@ -157,6 +190,25 @@ def _candidate(text: str, tokens: dict[int, int], i: int) -> Span | None:
     return None
 
 
+@cache
+def _post_cue_re() -> re.Pattern[str]:
+    people = sorted(
+        (w for w in words("name_cues") if len(w) > 1 and w[0] not in "我本姓名叫签落署"),
+        key=len,
+        reverse=True,
+    )
+    rel = "|".join(re.escape(w) for w in people)
+    return re.compile(rf"(?:就|也)?是(?:我|我们|我家|俺)(?:[^，,。！？\s]{{0,4}}的)?(?:{rel})")
+
+
+def _post_cued(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
+    """宁静是我妹妹, 夏天是我们小区的业主: the words after the name say it is a person."""
+    if "是" not in text[i + s + 1 : i + s + 4]:
+        return False
+    g = _given_len(tokens, text, i, s)
+    return g > 0 and _post_cue_re().match(text, i + s + g) is not None
+
+
 def _word_not_name(text: str, tokens: dict[int, int], i: int, s: int, g: int) -> bool:
     """After a cue: 我是金华人, 我是余杭的, 我是高中生, 网格员来过 — a word, not a name."""
     seg = segmenter()
@@ -165,6 +217,10 @@ def _word_not_name(text: str, tokens: dict[int, int], i: int, s: int, g: int) ->
     n = tokens.get(i, 0)
     if n == s + g == s + 2 and seg.FREQ.get(text[i : i + n], 0) >= 100:
         return True  # 高中生: jieba knows the whole thing as a word; ordinary names are rarer
+    verb_cue = text[i - 1 : i] == "找" or text[max(0, i - 2) : i] == "通知"
+    common_head = not _nr(text[i : i + n]) and seg.FREQ.get(text[i : i + n], 0) >= 100
+    if verb_cue and n == s + 1 and g == 2 and common_head:
+        return True  # 找房子太难: after a verb cue, a name does not run on past a word (房子)
     if text[i - 1 : i] != "是":
         return False
     # 我是余杭的, 我是金华人: after 是, a place of origin the dictionary knows, not a name
@@ -178,7 +234,7 @@ def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
     name = text[i : i + s + 1]
     if _PLACE_AFTER.match(text, i + s + 1):
         return False
-    if _SPEECH.match(text, i + s + 1):
+    if _SPEECH.match(text, i + s + 1) or _PHONE_NEXT.match(text, i + s + 1):
         return text[i] not in _WEAK and _free_ok(name, s)  # 刘洋说…
     if (text[i] not in words("strong_surnames") and text[i] != "张") or text[i - 1 : i] in _MEASURE:
         return False  # 这张卡: a measure word, not 张
@@ -186,7 +242,7 @@ def _two_char_name(text: str, tokens: dict[int, int], i: int, s: int) -> bool:
     fresh = entry is None or (entry[1] == "nr" and entry[0] <= _TWO_RARE)  # 王芳 (not 陈旧, 柳树)
     before = text[i - 1 : i] if i else ""
     nearby = _AFTER_2.match(text, i + s + 1) is not None or before in _BEFORE_2
-    return fresh and nearby and _free_ok(name, s, _TWO_RARE)
+    return fresh and nearby and _free_ok(name, s, _TWO_RARE) and not parallel(text, tokens, i, s)
 
 
 def _free_ok(name: str, s: int, rare: int = _RARE) -> bool:
@@ -218,20 +274,32 @@ def _a_place(text: str, span: Span) -> bool:
     return text[span.end - 1] in _PLACE_END or _PLACE_AFTER.match(text, span.end) is not None
 
 
-def find_names(text: str, norm: str) -> Iterator[Span]:
-    """Full names of natural people (2–4 characters), without cue words or titles."""
+def tokenize(text: str) -> dict[int, int]:
+    """jieba's tokens of `text` as start offset -> length."""
+    return {start: end - start for _w, start, end in segmenter().tokenize(text, HMM=True)}
+
+
+def surname_starts(text: str) -> list[int]:
+    """Offsets where a surname (single or compound) starts."""
     sur = words("surnames")
-    starts = [i for i, ch in enumerate(text) if ch in sur or text[i : i + 2] in sur]
-    if not starts:
-        return
-    tokens = {start: end - start for _w, start, end in segmenter().tokenize(text, HMM=True)}
+    return [i for i, ch in enumerate(text) if ch in sur or text[i : i + 2] in sur]
+
+
+def acceptable(text: str, norm: str, span: Span) -> bool:
+    """False for a name that runs into a plate, is a place, or touches masked text."""
+    if _into_plate(norm, span.end) or _a_place(text, span):
+        return False
+    # next to masked text (王**, 138****): its edges are not a name's
+    return "*" not in text[span.start - 1 : span.start] + text[span.end : span.end + 1]
+
+
+def find_names(text: str, norm: str, tokens: dict[int, int], starts: list[int]) -> Iterator[Span]:
+    """Full names of natural people (2–4 characters), without cue words or titles."""
     taken = -1
     for i in starts:
         if i < taken:
             continue
         span = _candidate(text, tokens, i)
-        if span and not _into_plate(norm, span.end) and not _a_place(text, span):
-            if "*" in text[span.start - 1 : span.start] + text[span.end : span.end + 1]:
-                continue  # next to masked text (王**, 138****): its edges are not a name's
+        if span and acceptable(text, norm, span):
             taken = span.end
             yield span

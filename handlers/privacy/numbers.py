@@ -37,6 +37,8 @@ def _public(norm: str, start: int, digits: str) -> bool:
 
 def _valid_local(digits: str) -> bool:
     """An area code (010, 02x, 0xxx) then a 7- or 8-digit local number starting 2-9."""
+    if digits[1] == "1" and digits[2] != "0":
+        return False  # 010 is the only area code starting 01 (0123456789 is an account)
     area = 3 if digits[1] in "12" else 4
     local = digits[area:]
     return len(local) in (7, 8) and local[0] in "23456789"

@@ -16,7 +16,7 @@ from handlers.privacy.spans import TYPES
 from handlers.privacy.text import digits_of, normalise
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "privacy"
-SETS = ["labeled", "holdout", "fresh"]
+SETS = ["labeled", "holdout", "fresh", "fresh2"]
 
 
 def _records(name: str) -> list[dict]:
@@ -32,13 +32,16 @@ def _valid(kind: str, value: str) -> bool:
         "landline": lambda: len(digits) in (8, 10, 11, 12) and norm.lstrip("(")[0] in "0123456789",
         "id_card": lambda: valid_id_card(norm.replace(" ", "")),
         "bank_card": lambda: len(digits) in (16, 19) and luhn_ok(digits),
-        "plate": lambda: re.fullmatch(r"\w[A-Za-z][·\s]?[A-Za-z0-9]{5,6}", norm) is not None,
+        "plate": lambda: (
+            re.fullmatch(r"\w[A-Za-z][·\s]?(?:[A-Za-z0-9]{5,6}|[A-Za-z0-9]{4}[学警])", norm)
+            is not None
+        ),
         "email": lambda: re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", norm) is not None,
         "name": lambda: (
             2 <= len(value) <= 4
             and (value[0] in words("surnames") or value[:2] in words("surnames"))
         ),
-        "address": lambda: re.search(r"\d", norm) is not None,
+        "address": lambda: re.search(r"[\d零〇一二三四五六七八九]", norm) is not None,
     }
     return checks[kind]()
 
