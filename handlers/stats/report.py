@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, null, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from handlers import queries
+from handlers.stats import aggregate, spans
+from handlers.stats.aggregate import HOUR_KINDS, Counts, Key, RatingCounts, Scope, collected
 from handlers.stats.definitions import (
     DEFINITIONS,
     GROUPINGS,
@@ -19,11 +24,10 @@ from handlers.stats.definitions import (
     SOURCE_LABELS,
     WORKING_HOURS_NOTE,
 )
-from handlers.stats.figures import Figure, HoursCache, compute
-from handlers.stats.rows import CaseRow, RatingRow, cases_by_id, load_cases, load_ratings
+from handlers.stats.figures import Figure, assemble
 from handlers.stats.window import Window, local_week
 from handlers.workcal import WorkCalendar
-from storage.models import Deputy, Region, Station
+from storage.models import Case, Deputy, Rating, Region, Station
 
 
 class UnknownRegion(LookupError):
@@ -136,89 +140,104 @@ def build_reports(
     groupings: Sequence[str | None],
     station_ids: frozenset[int] | None = None,
 ) -> dict[str | None, StatsReport]:
-    """Several groupings of one report from one load (a page with several charts)."""
+    """Several groupings of one report (a page with several charts), each counted in SQL."""
     for by in groupings:
         if by is not None and by not in GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
-    cases = load_cases(session, subtree, window, station_ids)
-    ratings = load_ratings(session, None, window)
-    by_id = {c.id: c for c in cases}
-    missing = {r.case_id for r in ratings} - set(by_id)
-    if missing:  # rated in the window, opened before it
-        by_id.update(cases_by_id(session, missing))
-    ratings = [
-        r for r in ratings if r.case_id in by_id and _inside(by_id[r.case_id], subtree, station_ids)
-    ]
-    cases_all = list(by_id.values())
-    hours = HoursCache(calendar)
-    totals = compute(cases, ratings, window, hours)
+    scope = Scope(frozenset(subtree) if subtree is not None else None, station_ids)
+    spans.refresh(session, calendar, and_(collected(window), scope.where()))
+    totals = _figures(session, scope, window, None)[None]
     name = region.name if region is not None else "全部地区"
     return {
         by: StatsReport(
-            region_code,
-            name,
-            window,
-            by,
-            totals,
-            _groups(session, by, region, cases_all, cases, ratings, window, hours),
+            region_code, name, window, by, totals, _groups(session, by, region, scope, window)
         )
         for by in groupings
     }
 
 
-def _inside(case: CaseRow, subtree: set[int] | None, station_ids: frozenset[int] | None) -> bool:
-    if subtree is not None and case.region_id not in subtree:
-        return False
-    return station_ids is None or case.station_id in station_ids
+def _figures(
+    session: Session, scope: Scope, window: Window, key: Key
+) -> dict[Any, dict[str, Figure]]:
+    """The figures of every value of `key` that has a case or a rating in the report."""
+    counts = aggregate.counts(session, scope, window, key)
+    ratings = aggregate.rating_counts(session, scope, window, key)
+    ranked = aggregate.ranked_hours(session, scope, window, key)
+    return {
+        k: assemble(
+            counts.get(k, Counts()),
+            ratings.get(k, RatingCounts()),
+            {kind: ranked.get((k, kind)) for kind in HOUR_KINDS},
+        )
+        for k in set(counts) | set(ratings)
+    }
 
 
 def _groups(
-    session: Session,
-    by: str | None,
-    region: Region | None,
-    case_index: list[CaseRow],
-    cases: list[CaseRow],
-    ratings: list[RatingRow],
-    window: Window,
-    calendar: HoursCache,
+    session: Session, by: str | None, region: Region | None, scope: Scope, window: Window
 ) -> list[Group]:
     if by is None:
         return []
-    key_of = _key_function(session, by, region, window)
-    by_id = {c.id: c for c in case_index}
-    case_groups: dict[str, list[CaseRow]] = defaultdict(list)
-    rating_groups: dict[str, list[RatingRow]] = defaultdict(list)
-    for c in cases:
-        case_groups[key_of(c)].append(c)
-    for r in ratings:
-        rating_groups[key_of(by_id[r.case_id])].append(r)
+    key = _key_expression(session, by, region, scope, window)
+    by_key = {
+        ("" if k is None else str(k)): f for k, f in _figures(session, scope, window, key).items()
+    }
     labels = _labels(session, by)
     out = []
-    for key in sorted(set(case_groups) | set(rating_groups)):
-        figures = compute(case_groups[key], rating_groups[key], window, calendar)
-        collected = figures["collected"].value or 0
-        label = labels.get(key) or (NO_GROUP_LABELS[by] if key == "" else key)
-        out.append(Group(key, label, figures, small_sample=int(collected) < SMALL_SAMPLE))
+    for key_text in sorted(by_key):
+        figures = by_key[key_text]
+        collected_n = figures["collected"].value or 0
+        label = labels.get(key_text) or (NO_GROUP_LABELS[by] if key_text == "" else key_text)
+        out.append(Group(key_text, label, figures, small_sample=int(collected_n) < SMALL_SAMPLE))
     return out
 
 
-def _key_function(
-    session: Session, by: str, region: Region | None, window: Window
-) -> Callable[[CaseRow], str]:
+def _key_expression(
+    session: Session, by: str, region: Region | None, scope: Scope, window: Window
+) -> ColumnElement[Any]:
+    """What a grouping groups by, in SQL; its values, as text, are the groups' keys."""
     if by == "station":
-        return lambda c: str(c.station_id or "")
+        return Case.station_id
     if by == "deputy":
-        return lambda c: str(c.deputy_id or "")
+        return Case.assignee_deputy_id
     if by == "category":
-        return lambda c: c.category or ""
+        return func.coalesce(Case.category, "")
     if by == "source":
-        return lambda c: c.source or ""
+        return func.coalesce(Case.source, "")
     if by == "week":
-        return lambda c: local_week(c.created_at, window.tz)
-    child_of = _child_regions(session, region)
-    return lambda c: str(child_of.get(c.region_id, "")) if c.region_id is not None else ""
+        return _week_expression(session, scope, window)
+    members: dict[int, list[int]] = defaultdict(list)
+    for rid, child in _child_regions(session, region).items():
+        members[child].append(rid)
+    if not members:
+        return null()
+    return sql_case(*((Case.region_id.in_(ids), child) for child, ids in sorted(members.items())))
+
+
+def _week_expression(session: Session, scope: Scope, window: Window) -> ColumnElement[Any]:
+    """The local ISO week of opening (as 2026-W48) of every case the report reads, as a CASE."""
+    rated = select(Rating.case_id).where(
+        Rating.created_at >= window.start, Rating.created_at < window.end
+    )
+    stmt = select(func.min(Case.created_at), func.max(Case.created_at)).where(
+        scope.where(), or_(aggregate.base(window), Case.id.in_(rated))
+    )
+    first, last = session.execute(stmt).one()
+    if first is None:
+        return null()
+    tz = window.tz
+    monday = first.astimezone(tz).date()
+    monday -= timedelta(days=monday.weekday())
+    stop = last.astimezone(tz).date()
+    branches = []
+    while monday <= stop:
+        begins = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+        monday += timedelta(days=7)
+        ends = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+        branches.append((Case.created_at < ends, local_week(begins, tz)))
+    return sql_case(*branches)
 
 
 def _child_regions(session: Session, region: Region | None) -> dict[int, int]:
