@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, null, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -158,6 +158,10 @@ def build_reports(
     }
 
 
+# one group for every case, without a constant in GROUP BY (PostgreSQL refuses those)
+_ONE_GROUP = Case.id.is_(None)
+
+
 def _figures(
     session: Session, scope: Scope, window: Window, key: Key
 ) -> dict[Any, dict[str, Figure]]:
@@ -181,9 +185,8 @@ def _groups(
     if by is None:
         return []
     key = _key_expression(session, by, region, scope, window)
-    by_key = {
-        ("" if k is None else str(k)): f for k, f in _figures(session, scope, window, key).items()
-    }
+    found = _figures(session, scope, window, key if key is not None else _ONE_GROUP)
+    by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
     labels = _labels(session, by)
     out = []
     for key_text in sorted(by_key):
@@ -196,8 +199,8 @@ def _groups(
 
 def _key_expression(
     session: Session, by: str, region: Region | None, scope: Scope, window: Window
-) -> ColumnElement[Any]:
-    """What a grouping groups by, in SQL; its values, as text, are the groups' keys."""
+) -> ColumnElement[Any] | None:
+    """What a grouping groups by, in SQL (its values as text are the keys); None: all in ""."""
     if by == "station":
         return Case.station_id
     if by == "deputy":
@@ -212,11 +215,11 @@ def _key_expression(
     for rid, child in _child_regions(session, region).items():
         members[child].append(rid)
     if not members:
-        return null()
+        return None
     return sql_case(*((Case.region_id.in_(ids), child) for child, ids in sorted(members.items())))
 
 
-def _week_expression(session: Session, scope: Scope, window: Window) -> ColumnElement[Any]:
+def _week_expression(session: Session, scope: Scope, window: Window) -> ColumnElement[Any] | None:
     """The local ISO week of opening (as 2026-W48) of every case the report reads, as a CASE."""
     rated = select(Rating.case_id).where(
         Rating.created_at >= window.start, Rating.created_at < window.end
@@ -226,7 +229,7 @@ def _week_expression(session: Session, scope: Scope, window: Window) -> ColumnEl
     )
     first, last = session.execute(stmt).one()
     if first is None:
-        return null()
+        return None
     tz = window.tz
     monday = first.astimezone(tz).date()
     monday -= timedelta(days=monday.weekday())

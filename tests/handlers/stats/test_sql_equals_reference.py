@@ -139,6 +139,19 @@ def test_stored_hours_follow_changed_timestamps(world: World) -> None:
         session.execute(delete(CaseHours).where(CaseHours.case_id % 5 == 0))
     _both(world, "K", None, w)
     _both(world, None, None, w)
+    refreshed = _stored(world)
+    with world.sessions() as session, session.begin():
+        session.execute(delete(CaseHours))
+    _both(world, None, None, w)
+    assert _stored(world) == refreshed  # exactly what a computation from scratch stores
+
+
+def _stored(world: World) -> dict[int, tuple[float | None, ...]]:
+    with world.sessions() as session:
+        rows = session.execute(
+            select(CaseHours.case_id, CaseHours.to_claim, CaseHours.to_answer, CaseHours.to_close)
+        )
+        return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def test_a_changed_calendar_recomputes_every_span(world: World) -> None:
