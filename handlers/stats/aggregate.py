@@ -1,5 +1,7 @@
 """The figures' inputs counted in SQL: one GROUP BY per grouping, never a row per case in Python.
 
+Every query reads the report's rows `R` (handlers/stats/rowset), filled for the report's scope.
+
 `counts` and `rating_counts` sum the conditions of docs/statistics.md per group; `ranked_hours`
 returns, per group, only the ranked spans a median and a nearest-rank 90th percentile need.
 """
@@ -14,8 +16,9 @@ from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, 
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
+from handlers.stats.rowset import R
 from handlers.stats.window import Window
-from storage.models import Case, CaseHours, Rating
+from storage.models import Case, Rating
 
 CLOSED_STATUSES = ("closed", "expired")
 SATISFIED = ("satisfied", "basic")
@@ -79,20 +82,12 @@ def _in(column: Any, w: Window) -> ColumnElement[bool]:
 
 def opened(w: Window) -> ColumnElement[bool]:
     """Opened in the window."""
-    return _in(Case.created_at, w)
+    return _in(R.c.created_at, w)
 
 
 def collected(w: Window) -> ColumnElement[bool]:
     """Opened in the window and not merged into another case as 附议."""
-    return and_(opened(w), Case.status != "merged")
-
-
-def base(w: Window) -> ColumnElement[bool]:
-    """Every case a report reads: opened, due for an answer, or first answered in the window."""
-    return and_(
-        Case.created_at < w.end,
-        or_(opened(w), _in(Case.answer_due_at, w), _in(Case.first_answered_at, w)),
-    )
+    return and_(opened(w), R.c.status != "merged")
 
 
 def _n(condition: ColumnElement[bool]) -> Any:
@@ -105,29 +100,29 @@ def _grouped(stmt: Any, key: Key) -> Any:
     return stmt.add_columns(key.label("k")).group_by(key)
 
 
-def counts(session: Session, scope: Scope, w: Window, key: Key) -> dict[Any, Counts]:
+def counts(session: Session, w: Window, key: Key) -> dict[Any, Counts]:
     """Case counts per value of `key` over the report's cases."""
     due_or_answered = and_(
-        Case.status != "merged",
-        Case.answer_due_at.is_not(None),
-        or_(_in(Case.answer_due_at, w), _in(Case.first_answered_at, w)),
+        R.c.status != "merged",
+        R.c.answer_due_at.is_not(None),
+        or_(_in(R.c.answer_due_at, w), _in(R.c.first_answered_at, w)),
     )
     got = collected(w)
     stmt = select(
         _n(got),
-        _n(and_(opened(w), Case.status == "merged")),
-        _n(and_(got, Case.first_answered_at < w.end)),
+        _n(and_(opened(w), R.c.status == "merged")),
+        _n(and_(got, R.c.first_answered_at < w.end)),
         _n(due_or_answered),
-        _n(and_(due_or_answered, Case.first_answered_at <= Case.answer_due_at)),
-        _n(and_(got, Case.status.in_(CLOSED_STATUSES), Case.closed_at < w.end)),
-        _n(and_(got, Case.status == "rejected")),
-        _n(and_(got, Case.rework_count > 0)),
-    ).where(base(w), scope.where())
+        _n(and_(due_or_answered, R.c.first_answered_at <= R.c.answer_due_at)),
+        _n(and_(got, R.c.status.in_(CLOSED_STATUSES), R.c.closed_at < w.end)),
+        _n(and_(got, R.c.status == "rejected")),
+        _n(and_(got, R.c.rework_count > 0)),
+    ).where(R.c.in_base)
     rows = session.execute(_grouped(stmt, key)).all()
     return {row[-1]: Counts(*(int(v) for v in row[:-1])) for row in rows}
 
 
-def rating_counts(session: Session, scope: Scope, w: Window, key: Key) -> dict[Any, RatingCounts]:
+def rating_counts(session: Session, w: Window, key: Key) -> dict[Any, RatingCounts]:
     """Ratings given in the window per value of `key` (of the rated case)."""
     stmt = (
         select(
@@ -136,8 +131,8 @@ def rating_counts(session: Session, scope: Scope, w: Window, key: Key) -> dict[A
             _n(Rating.value == "unrated"),
         )
         .select_from(Rating)
-        .join(Case, Case.id == Rating.case_id)
-        .where(_in(Rating.created_at, w), scope.where())
+        .join(R, R.c.id == Rating.case_id)
+        .where(_in(Rating.created_at, w))
     )
     rows = session.execute(_grouped(stmt, key)).all()
     return {row[-1]: RatingCounts(*(int(v) for v in row[:-1])) for row in rows}
@@ -147,16 +142,14 @@ def _pool(kind: str, w: Window) -> tuple[Any, ColumnElement[bool]]:
     """The stored span of `kind` and the cases it is published over (as of the window's end)."""
     got = collected(w)
     if kind == "claim":
-        return CaseHours.to_claim, and_(got, Case.claimed_at < w.end)
+        return R.c.to_claim, and_(got, R.c.claimed_at < w.end)
     if kind == "answer":
-        return CaseHours.to_answer, and_(got, Case.first_answered_at < w.end)
-    closed = and_(got, Case.status.in_(CLOSED_STATUSES), Case.closed_at < w.end)
-    return CaseHours.to_close, closed
+        return R.c.to_answer, and_(got, R.c.first_answered_at < w.end)
+    closed = and_(got, R.c.status.in_(CLOSED_STATUSES), R.c.closed_at < w.end)
+    return R.c.to_close, closed
 
 
-def ranked_hours(
-    session: Session, scope: Scope, w: Window, key: Key
-) -> dict[tuple[Any, str], Ranked]:
+def ranked_hours(session: Session, w: Window, key: Key) -> dict[tuple[Any, str], Ranked]:
     """Per (key value, kind): how many spans, and the ones at the median's and p90's ranks."""
     parts = []
     for kind in HOUR_KINDS:
@@ -169,10 +162,7 @@ def ranked_hours(
                 column.label("h"),
                 func.row_number().over(partition_by=partition, order_by=column).label("rn"),
                 func.count().over(partition_by=partition).label("n"),
-            )
-            .select_from(Case)
-            .join(CaseHours, CaseHours.case_id == Case.id)
-            .where(pool, scope.where(), column.is_not(None))
+            ).where(pool, column.is_not(None))
         )
     ranked = union_all(*parts).subquery()
     n, rn = ranked.c.n, ranked.c.rn

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from handlers import queries
 from handlers.stats import aggregate, spans
-from handlers.stats.aggregate import HOUR_KINDS, Counts, Key, RatingCounts, Scope, collected
+from handlers.stats.aggregate import HOUR_KINDS, Counts, Key, RatingCounts, Scope
 from handlers.stats.definitions import (
     DEFINITIONS,
     GROUPINGS,
@@ -25,9 +25,10 @@ from handlers.stats.definitions import (
     WORKING_HOURS_NOTE,
 )
 from handlers.stats.figures import Figure, assemble
+from handlers.stats.rowset import R, report_rows
 from handlers.stats.window import Window, local_week
 from handlers.workcal import WorkCalendar
-from storage.models import Case, Deputy, Rating, Region, Station
+from storage.models import Deputy, Region, Station
 
 
 class UnknownRegion(LookupError):
@@ -147,28 +148,29 @@ def build_reports(
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
     scope = Scope(frozenset(subtree) if subtree is not None else None, station_ids)
-    spans.refresh(session, calendar, and_(collected(window), scope.where()))
-    totals = _figures(session, scope, window, None)[None]
+    spans.refresh(
+        session, calendar, and_(spans.collected_in(window.start, window.end), scope.where())
+    )
     name = region.name if region is not None else "全部地区"
-    return {
-        by: StatsReport(
-            region_code, name, window, by, totals, _groups(session, by, region, scope, window)
-        )
-        for by in groupings
-    }
+    with report_rows(session, scope.where(), window):
+        totals = _figures(session, window, None)[None]
+        return {
+            by: StatsReport(
+                region_code, name, window, by, totals, _groups(session, by, region, window)
+            )
+            for by in groupings
+        }
 
 
 # one group for every case, without a constant in GROUP BY (PostgreSQL refuses those)
-_ONE_GROUP = Case.id.is_(None)
+_ONE_GROUP = R.c.id.is_(None)
 
 
-def _figures(
-    session: Session, scope: Scope, window: Window, key: Key
-) -> dict[Any, dict[str, Figure]]:
+def _figures(session: Session, window: Window, key: Key) -> dict[Any, dict[str, Figure]]:
     """The figures of every value of `key` that has a case or a rating in the report."""
-    counts = aggregate.counts(session, scope, window, key)
-    ratings = aggregate.rating_counts(session, scope, window, key)
-    ranked = aggregate.ranked_hours(session, scope, window, key)
+    counts = aggregate.counts(session, window, key)
+    ratings = aggregate.rating_counts(session, window, key)
+    ranked = aggregate.ranked_hours(session, window, key)
     return {
         k: assemble(
             counts.get(k, Counts()),
@@ -179,13 +181,11 @@ def _figures(
     }
 
 
-def _groups(
-    session: Session, by: str | None, region: Region | None, scope: Scope, window: Window
-) -> list[Group]:
+def _groups(session: Session, by: str | None, region: Region | None, window: Window) -> list[Group]:
     if by is None:
         return []
-    key = _key_expression(session, by, region, scope, window)
-    found = _figures(session, scope, window, key if key is not None else _ONE_GROUP)
+    key = _key_expression(session, by, region, window)
+    found = _figures(session, window, key if key is not None else _ONE_GROUP)
     by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
     labels = _labels(session, by)
     out = []
@@ -198,36 +198,30 @@ def _groups(
 
 
 def _key_expression(
-    session: Session, by: str, region: Region | None, scope: Scope, window: Window
+    session: Session, by: str, region: Region | None, window: Window
 ) -> ColumnElement[Any] | None:
     """What a grouping groups by, in SQL (its values as text are the keys); None: all in ""."""
     if by == "station":
-        return Case.station_id
+        return R.c.station_id
     if by == "deputy":
-        return Case.assignee_deputy_id
+        return R.c.deputy_id
     if by == "category":
-        return func.coalesce(Case.category, "")
+        return func.coalesce(R.c.category, "")
     if by == "source":
-        return func.coalesce(Case.source, "")
+        return func.coalesce(R.c.source, "")
     if by == "week":
-        return _week_expression(session, scope, window)
+        return _week_expression(session, window)
     members: dict[int, list[int]] = defaultdict(list)
     for rid, child in _child_regions(session, region).items():
         members[child].append(rid)
     if not members:
         return None
-    return sql_case(*((Case.region_id.in_(ids), child) for child, ids in sorted(members.items())))
+    return sql_case(*((R.c.region_id.in_(ids), child) for child, ids in sorted(members.items())))
 
 
-def _week_expression(session: Session, scope: Scope, window: Window) -> ColumnElement[Any] | None:
+def _week_expression(session: Session, window: Window) -> ColumnElement[Any] | None:
     """The local ISO week of opening (as 2026-W48) of every case the report reads, as a CASE."""
-    rated = select(Rating.case_id).where(
-        Rating.created_at >= window.start, Rating.created_at < window.end
-    )
-    stmt = select(func.min(Case.created_at), func.max(Case.created_at)).where(
-        scope.where(), or_(aggregate.base(window), Case.id.in_(rated))
-    )
-    first, last = session.execute(stmt).one()
+    first, last = session.execute(select(func.min(R.c.created_at), func.max(R.c.created_at))).one()
     if first is None:
         return None
     tz = window.tz
@@ -239,7 +233,7 @@ def _week_expression(session: Session, scope: Scope, window: Window) -> ColumnEl
         begins = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
         monday += timedelta(days=7)
         ends = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
-        branches.append((Case.created_at < ends, local_week(begins, tz)))
+        branches.append((R.c.created_at < ends, local_week(begins, tz)))
     return sql_case(*branches)
 
 
