@@ -56,9 +56,9 @@ def _hours(key: str, ranked: Ranked | None) -> tuple[Figure, Figure]:
 
 
 def assemble(
-    counts: Counts, ratings: RatingCounts, hours: Mapping[str, Ranked | None]
+    counts: Counts, ratings: RatingCounts, hours: Mapping[str, Ranked | None] | None
 ) -> dict[str, Figure]:
-    """Every figure of definitions.FIGURE_KEYS for one group, from its SQL counts and ranks."""
+    """Every figure of definitions.FIGURE_KEYS for one group (no hours when `hours` is None)."""
     figures = [
         Figure("collected", counts.collected),
         Figure("co_signers", counts.co_signers),
@@ -70,6 +70,6 @@ def assemble(
         Figure("rejected", counts.rejected),
         Figure("reworked", counts.reworked),
     ]
-    for kind in HOUR_KINDS:
-        figures.extend(_hours(f"hours_to_{kind}", hours.get(kind)))
+    for kind in HOUR_KINDS if hours is not None else ():
+        figures.extend(_hours(f"hours_to_{kind}", hours.get(kind)))  # type: ignore[union-attr]
     return {f.key: f for f in figures}

@@ -140,8 +140,13 @@ def build_reports(
     calendar: WorkCalendar,
     groupings: Sequence[str | None],
     station_ids: frozenset[int] | None = None,
+    group_hours: bool = True,
 ) -> dict[str | None, StatsReport]:
-    """Several groupings of one report (a page with several charts), each counted in SQL."""
+    """Several groupings of one report (a page with several charts), each counted in SQL.
+
+    `group_hours=False` leaves the working-hour figures out of the groups (not the totals), for
+    a page that charts only the groups' counts.
+    """
     for by in groupings:
         if by is not None and by not in GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
@@ -153,10 +158,15 @@ def build_reports(
     )
     name = region.name if region is not None else "全部地区"
     with report_rows(session, scope.where(), window):
-        totals = _figures(session, window, None)[None]
+        totals = _figures(session, window, None, hours=True)[None]
         return {
             by: StatsReport(
-                region_code, name, window, by, totals, _groups(session, by, region, window)
+                region_code,
+                name,
+                window,
+                by,
+                totals,
+                _groups(session, by, region, window, group_hours),
             )
             for by in groupings
         }
@@ -166,26 +176,30 @@ def build_reports(
 _ONE_GROUP = R.c.id.is_(None)
 
 
-def _figures(session: Session, window: Window, key: Key) -> dict[Any, dict[str, Figure]]:
+def _figures(
+    session: Session, window: Window, key: Key, *, hours: bool
+) -> dict[Any, dict[str, Figure]]:
     """The figures of every value of `key` that has a case or a rating in the report."""
     counts = aggregate.counts(session, window, key)
     ratings = aggregate.rating_counts(session, window, key)
-    ranked = aggregate.ranked_hours(session, window, key)
+    ranked = aggregate.ranked_hours(session, window, key) if hours else {}
     return {
         k: assemble(
             counts.get(k, Counts()),
             ratings.get(k, RatingCounts()),
-            {kind: ranked.get((k, kind)) for kind in HOUR_KINDS},
+            {kind: ranked.get((k, kind)) for kind in HOUR_KINDS} if hours else None,
         )
         for k in set(counts) | set(ratings)
     }
 
 
-def _groups(session: Session, by: str | None, region: Region | None, window: Window) -> list[Group]:
+def _groups(
+    session: Session, by: str | None, region: Region | None, window: Window, hours: bool
+) -> list[Group]:
     if by is None:
         return []
     key = _key_expression(session, by, region, window)
-    found = _figures(session, window, key if key is not None else _ONE_GROUP)
+    found = _figures(session, window, key if key is not None else _ONE_GROUP, hours=hours)
     by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
     labels = _labels(session, by)
     out = []

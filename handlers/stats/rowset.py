@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    literal,
     or_,
     select,
 )
@@ -71,32 +72,45 @@ def report_rows(session: Session, scope: ColumnElement[bool], w: Window) -> Iter
     """Fill `R` with the report's cases (and those rated in the window) for the block's queries."""
     session.execute(DropTable(R, if_exists=True))
     session.execute(CreateTable(R))
-    rated = select(Rating.case_id).where(_in(Rating.created_at, w))
-    base = base_of(w)
-    rows = (
-        select(
-            Case.id,
-            base,
-            Case.status,
-            Case.source,
-            Case.region_id,
-            Case.station_id,
-            Case.assignee_deputy_id,
-            Case.category,
-            Case.created_at,
-            Case.claimed_at,
-            Case.first_answered_at,
-            Case.closed_at,
-            Case.answer_due_at,
-            Case.rework_count,
-            CaseHours.to_claim,
-            CaseHours.to_answer,
-            CaseHours.to_close,
-        )
-        .outerjoin(CaseHours, CaseHours.case_id == Case.id)
-        .where(scope, or_(base, Case.id.in_(rated)))
+    # two statements, so each can use its indexes (an OR of both would scan every case): the
+    # report's cases, then those only rated in the window (a case in scope missing from R
+    # is not one of the report's cases)
+    rated = (
+        select(Rating.case_id)
+        .where(_in(Rating.created_at, w), Rating.case_id.not_in(select(R.c.id)))
+        .distinct()
+        .subquery()
     )
-    session.execute(R.insert().from_select([c.name for c in R.columns], rows))
+    names = [c.name for c in R.columns]
+    for in_base, source, which in (
+        (True, Case.__table__, base_of(w)),
+        (False, Case.__table__.join(rated, rated.c.case_id == Case.id), and_(True)),
+    ):
+        rows = (
+            select(
+                Case.id,
+                literal(in_base),
+                Case.status,
+                Case.source,
+                Case.region_id,
+                Case.station_id,
+                Case.assignee_deputy_id,
+                Case.category,
+                Case.created_at,
+                Case.claimed_at,
+                Case.first_answered_at,
+                Case.closed_at,
+                Case.answer_due_at,
+                Case.rework_count,
+                CaseHours.to_claim,
+                CaseHours.to_answer,
+                CaseHours.to_close,
+            )
+            .select_from(source)
+            .outerjoin(CaseHours, CaseHours.case_id == Case.id)
+            .where(scope, which)
+        )
+        session.execute(R.insert().from_select(names, rows))
     try:
         yield
     finally:
