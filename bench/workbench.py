@@ -67,6 +67,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     p.add_argument("--cases", type=int, default=100_000)
     p.add_argument("--repeat", type=int, default=20, help="requests per page")
+    p.add_argument("--export-repeat", type=int, default=3, help="timed exports (0: none)")
     p.add_argument(
         "--keep", action="store_true", help="keep the seeded PostgreSQL database and print its URL"
     )
@@ -297,15 +298,18 @@ def main() -> int:
         }
         ok = True
         for name, fn in pages.items():
-            fn()  # warm
+            t0 = time.perf_counter()
+            fn()  # warm (the first statistics view of a period also stores its working hours)
+            first = (time.perf_counter() - t0) * 1000
             p50, p95 = timed(fn, args.repeat)
             flag = "" if p95 <= 300 else "  (over 300 ms)"
             ok &= p95 <= 300
-            print(f"{name:<22} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms{flag}")
+            print(f"{name:<22} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   first {first:7.1f} ms{flag}")
         export = post("/workbench/export/cases.xlsx", {"from": "2026-03-01", "to": "2026-04-10"})
-        p50, p95 = timed(export, 3)
-        print(f"{'export ~10,000 rows':<22} p50 {p50 / 1000:7.2f} s    p95 {p95 / 1000:7.2f} s")
-        ok &= p95 <= 5000
+        if args.export_repeat:
+            p50, p95 = timed(export, args.export_repeat)
+            print(f"{'export ~10,000 rows':<22} p50 {p50 / 1000:7.2f} s    p95 {p95 / 1000:7.2f} s")
+            ok &= p95 <= 5000
         print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return 0 if ok else 1
     finally:

@@ -81,10 +81,8 @@ def register(bp: Blueprint) -> None:
         filters = forms.case_filter(request.form, tz)
         limit = runtime().settings.workbench.export_max_rows
         rows = all_matching(db(), login().viewer, filters, utcnow(), limit)
-        wb = Workbook()
-        sheet = wb.active
-        assert sheet is not None
-        sheet.title = "诉求"
+        wb = Workbook(write_only=True)  # streams rows to the file instead of keeping cells
+        sheet = wb.create_sheet("诉求")
         sheet.append(list(CASE_COLUMNS))
         for case in rows:
             sheet.append(_case_row(case, tz))
