@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -55,7 +56,7 @@ R = Table(
 )
 
 
-def _in(column: ColumnElement[object], w: Window) -> ColumnElement[bool]:
+def _in(column: Any, w: Window) -> ColumnElement[bool]:
     return and_(column >= w.start, column < w.end)
 
 

@@ -86,16 +86,18 @@ def refresh(session: Session, cal: WorkCalendar, cases: ColumnElement[bool]) -> 
         }
         for r in rows
     ]
+    # Core executemany (batched by the driver): a compiled multi-row VALUES is far slower
+    connection = session.connection()
     for i in range(0, len(values), _BATCH):
-        session.execute(_upsert(session, values[i : i + _BATCH]))
+        connection.execute(_upsert(session), values[i : i + _BATCH])
     return len(values)
 
 
-def _upsert(session: Session, values: list[dict[str, Any]]) -> Any:
+def _upsert(session: Session) -> Any:
     """INSERT … ON CONFLICT (case_id) DO UPDATE, in the dialect of the session's database."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(CaseHours).values(values)
+    stmt = insert(CaseHours.__table__)
     columns = [c.name for c in CaseHours.__table__.columns if c.name != "case_id"]
     return stmt.on_conflict_do_update(
         index_elements=[CaseHours.case_id], set_={c: stmt.excluded[c] for c in columns}

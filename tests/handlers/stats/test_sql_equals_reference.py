@@ -22,7 +22,9 @@ from tests.handlers.world import World, bj
 
 BJ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
-STATUSES = ["assigned", "accepted", "replied", "closed", "expired", "merged", "rejected", "reopened"]
+STATUSES = [
+    *("assigned", "accepted", "replied", "closed", "expired", "merged", "rejected", "reopened")
+]
 CATEGORIES = ["道路交通", "环境卫生", "", None]
 START = bj(2026, 9, 1, 8)
 
