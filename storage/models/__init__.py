@@ -39,7 +39,7 @@ from storage.models.duties import (
 from storage.models.hotline import HotlineTicket
 from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
-from storage.models.stats import CaseHours
+from storage.models.stats import CaseHours, CaseMask
 from storage.models.workbench import AuditEntry, WebSession
 
 __all__ = [
@@ -80,5 +80,6 @@ __all__ = [
     "OutboxItem",
     "AuditEntry",
     "CaseHours",
+    "CaseMask",
     "WebSession",
 ]

@@ -1,10 +1,10 @@
-"""Derived statistics data: each case's working hours to claim, answer and close."""
+"""Derived data kept per case: working hours (statistics) and the masked text (exports)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -29,3 +29,17 @@ class CaseHours(Base):
     to_claim: Mapped[float | None] = mapped_column(Float)
     to_answer: Mapped[float | None] = mapped_column(Float)
     to_close: Mapped[float | None] = mapped_column(Float)
+
+
+class CaseMask(Base):
+    """A cache: a case's text as the 脱敏 masker masks it (handlers/workbench/masked.py).
+
+    `key` hashes the text and the masker's code, so a changed text or masker shows as stale.
+    """
+
+    __tablename__ = "case_masks"
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    masked: Mapped[str] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Statistics in SQL: case_hours (cached working hours per case) and indexes for the window
+"""Workbench speed: case_hours (working hours per case), case_masks (masked texts), indexes
 
 Revision ID: 0014_wbperf
 Revises: 0013_cosign
@@ -32,6 +32,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("case_id"),
     )
+    op.create_table(
+        "case_masks",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("masked", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("case_id"),
+    )
     with op.batch_alter_table("cases") as batch:
         batch.create_index("ix_cases_answer_due_at", ["answer_due_at"])
         batch.create_index("ix_cases_first_answered_at", ["first_answered_at"])
@@ -45,4 +53,5 @@ def downgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.drop_index("ix_cases_first_answered_at")
         batch.drop_index("ix_cases_answer_due_at")
+    op.drop_table("case_masks")
     op.drop_table("case_hours")
