@@ -307,8 +307,12 @@ def main() -> int:
             print(f"{name:<22} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   first {first:7.1f} ms{flag}")
         export = post("/workbench/export/cases.xlsx", {"from": "2026-03-01", "to": "2026-04-10"})
         if args.export_repeat:
+            t0 = time.perf_counter()
+            export()  # the first export of these cases also stores their masked texts
+            first = time.perf_counter() - t0
             p50, p95 = timed(export, args.export_repeat)
-            print(f"{'export ~10,000 rows':<22} p50 {p50 / 1000:7.2f} s    p95 {p95 / 1000:7.2f} s")
+            line = f"p50 {p50 / 1000:7.2f} s    p95 {p95 / 1000:7.2f} s   first {first:6.2f} s"
+            print(f"{'export ~10,000 rows':<22} {line}")
             ok &= p95 <= 5000
         print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return 0 if ok else 1

@@ -97,7 +97,7 @@ def _upsert(session: Session) -> Any:
     """INSERT … ON CONFLICT (case_id) DO UPDATE, in the dialect of the session's database."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(CaseHours.__table__)
+    stmt = insert(CaseHours)
     columns = [c.name for c in CaseHours.__table__.columns if c.name != "case_id"]
     return stmt.on_conflict_do_update(
         index_elements=[CaseHours.case_id], set_={c: stmt.excluded[c] for c in columns}

@@ -62,23 +62,20 @@ def masked_texts(session: Session, cases: Sequence[Case]) -> dict[int, str]:
             )
         )
         stored.update({cid: masked for cid, key, masked in rows if keys[cid] == key})
-    fresh = [
-        {"case_id": c.id, "key": keys[c.id], "masked": mask_text(c.text or "")}
-        for c in cases
-        if c.id not in stored
-    ]
+    new = {c.id: mask_text(c.text or "") for c in cases if c.id not in stored}
+    fresh = [{"case_id": cid, "key": keys[cid], "masked": text} for cid, text in new.items()]
     if fresh:
         connection = session.connection()
         for i in range(0, len(fresh), _CHUNK):
             connection.execute(_upsert(session), fresh[i : i + _CHUNK])
-    stored.update({row["case_id"]: row["masked"] for row in fresh})
+    stored.update(new)
     return stored
 
 
 def _upsert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(CaseMask.__table__)
+    stmt = insert(CaseMask)
     return stmt.on_conflict_do_update(
         index_elements=["case_id"], set_={"key": stmt.excluded.key, "masked": stmt.excluded.masked}
     )
