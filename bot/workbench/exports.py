@@ -16,6 +16,7 @@ from bot.workcal_config import service_zone, work_calendar
 from handlers import texts
 from handlers.stats import GROUPINGS, build_report
 from handlers.workbench.caselist import all_matching
+from handlers.workbench.masked import masked_texts
 from storage.models import Case
 from storage.timeutil import utcnow
 
@@ -48,9 +49,7 @@ def _tmp() -> Path:
         return Path(handle.name)
 
 
-def _case_row(case: Case, tz: object) -> list[object]:
-    from handlers.privacy import mask_text
-
+def _case_row(case: Case, tz: object, masked: str) -> list[object]:
     def local(t: object) -> str:
         return t.astimezone(tz).strftime("%Y-%m-%d %H:%M") if t is not None else ""  # type: ignore[attr-defined]
 
@@ -64,7 +63,7 @@ def _case_row(case: Case, tz: object) -> list[object]:
         local(case.answer_due_at),
         local(case.first_answered_at),
         local(case.closed_at),
-        mask_text(case.text or ""),
+        masked,
     ]
 
 
@@ -81,13 +80,12 @@ def register(bp: Blueprint) -> None:
         filters = forms.case_filter(request.form, tz)
         limit = runtime().settings.workbench.export_max_rows
         rows = all_matching(db(), login().viewer, filters, utcnow(), limit)
-        wb = Workbook()
-        sheet = wb.active
-        assert sheet is not None
-        sheet.title = "诉求"
+        wb = Workbook(write_only=True)  # streams rows to the file instead of keeping cells
+        sheet = wb.create_sheet("诉求")
         sheet.append(list(CASE_COLUMNS))
+        masked = masked_texts(db(), rows)  # stored masks where the text and masker are unchanged
         for case in rows:
-            sheet.append(_case_row(case, tz))
+            sheet.append(_case_row(case, tz, masked[case.id]))
         notes = wb.create_sheet("说明")
         notes.append(["说明", "内容"])
         notes.append(["范围", f"导出人可见范围内符合筛选条件的诉求，最多 {limit} 条"])

@@ -60,7 +60,9 @@ def _place_name(place_id: int | None) -> str | None:
     return place.name if place is not None else None
 
 
-def _reports(groupings: tuple[str | None, ...]) -> dict[str | None, StatsReport] | None:
+def _reports(
+    groupings: tuple[str | None, ...], *, group_hours: bool = True
+) -> dict[str | None, StatsReport] | None:
     """The request's statistics (region and period from the query), None outside the scope."""
     region_code, station_ids, allowed = _stats_scope(request.args.get("region"))
     if not allowed:
@@ -72,6 +74,7 @@ def _reports(groupings: tuple[str | None, ...]) -> dict[str | None, StatsReport]
         calendar=work_calendar(runtime().settings, db()),
         groupings=groupings,
         station_ids=station_ids,
+        group_hours=group_hours,
     )
 
 
@@ -80,7 +83,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/")
     def overview() -> str | tuple[str, int]:
-        reports = _reports((None, "week", "category", "station"))
+        # the charts show the groups' counts only, so their working hours are not computed
+        reports = _reports((None, "week", "category", "station"), group_hours=False)
         if reports is None:
             return refuse(f"overview of region {request.args.get('region')}")
         report = reports[None]

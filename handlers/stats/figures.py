@@ -1,22 +1,13 @@
-"""Compute every figure of one group of cases, with numerator and denominator."""
+"""Every figure of one group of cases, with numerator and denominator, from SQL aggregates."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from statistics import median
 
-from handlers.stats.clock import WorkClock
+from handlers.stats.aggregate import HOUR_KINDS, Counts, Ranked, RatingCounts
 from handlers.stats.definitions import DEFINITIONS
-from handlers.stats.rows import CaseRow, RatingRow
-from handlers.stats.window import Window
-from handlers.workcal import WorkCalendar
-
-CLOSED_STATUSES = frozenset({"closed", "expired"})
-SATISFIED = frozenset({"satisfied", "basic"})
-RATED = frozenset({"satisfied", "basic", "unsatisfied"})
 
 
 @dataclass(frozen=True)
@@ -52,93 +43,33 @@ def p90(values: Sequence[float]) -> float:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def _hours(key: str, values: list[float]) -> tuple[Figure, Figure]:
-    if not values:
+def _hours(key: str, ranked: Ranked | None) -> tuple[Figure, Figure]:
+    if ranked is None or not ranked.n:
         return Figure(f"{key}_median", None, count=0), Figure(f"{key}_p90", None, count=0)
+    n, at = ranked.n, ranked.by_rank
+    # the usual median (mean of the two middle values for an even count), as statistics.median
+    middle = at[n // 2 + 1] if n % 2 else (at[n // 2] + at[n // 2 + 1]) / 2
     return (
-        Figure(f"{key}_median", round(median(values), 2), count=len(values)),
-        Figure(f"{key}_p90", round(p90(values), 2), count=len(values)),
+        Figure(f"{key}_median", round(middle, 2), count=n),
+        Figure(f"{key}_p90", round(at[math.ceil(0.9 * n)], 2), count=n),
     )
 
 
-class HoursCache:
-    """Working hours between two instants, computed once per pair for a whole report."""
-
-    def __init__(self, cal: WorkCalendar) -> None:
-        self.cal = cal
-        self._clock: WorkClock | None = None
-        self._seen: dict[tuple[datetime, datetime], float] = {}
-
-    def between(self, start: datetime, stop: datetime | None, w: Window) -> float | None:
-        """Working hours from `start` to `stop`; None when `stop` is missing or after the window."""
-        if stop is None or stop >= w.end or stop < start:
-            return None
-        key = (start, stop)
-        seen = self._seen.get(key)
-        if seen is not None:  # the same case in another grouping of the report
-            return seen
-        first = start.astimezone(self.cal.hours.tz).date()
-        if self._clock is None or first < self._clock.anchor:
-            # anchored a year early so every case of a report shares one clock
-            self._clock = WorkClock(self.cal, first - timedelta(days=366))
-        self._seen[key] = hours = self._clock.between(start, stop) / 3600
-        return hours
-
-
-def compute(
-    cases: Iterable[CaseRow],
-    ratings: Iterable[RatingRow],
-    window: Window,
-    hours: HoursCache,
+def assemble(
+    counts: Counts, ratings: RatingCounts, hours: Mapping[str, Ranked | None] | None
 ) -> dict[str, Figure]:
-    """Every figure of definitions.FIGURE_KEYS for one group, as of the window's end."""
-    cases = list(cases)
-    opened = [c for c in cases if window.contains(c.created_at)]
-    collected = [c for c in opened if c.status != "merged"]
-    co_signers = [c for c in opened if c.status == "merged"]
-    answered = [c for c in collected if c.first_answered_at and c.first_answered_at < window.end]
-    due_or_answered = [
-        c
-        for c in cases
-        if c.status != "merged"
-        and c.answer_due_at is not None
-        and (window.contains(c.answer_due_at) or window.contains(c.first_answered_at))
-    ]
-    timely = [
-        c
-        for c in due_or_answered
-        if c.first_answered_at is not None
-        and c.answer_due_at is not None
-        and c.first_answered_at <= c.answer_due_at
-    ]
-    ratings = list(ratings)
-    rated = [r for r in ratings if r.value in RATED]
-    closed = [
-        c
-        for c in collected
-        if c.status in CLOSED_STATUSES and c.closed_at and c.closed_at < window.end
-    ]
-    rejected = [c for c in collected if c.status == "rejected"]
+    """Every figure of definitions.FIGURE_KEYS for one group (no hours when `hours` is None)."""
     figures = [
-        Figure("collected", len(collected)),
-        Figure("co_signers", len(co_signers)),
-        Figure("answered", len(answered)),
-        _rate("timely_answer_rate", len(timely), len(due_or_answered)),
-        _rate("satisfaction_rate", sum(r.value in SATISFIED for r in rated), len(rated)),
-        Figure("unrated", sum(r.value == "unrated" for r in ratings)),
-        _rate("closed_rate", len(closed), len(collected)),
-        Figure("rejected", len(rejected)),
-        Figure("reworked", sum(c.rework_count > 0 for c in collected)),
+        Figure("collected", counts.collected),
+        Figure("co_signers", counts.co_signers),
+        Figure("answered", counts.answered),
+        _rate("timely_answer_rate", counts.timely, counts.due_or_answered),
+        _rate("satisfaction_rate", ratings.satisfied, ratings.rated),
+        Figure("unrated", ratings.unrated),
+        _rate("closed_rate", counts.closed, counts.collected),
+        Figure("rejected", counts.rejected),
+        Figure("reworked", counts.reworked),
     ]
-    for key, attr, pool in (
-        ("hours_to_claim", "claimed_at", collected),
-        ("hours_to_answer", "first_answered_at", collected),
-        ("hours_to_close", "closed_at", closed),
-    ):
-        values = [
-            h
-            for c in pool
-            if (h := hours.between(c.created_at, getattr(c, attr), window)) is not None
-        ]
-        figures.extend(_hours(key, values))
+    for kind in HOUR_KINDS if hours is not None else ():
+        figures.extend(_hours(f"hours_to_{kind}", hours.get(kind)))  # type: ignore[union-attr]
     return {f.key: f for f in figures}

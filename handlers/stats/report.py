@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from handlers import queries
 from handlers.insight.category_set import active
+from handlers.stats import aggregate, spans
+from handlers.stats.aggregate import HOUR_KINDS, Counts, Key, RatingCounts, Scope
 from handlers.stats.definitions import (
     DEFINITIONS,
     GROUPINGS,
@@ -20,8 +25,8 @@ from handlers.stats.definitions import (
     SOURCE_LABELS,
     WORKING_HOURS_NOTE,
 )
-from handlers.stats.figures import Figure, HoursCache, compute
-from handlers.stats.rows import CaseRow, RatingRow, cases_by_id, load_cases, load_ratings
+from handlers.stats.figures import Figure, assemble
+from handlers.stats.rowset import R, report_rows
 from handlers.stats.window import Window, local_week
 from handlers.workcal import WorkCalendar
 from storage.models import Case, Deputy, Region, Station
@@ -136,91 +141,123 @@ def build_reports(
     calendar: WorkCalendar,
     groupings: Sequence[str | None],
     station_ids: frozenset[int] | None = None,
+    group_hours: bool = True,
 ) -> dict[str | None, StatsReport]:
-    """Several groupings of one report from one load (a page with several charts)."""
+    """Several groupings of one report (a page with several charts), each counted in SQL.
+
+    `group_hours=False` leaves the working-hour figures out of the groups (not the totals), for
+    a page that charts only the groups' counts.
+    """
     for by in groupings:
         if by is not None and by not in GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}; choose one of {', '.join(GROUPINGS)}")
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
-    cases = load_cases(session, subtree, window, station_ids)
-    ratings = load_ratings(session, None, window)
-    by_id = {c.id: c for c in cases}
-    missing = {r.case_id for r in ratings} - set(by_id)
-    if missing:  # rated in the window, opened before it
-        by_id.update(cases_by_id(session, missing))
-    ratings = [
-        r for r in ratings if r.case_id in by_id and _inside(by_id[r.case_id], subtree, station_ids)
-    ]
-    cases_all = list(by_id.values())
-    hours = HoursCache(calendar)
-    totals = compute(cases, ratings, window, hours)
+    scope = Scope(frozenset(subtree) if subtree is not None else None, station_ids)
+    spans.refresh(
+        session, calendar, and_(spans.collected_in(window.start, window.end), scope.where())
+    )
     name = region.name if region is not None else "全部地区"
+    with report_rows(session, scope.where(), window):
+        totals = _figures(session, window, None, hours=True)[None]
+        return {
+            by: StatsReport(
+                region_code,
+                name,
+                window,
+                by,
+                totals,
+                _groups(session, by, region, window, group_hours),
+            )
+            for by in groupings
+        }
+
+
+# one group for every case, without a constant in GROUP BY (PostgreSQL refuses those)
+_ONE_GROUP = R.c.id.is_(None)
+
+
+def _figures(
+    session: Session, window: Window, key: Key, *, hours: bool
+) -> dict[Any, dict[str, Figure]]:
+    """The figures of every value of `key` that has a case or a rating in the report."""
+    counts = aggregate.counts(session, window, key)
+    ratings = aggregate.rating_counts(session, window, key)
+    ranked = aggregate.ranked_hours(session, window, key) if hours else {}
     return {
-        by: StatsReport(
-            region_code,
-            name,
-            window,
-            by,
-            totals,
-            _groups(session, by, region, cases_all, cases, ratings, window, hours),
+        k: assemble(
+            counts.get(k, Counts()),
+            ratings.get(k, RatingCounts()),
+            {kind: ranked.get((k, kind)) for kind in HOUR_KINDS} if hours else None,
         )
-        for by in groupings
+        for k in set(counts) | set(ratings)
     }
 
 
-def _inside(case: CaseRow, subtree: set[int] | None, station_ids: frozenset[int] | None) -> bool:
-    if subtree is not None and case.region_id not in subtree:
-        return False
-    return station_ids is None or case.station_id in station_ids
-
-
 def _groups(
-    session: Session,
-    by: str | None,
-    region: Region | None,
-    case_index: list[CaseRow],
-    cases: list[CaseRow],
-    ratings: list[RatingRow],
-    window: Window,
-    calendar: HoursCache,
+    session: Session, by: str | None, region: Region | None, window: Window, hours: bool
 ) -> list[Group]:
     if by is None:
         return []
-    key_of = _key_function(session, by, region, window)
-    by_id = {c.id: c for c in case_index}
-    case_groups: dict[str, list[CaseRow]] = defaultdict(list)
-    rating_groups: dict[str, list[RatingRow]] = defaultdict(list)
-    for c in cases:
-        case_groups[key_of(c)].append(c)
-    for r in ratings:
-        rating_groups[key_of(by_id[r.case_id])].append(r)
+    key = _key_expression(session, by, region, window)
+    found = _figures(session, window, key if key is not None else _ONE_GROUP, hours=hours)
+    by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
     labels = _labels(session, by)
     out = []
-    for key in sorted(set(case_groups) | set(rating_groups)):
-        figures = compute(case_groups[key], rating_groups[key], window, calendar)
-        collected = figures["collected"].value or 0
-        label = labels.get(key) or (NO_GROUP_LABELS[by] if key == "" else key)
-        out.append(Group(key, label, figures, small_sample=int(collected) < SMALL_SAMPLE))
+    for key_text in sorted(by_key):
+        figures = by_key[key_text]
+        collected_n = figures["collected"].value or 0
+        label = labels.get(key_text) or (NO_GROUP_LABELS[by] if key_text == "" else key_text)
+        out.append(Group(key_text, label, figures, small_sample=int(collected_n) < SMALL_SAMPLE))
     return out
 
 
-def _key_function(
+def _key_expression(
     session: Session, by: str, region: Region | None, window: Window
-) -> Callable[[CaseRow], str]:
+) -> ColumnElement[Any] | None:
+    """What a grouping groups by, in SQL (its values as text are the keys); None: all in ""."""
     if by == "station":
-        return lambda c: str(c.station_id or "")
+        return R.c.station_id
     if by == "deputy":
-        return lambda c: str(c.deputy_id or "")
+        return R.c.deputy_id
     if by == "category":
-        cats = active()  # a renamed category's old name counts under its new one
-        return lambda c: cats.canonical(c.category) or ""
+        return _category_expression()
     if by == "source":
-        return lambda c: c.source or ""
+        return func.coalesce(R.c.source, "")
     if by == "week":
-        return lambda c: local_week(c.created_at, window.tz)
-    child_of = _child_regions(session, region)
-    return lambda c: str(child_of.get(c.region_id, "")) if c.region_id is not None else ""
+        return _week_expression(session, window)
+    members: dict[int, list[int]] = defaultdict(list)
+    for rid, child in _child_regions(session, region).items():
+        members[child].append(rid)
+    if not members:
+        return None
+    return sql_case(*((R.c.region_id.in_(ids), child) for child, ids in sorted(members.items())))
+
+
+def _category_expression() -> ColumnElement[Any]:
+    """The current name of each case's category: a renamed category's old names count under
+    its new one (a removed category keeps its own name)."""
+    stored = func.coalesce(R.c.category, "")
+    renamed = [(R.c.category.in_(sorted(c.was)), c.name) for c in active().categories if c.was]
+    return sql_case(*renamed, else_=stored) if renamed else stored
+
+
+def _week_expression(session: Session, window: Window) -> ColumnElement[Any] | None:
+    """The local ISO week of opening (as 2026-W48) of every case the report reads, as a CASE."""
+    first, last = session.execute(select(func.min(R.c.created_at), func.max(R.c.created_at))).one()
+    if first is None:
+        return None
+    tz = window.tz
+    monday = first.astimezone(tz).date()
+    monday -= timedelta(days=monday.weekday())
+    stop = last.astimezone(tz).date()
+    branches = []
+    while monday <= stop:
+        begins = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+        monday += timedelta(days=7)
+        ends = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+        branches.append((R.c.created_at < ends, local_week(begins, tz)))
+    return sql_case(*branches)
 
 
 def _child_regions(session: Session, region: Region | None) -> dict[int, int]:

@@ -39,6 +39,7 @@ from storage.models.duties import (
 from storage.models.hotline import HotlineTicket
 from storage.models.insight import CasePlace, Place
 from storage.models.pipeline import InboxItem, KeyValue, OutboxItem
+from storage.models.stats import CaseHours, CaseMask
 from storage.models.workbench import AuditEntry, WebSession
 
 __all__ = [
@@ -78,5 +79,7 @@ __all__ = [
     "KeyValue",
     "OutboxItem",
     "AuditEntry",
+    "CaseHours",
+    "CaseMask",
     "WebSession",
 ]

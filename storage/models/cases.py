@@ -80,11 +80,11 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
-    first_answered_at: Mapped[datetime | None]
+    first_answered_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     claim_due_at: Mapped[datetime | None]
-    answer_due_at: Mapped[datetime | None]
+    answer_due_at: Mapped[datetime | None] = mapped_column(index=True)
     close_due_at: Mapped[datetime | None]
     rating_due_at: Mapped[datetime | None]
     # the deadlines reach into a year without holiday data (counted Monday–Friday): 暂定
@@ -157,7 +157,7 @@ class Rating(Base):
     constituent_id: Mapped[int] = mapped_column(ForeignKey("constituents.id"))
     value: Mapped[str] = mapped_column(String(16))  # satisfied | basic | unsatisfied | unrated
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     __table_args__ = (UniqueConstraint("case_id", "answer_seq"),)
 
     @classmethod
