@@ -243,3 +243,17 @@ def test_window_is_local_days() -> None:
     w = Window(date(2026, 11, 16), date(2026, 11, 16), BJ)
     assert w.start == bj(2026, 11, 16)
     assert w.end - w.start == timedelta(days=1)
+
+
+def test_a_renamed_category_counts_under_its_new_name(world: World) -> None:
+    from handlers.insight.category_set import build_set, use
+
+    _seed_month(world)
+    use(build_set(rename={"道路交通": "交通出行"}))
+    try:
+        groups = _figures(world, region_code="K", by="category")["groups"]
+    finally:
+        use(None)
+    assert isinstance(groups, list)
+    labels = {g["label"]: g["figures"]["collected"]["value"] for g in groups}
+    assert labels.get("交通出行") == 1 and "道路交通" not in labels, labels
