@@ -76,6 +76,21 @@ def _rules() -> tuple[
     )
 
 
+@functools.cache
+def _estate_swaps() -> dict[str, tuple[str, ...]]:
+    swaps: dict[str, tuple[str, ...]] = {}
+    for group in load_yaml("places.yaml").get("estate_swaps", []):
+        for ch in group:
+            swaps[ch] = tuple(o for o in group if o != ch)
+    return swaps
+
+
+def _swapped(stem: str) -> list[str]:
+    """An estate name with one commonly swapped character changed (金桂苑 → 金桂园)."""
+    swaps = _estate_swaps()
+    return [stem[:i] + o + stem[i + 1 :] for i, ch in enumerate(stem) for o in swaps.get(ch, ())]
+
+
 def derive_variants(
     name: str, kind: str, aliases: Iterable[str], prefixes: Iterable[str]
 ) -> list[str]:
@@ -93,6 +108,10 @@ def derive_variants(
             # 白沙镇卫生院 minus 白沙 leaves 镇卫生院: not a name anyone uses
             if stem.startswith(prefix) and len(rest) >= 3 and rest[0] not in _REGION_CHARS:
                 stems.append(rest)
+            # 溪口镇中心小学 → 溪口中心小学: the region's short name kept before the rest
+            short = _REGION_SUFFIX.sub("", prefix)
+            if stem.startswith(prefix) and short != prefix and len(short) >= 2 and len(rest) >= 3:
+                stems.append(short + rest)
     stems += [s[1:] for s in stems if s[:1] in "县镇乡市区" and len(s) > 3]
     out: list[str] = []
     for stem in stems:
@@ -105,7 +124,10 @@ def derive_variants(
         elif kind == "estate" and not stem.endswith(("房", "区", "点", "村")):
             out.append(stem + "小区")
         if kind == "village":
-            out.append(stem[:-1] if stem.endswith("村") else stem + "村")
+            bare = stem[:-1] if stem.endswith("村") else stem
+            out += [bare, bare + "村", bare + "自然村"]
+        if kind == "estate":
+            out += _swapped(stem)
     seen = dict.fromkeys(v.strip() for v in out)
     return [v for v in seen if v in official or (len(v) >= 2 and v not in generic)]
 
@@ -161,6 +183,9 @@ class Gazetteer:
                 for i in ids:
                     self.variants[i].remove(variant)
         self.by_variant = by_variant
+        # a place name inside a region's name (南湖 in 南湖社区) names the region, not the place
+        longer = [n for n in set(names.values()) if len(n) >= 3]
+        self._regions = re.compile("|".join(re.escape(n) for n in longer)) if longer else None
         ordered = sorted(by_variant, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
         self._located = [p for p in self.places.values() if p.lat is not None and p.lng is not None]
@@ -171,7 +196,12 @@ class Gazetteer:
             return []
         _, _, before, after = _rules()
         found = []
+        regions = (
+            [(r.start(), r.end()) for r in self._regions.finditer(text)] if self._regions else []
+        )
         for m in self._pattern.finditer(text):
+            if any(a <= m.start() and m.end() <= b and m.end() - m.start() < b - a for a, b in regions):
+                continue
             head = text[max(0, m.start() - 6) : m.start()].replace(" ", "")
             tail = text[m.end() : m.end() + 4]
             home = head.endswith(before) or tail.startswith(after)
