@@ -17,6 +17,7 @@ from handlers.insight.data_files import load_yaml
 from handlers.insight.normalise import normalise
 
 NEAR_M = 150.0  # a shared location this close to a place names it
+ADJACENT_M = 150.0  # a landmark this close to a road's point is "on" that road (华联门口的路)
 KINDS = ("road", "estate", "village", "landmark")
 _REGION_CHARS = "县镇乡市区村社街"
 _REGION_SUFFIX = re.compile(r"(社区|街道|村|镇|乡|县|市|区)$")
@@ -53,6 +54,7 @@ class Resolution:
     how: str  # text | location | plate | station | none
     mentioned: frozenset[int] = field(default_factory=frozenset)
     spans: tuple[tuple[int, int], ...] = ()  # of the normalised text, for removing names
+    adjacent: frozenset[int] = field(default_factory=frozenset)  # road ↔ landmark beside it
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -218,6 +220,20 @@ class Gazetteer:
                 best, best_d = place, d
         return best
 
+    def adjacent(self, named: frozenset[int]) -> frozenset[int]:
+        """Landmarks beside a named road and roads beside a named landmark (not estates)."""
+        out: set[int] = set()
+        for pid in named:
+            place = self.places[pid]
+            if place.kind not in ("road", "landmark") or place.lat is None or place.lng is None:
+                continue
+            other = "landmark" if place.kind == "road" else "road"
+            for q in self._located:
+                assert q.lat is not None and q.lng is not None
+                if q.kind == other and distance_m(place.lat, place.lng, q.lat, q.lng) <= ADJACENT_M:
+                    out.add(q.id)
+        return frozenset(out - named)
+
     def resolve(
         self,
         text: str,
@@ -233,7 +249,9 @@ class Gazetteer:
         # 「我住阳光花园，电梯坏了」: with no other place named, the home is the place
         chosen = complaint or [m.place_id for m in found]
         if chosen:
-            return Resolution(chosen[0], "text", frozenset(chosen), spans)
+            return Resolution(
+                chosen[0], "text", frozenset(chosen), spans, self.adjacent(frozenset(chosen))
+            )
         if lat is not None and lng is not None:
             near = self.nearest(lat, lng)
             if near is not None:

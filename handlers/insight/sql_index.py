@@ -66,7 +66,8 @@ class SqlIndex:
         recent = new.at - timedelta(days=cfg.episode_days)
         ids: set[int] = set()
         if new.places:
-            stmt = select(CasePlace.case_id).where(CasePlace.place_id.in_(sorted(new.places)))
+            looked = sorted(new.places | new.nearby)
+            stmt = select(CasePlace.case_id).where(CasePlace.place_id.in_(looked))
             if new.objects:
                 # a case naming other objects only cannot be the same problem (problem_score)
                 stmt = stmt.where(CasePlace.object.in_([*sorted(new.objects), ""]))
