@@ -202,7 +202,9 @@ class Gazetteer:
             [(r.start(), r.end()) for r in self._regions.finditer(text)] if self._regions else []
         )
         for m in self._pattern.finditer(text):
-            if any(a <= m.start() and m.end() <= b and m.end() - m.start() < b - a for a, b in regions):
+            if any(
+                a <= m.start() and m.end() <= b and m.end() - m.start() < b - a for a, b in regions
+            ):
                 continue
             head = text[max(0, m.start() - 6) : m.start()].replace(" ", "")
             tail = text[m.end() : m.end() + 4]

@@ -223,6 +223,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
             if not in_episode or score < cfg.threshold_no_place:
                 continue  # a recurrence needs a known place
             unknown_roots.add(cand.root_id)
+        elif place == "adjacent" and not new.objects & cand.features.objects:
+            continue  # beside the named place: only the same named object (this pothole)
         elif score < cfg.threshold + (cfg.adjacent_margin if place == "adjacent" else 0.0):
             continue
         kind = "same" if in_episode else "recurrence"

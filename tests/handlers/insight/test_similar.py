@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.insight.analysis import Analysis, analyse
 from handlers.insight.memory_index import MemoryIndex
@@ -75,7 +75,7 @@ def test_no_place_named_but_locations_within_100_m() -> None:
 
 def test_a_road_and_a_landmark_beside_it_match_only_the_same_problem() -> None:
     g = gazetteer("fresh2")
-    at = datetime(2026, 10, 2, 8, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
     road = analyse(g, "府前街路面有个大坑 电瓶车差点翻了", at).features
     shop = analyse(g, "华联对面马路上那个坑啥时候补啊", at).features
     estate = analyse(g, "翡翠湾小区门口路面有个大坑", at).features
