@@ -191,6 +191,7 @@ class Gazetteer:
         ordered = sorted(by_variant, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
         self._located = [p for p in self.places.values() if p.lat is not None and p.lng is not None]
+        self._beside: dict[int, frozenset[int]] = {}  # place id → adjacent ids, filled on use
 
     def mentions(self, text: str) -> list[Mention]:
         """Places named in normalised `text`, in order, longest name first at each position."""
@@ -226,15 +227,25 @@ class Gazetteer:
         """Landmarks beside a named road and roads beside a named landmark (not estates)."""
         out: set[int] = set()
         for pid in named:
-            place = self.places[pid]
-            if place.kind not in ("road", "landmark") or place.lat is None or place.lng is None:
-                continue
-            other = "landmark" if place.kind == "road" else "road"
-            for q in self._located:
-                assert q.lat is not None and q.lng is not None
-                if q.kind == other and distance_m(place.lat, place.lng, q.lat, q.lng) <= ADJACENT_M:
-                    out.add(q.id)
+            out |= self._adjacent(pid)
         return frozenset(out - named)
+
+    def _adjacent(self, pid: int) -> frozenset[int]:
+        if pid in self._beside:
+            return self._beside[pid]
+        place = self.places[pid]
+        if place.kind not in ("road", "landmark") or place.lat is None or place.lng is None:
+            return frozenset()
+        other = "landmark" if place.kind == "road" else "road"
+        self._beside[pid] = frozenset(
+            q.id
+            for q in self._located
+            if q.kind == other
+            and q.lat is not None
+            and q.lng is not None
+            and distance_m(place.lat, place.lng, q.lat, q.lng) <= ADJACENT_M
+        )
+        return self._beside[pid]
 
     def resolve(
         self,
