@@ -1,6 +1,6 @@
 """Benchmark of 民情大脑 on the labelled fixture sets, and its cost at intake.
 
-For each set (tests/fixtures/insight/main, /holdout and /handwritten): a fresh database,
+For each set (tests/fixtures/insight/main, /holdout, /handwritten and /fresh2): a fresh database,
 its gazetteer imported with the directory importer, then the batch (the code path of
 `lianxin insight cluster`) with and without the messages' locations. Prints pairwise
 precision/recall/F1, false merges per trap kind, category accuracy and macro-F1, place accuracy.
@@ -46,6 +46,7 @@ from storage.directory import import_directory  # noqa: E402
 from storage.models import Case, CasePlace, Constituent  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "insight"
+SETS = ("main", "holdout", "handwritten", "fresh2")
 
 
 def _database(url: str | None, name: str) -> tuple[str, Any]:
@@ -70,7 +71,7 @@ def _drop(url: str) -> None:
         base.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as conn:
-        for name in ("quality_main", "quality_holdout", "quality_handwritten", "intake"):
+        for name in [f"quality_{s}" for s in SETS] + ["intake"]:
             db = f"{base.database or 'bench'}_{name}"
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
     admin.dispose()
@@ -228,16 +229,19 @@ def main() -> int:
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
     parser.add_argument("--open-cases", type=int, default=10_000)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-intake", action="store_true")
+    parser.add_argument("--sets", nargs="*", choices=SETS, default=list(SETS))
     args = parser.parse_args()
     admins = []
     if not args.skip_quality:
-        for which in ("main", "holdout", "handwritten"):
+        for which in args.sets:
             url, admin = _database(args.database_url, f"quality_{which}")
             admins.append(admin)
             quality(which, _sessions(url))
-    url, admin = _database(args.database_url, "intake")
-    admins.append(admin)
-    intake_cost(_sessions(url), args.open_cases)
+    if not args.skip_intake:
+        url, admin = _database(args.database_url, "intake")
+        admins.append(admin)
+        intake_cost(_sessions(url), args.open_cases)
     for admin in admins:
         if admin is not None:
             admin.dispose()

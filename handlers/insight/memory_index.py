@@ -50,6 +50,10 @@ class MemoryIndex:
         """Same place or nearby within the recurrence window; anything recent if unplaced."""
         since = new.at - timedelta(days=cfg.recurrence_days)
         found: dict[int, _Entry] = {}
+        for place in new.nearby if new.objects else ():
+            for e in self.by_place.get(place, ()):
+                if e.features.objects & new.objects:
+                    found[e.case_id] = e
         for place in new.places:
             for e in self.by_place.get(place, ()):
                 found[e.case_id] = e

@@ -17,6 +17,7 @@ from handlers.insight.data_files import load_yaml
 from handlers.insight.normalise import normalise
 
 NEAR_M = 150.0  # a shared location this close to a place names it
+ADJACENT_M = 150.0  # a landmark this close to a road's point is "on" that road (华联门口的路)
 KINDS = ("road", "estate", "village", "landmark")
 _REGION_CHARS = "县镇乡市区村社街"
 _REGION_SUFFIX = re.compile(r"(社区|街道|村|镇|乡|县|市|区)$")
@@ -53,6 +54,7 @@ class Resolution:
     how: str  # text | location | plate | station | none
     mentioned: frozenset[int] = field(default_factory=frozenset)
     spans: tuple[tuple[int, int], ...] = ()  # of the normalised text, for removing names
+    adjacent: frozenset[int] = field(default_factory=frozenset)  # road ↔ landmark beside it
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -76,6 +78,21 @@ def _rules() -> tuple[
     )
 
 
+@functools.cache
+def _estate_swaps() -> dict[str, tuple[str, ...]]:
+    swaps: dict[str, tuple[str, ...]] = {}
+    for group in load_yaml("places.yaml").get("estate_swaps", []):
+        for ch in group:
+            swaps[ch] = tuple(o for o in group if o != ch)
+    return swaps
+
+
+def _swapped(stem: str) -> list[str]:
+    """An estate name with one commonly swapped character changed (金桂苑 → 金桂园)."""
+    swaps = _estate_swaps()
+    return [stem[:i] + o + stem[i + 1 :] for i, ch in enumerate(stem) for o in swaps.get(ch, ())]
+
+
 def derive_variants(
     name: str, kind: str, aliases: Iterable[str], prefixes: Iterable[str]
 ) -> list[str]:
@@ -93,6 +110,10 @@ def derive_variants(
             # 白沙镇卫生院 minus 白沙 leaves 镇卫生院: not a name anyone uses
             if stem.startswith(prefix) and len(rest) >= 3 and rest[0] not in _REGION_CHARS:
                 stems.append(rest)
+            # 溪口镇中心小学 → 溪口中心小学: the region's short name kept before the rest
+            short = _REGION_SUFFIX.sub("", prefix)
+            if stem.startswith(prefix) and short != prefix and len(short) >= 2 and len(rest) >= 3:
+                stems.append(short + rest)
     stems += [s[1:] for s in stems if s[:1] in "县镇乡市区" and len(s) > 3]
     out: list[str] = []
     for stem in stems:
@@ -105,7 +126,10 @@ def derive_variants(
         elif kind == "estate" and not stem.endswith(("房", "区", "点", "村")):
             out.append(stem + "小区")
         if kind == "village":
-            out.append(stem[:-1] if stem.endswith("村") else stem + "村")
+            bare = stem[:-1] if stem.endswith("村") else stem
+            out += [bare, bare + "村", bare + "自然村"]
+        if kind == "estate":
+            out += _swapped(stem)
     seen = dict.fromkeys(v.strip() for v in out)
     return [v for v in seen if v in official or (len(v) >= 2 and v not in generic)]
 
@@ -161,9 +185,13 @@ class Gazetteer:
                 for i in ids:
                     self.variants[i].remove(variant)
         self.by_variant = by_variant
+        # a place name inside a region's name (南湖 in 南湖社区) names the region, not the place
+        longer = [n for n in set(names.values()) if len(n) >= 3]
+        self._regions = re.compile("|".join(re.escape(n) for n in longer)) if longer else None
         ordered = sorted(by_variant, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
         self._located = [p for p in self.places.values() if p.lat is not None and p.lng is not None]
+        self._beside: dict[int, frozenset[int]] = {}  # place id → adjacent ids, filled on use
 
     def mentions(self, text: str) -> list[Mention]:
         """Places named in normalised `text`, in order, longest name first at each position."""
@@ -171,7 +199,14 @@ class Gazetteer:
             return []
         _, _, before, after = _rules()
         found = []
+        regions = (
+            [(r.start(), r.end()) for r in self._regions.finditer(text)] if self._regions else []
+        )
         for m in self._pattern.finditer(text):
+            if any(
+                a <= m.start() and m.end() <= b and m.end() - m.start() < b - a for a, b in regions
+            ):
+                continue
             head = text[max(0, m.start() - 6) : m.start()].replace(" ", "")
             tail = text[m.end() : m.end() + 4]
             home = head.endswith(before) or tail.startswith(after)
@@ -188,6 +223,30 @@ class Gazetteer:
                 best, best_d = place, d
         return best
 
+    def adjacent(self, named: frozenset[int]) -> frozenset[int]:
+        """Landmarks beside a named road and roads beside a named landmark (not estates)."""
+        out: set[int] = set()
+        for pid in named:
+            out |= self._adjacent(pid)
+        return frozenset(out - named)
+
+    def _adjacent(self, pid: int) -> frozenset[int]:
+        if pid in self._beside:
+            return self._beside[pid]
+        place = self.places[pid]
+        if place.kind not in ("road", "landmark") or place.lat is None or place.lng is None:
+            return frozenset()
+        other = "landmark" if place.kind == "road" else "road"
+        self._beside[pid] = frozenset(
+            q.id
+            for q in self._located
+            if q.kind == other
+            and q.lat is not None
+            and q.lng is not None
+            and distance_m(place.lat, place.lng, q.lat, q.lng) <= ADJACENT_M
+        )
+        return self._beside[pid]
+
     def resolve(
         self,
         text: str,
@@ -203,7 +262,9 @@ class Gazetteer:
         # 「我住阳光花园，电梯坏了」: with no other place named, the home is the place
         chosen = complaint or [m.place_id for m in found]
         if chosen:
-            return Resolution(chosen[0], "text", frozenset(chosen), spans)
+            return Resolution(
+                chosen[0], "text", frozenset(chosen), spans, self.adjacent(frozenset(chosen))
+            )
         if lat is not None and lng is not None:
             near = self.nearest(lat, lng)
             if near is not None:

@@ -29,6 +29,7 @@ class Settings:
     near_m: float = 100.0
     threshold: float = 0.42  # same place, score at least this: the same problem
     threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
+    adjacent_margin: float = 0.1  # a road and a landmark beside it: surer of the problem
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Features:
     faults: frozenset[str]
     grams: frozenset[str]
     category: str | None = None
+    # places beside the named ones (a landmark on a named road); not stored, see same_place
+    nearby: frozenset[int] = frozenset()
 
     @property
     def key(self) -> str:
@@ -103,6 +106,12 @@ def _lexicon() -> tuple[re.Pattern[str], dict[str, str], dict[str, tuple[str, ..
     return pattern, term_object, faults
 
 
+@functools.cache
+def _request_words() -> re.Pattern[str]:
+    words = sorted(load_yaml("problems.yaml").get("request_words", []), key=len, reverse=True)
+    return re.compile("|".join(re.escape(str(w)) for w in words) or "(?!)")
+
+
 def objects_in(text: str) -> frozenset[str]:
     """The problem objects named in compact normalised text."""
     return _objects(text)
@@ -133,7 +142,7 @@ def features(
             kept[i] = " "
     rest = "".join(kept)
     flat = rest.replace(" ", "")
-    core = _STOP.sub("", rest)
+    core = _STOP.sub("", _request_words().sub(" ", rest))
     grams = frozenset(
         part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
     )
@@ -146,17 +155,25 @@ def features(
         faults=_faults(flat),
         grams=grams,
         category=category,
+        nearby=resolution.adjacent,
     )
 
 
 def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
-    """'place' (a shared named place), 'near' (locations within near_m), 'unknown' or None."""
+    """'place' (a shared named place), 'near' (locations within near_m), 'adjacent' (a road
+    and a landmark beside it), 'unknown' or None."""
     if a.places and b.places and a.places & b.places:
         return "place"
-    if a.lat is not None and a.lng is not None and b.lat is not None and b.lng is not None:
+    located = a.lat is not None and a.lng is not None and b.lat is not None and b.lng is not None
+    if located:
+        assert a.lat is not None and a.lng is not None and b.lat is not None and b.lng is not None
         if distance_m(a.lat, a.lng, b.lat, b.lng) <= cfg.near_m:
             return "near"
         return None
+    # adjacency is symmetric, so the new message's `nearby` alone finds it (stored cases
+    # do not keep theirs)
+    if (a.nearby & b.places) or (b.nearby & a.places):
+        return "adjacent"
     if a.places and b.places:
         return None
     return "unknown"
@@ -206,7 +223,9 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
             if not in_episode or score < cfg.threshold_no_place:
                 continue  # a recurrence needs a known place
             unknown_roots.add(cand.root_id)
-        elif score < cfg.threshold:
+        elif place == "adjacent" and not new.objects & cand.features.objects:
+            continue  # beside the named place: only the same named object (this pothole)
+        elif score < cfg.threshold + (cfg.adjacent_margin if place == "adjacent" else 0.0):
             continue
         kind = "same" if in_episode else "recurrence"
         rank = (place != "unknown", kind == "same", score, -days)

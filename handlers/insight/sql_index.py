@@ -65,6 +65,13 @@ class SqlIndex:
         since = new.at - timedelta(days=cfg.recurrence_days)
         recent = new.at - timedelta(days=cfg.episode_days)
         ids: set[int] = set()
+        if new.nearby and new.objects:
+            # beside a named place only the same object can match (best_match)
+            stmt = select(CasePlace.case_id).where(
+                CasePlace.place_id.in_(sorted(new.nearby)),
+                CasePlace.object.in_(sorted(new.objects)),
+            )
+            ids.update(self.session.scalars(stmt))
         if new.places:
             stmt = select(CasePlace.case_id).where(CasePlace.place_id.in_(sorted(new.places)))
             if new.objects:

@@ -31,7 +31,9 @@ def category_line(category: str, confidence: float | None, source: str | None) -
 
 def similar_line(number: int, place: str, days: float, reporters: int) -> str:
     """「疑似与 #12 同一问题（同一地点，3 天内，2 人反映）」"""
-    where = "同一地点" if place == "place" else "相距百米内" if place == "near" else "地点未明"
+    where = {"place": "同一地点", "near": "相距百米内", "adjacent": "同一路段旁"}.get(
+        place, "地点未明"
+    )
     within = max(1, int(days) + (0 if days == int(days) else 1))
     return f"疑似与 #{number} 同一问题（{where}，{within} 天内，{reporters} 人反映）"
 

@@ -27,7 +27,7 @@ def _run(which: str, locations: bool) -> tuple[list[dict[str, object]], list[dic
     return rows, [o.__dict__ for o in outcomes]
 
 
-@pytest.mark.parametrize("which", ["main", "holdout", "handwritten"])
+@pytest.mark.parametrize("which", ["main", "holdout", "handwritten", "fresh2"])
 @pytest.mark.parametrize("locations", [False, True])
 def test_quality_on_the_labelled_sets(which: str, locations: bool) -> None:
     rows, outcomes = _run(which, locations)

@@ -74,3 +74,28 @@ def test_plate_then_station_when_text_and_location_say_nothing() -> None:
 
 def test_distance() -> None:
     assert 105 < distance_m(29.1, 119.9, 29.101, 119.9) < 118
+
+
+def test_short_township_name_swaps_and_direction_variants() -> None:
+    g = gazetteer("fresh2")
+    assert "溪口中心小学" in g.variants[place_id(g, "溪口镇中心小学")]
+    assert "金桂园" in g.variants[place_id(g, "金桂苑")]
+    assert "翡翠弯" in g.variants[place_id(g, "翡翠湾小区")]
+    assert "锦华路" in g.variants[place_id(g, "锦华北路")]
+    assert "凤林广场" in g.variants[place_id(g, "凤林文化广场")]
+    assert "上楼自然村" in g.variants[place_id(g, "上楼村")]
+
+
+def test_a_place_name_inside_a_region_name_names_the_region() -> None:
+    g = gazetteer("fresh2")
+    assert g.resolve(normalise("南湖公园的湖水发臭")).place_id == place_id(g, "南湖公园")
+    assert g.resolve(normalise("南湖里面的水臭得很")).place_id == place_id(g, "南湖公园")
+    assert g.resolve(normalise("南湖社区门口路灯不亮")).place_id is None
+
+
+def test_landmarks_beside_a_named_road_are_adjacent_not_estates() -> None:
+    g = gazetteer("fresh2")
+    r = g.resolve(normalise("府前街有个大坑"))
+    assert place_id(g, "华联超市") in r.adjacent
+    assert place_id(g, "翡翠湾小区") not in r.adjacent
+    assert place_id(g, "府前街") in g.resolve(normalise("华联对面马路上有个坑")).adjacent

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.insight.analysis import Analysis, analyse
 from handlers.insight.memory_index import MemoryIndex
-from handlers.insight.similar import Settings, best_match
+from handlers.insight.similar import Settings, best_match, same_place
 from tests.handlers.insight.support import gazetteer
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -71,3 +71,13 @@ def test_no_place_named_but_locations_within_100_m() -> None:
     far = _a("我们这里垃圾没人收，臭死了", days=1, lat=lat + 0.004, lng=lng)
     assert _match([first], near) is not None
     assert _match([first], far) is None
+
+
+def test_a_road_and_a_landmark_beside_it_match_only_the_same_problem() -> None:
+    g = gazetteer("fresh2")
+    at = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
+    road = analyse(g, "府前街路面有个大坑 电瓶车差点翻了", at).features
+    shop = analyse(g, "华联对面马路上那个坑啥时候补啊", at).features
+    estate = analyse(g, "翡翠湾小区门口路面有个大坑", at).features
+    assert same_place(shop, road, Settings()) == "adjacent"
+    assert same_place(estate, road, Settings()) is None
