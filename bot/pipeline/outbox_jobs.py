@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot import metrics, runtime
 from bot.outcomes import report_outcome
+from bot.pipeline import send_pool
 from bot.pipeline.registry import HoldSend, SendError, registry
 from bot.queue import OUTBOUND_QUEUE
 from bot.runtime import Runtime
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
-    """Enqueue a send job; on Redis trouble the sweeper picks the row up later."""
+    """Send a row soon: this worker's send pool, else an rq job; on Redis trouble the sweeper
+    picks the row up later."""
+    if delay <= 0 and not send_pool.offer(rt, [outbox_id]):
+        return
     try:
         q = rt.queue(OUTBOUND_QUEUE)
         if delay > 0:
@@ -42,8 +46,8 @@ def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
 
 
 def enqueue_sends(rt: Runtime, outbox_ids: Iterable[int]) -> None:
-    """Enqueue send jobs for several rows in one Redis round trip."""
-    ids = list(outbox_ids)
+    """Send several rows soon: this worker's send pool, else rq jobs in one Redis round trip."""
+    ids = send_pool.offer(rt, list(outbox_ids))
     if len(ids) <= 1:
         for outbox_id in ids:
             enqueue_send(rt, outbox_id)
@@ -61,7 +65,11 @@ def _short_trace(exc: BaseException) -> str:
 
 def send_outbox(outbox_id: int) -> str:
     """Send one outbox row: lease it, call the platform, record the outcome."""
-    rt = runtime.current()
+    return send_one(runtime.current(), outbox_id)
+
+
+def send_one(rt: Runtime, outbox_id: int) -> str:
+    """Send one outbox row with `rt` (an rq job or a thread of the worker's send pool)."""
     outcome = _send_outbox(rt, outbox_id)
     report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
     return outcome

@@ -1,7 +1,8 @@
 """Category of a message: a lexicon of telling words plus a linear model on character n-grams.
 
 The model (scikit-learn, TF-IDF of character 1–3-grams into logistic regression) is trained
-at first use from the shipped examples (data/category_examples.jsonl) and kept per process.
+once per process from the shipped examples (data/category_examples.jsonl): at first use, or
+up front by `warm_up` (a worker calls it before taking jobs, so no case waits seconds for it).
 The lexicon adds weight to the categories its words point at, and insight.md's borderline
 rules (井盖 → 市政设施, 炸街 → 噪音, 电梯 → 物业 …) decide outright.
 """
@@ -47,21 +48,35 @@ def training_examples() -> list[tuple[str, str]]:
     return [(row["text"], row["category"]) for row in load_jsonl("category_examples.jsonl")]
 
 
-@functools.cache
+_fitted: list[Any] = []
+
+
 def _model() -> Any:
+    # under the lock: two threads' first cases must not both train (seconds of CPU each)
+    with _LOCK:
+        if not _fitted:
+            _fitted.append(_train())
+        return _fitted[0]
+
+
+def _train() -> Any:
     # imported here: only processes that categorise pay for scikit-learn
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    with _LOCK:
-        texts, labels = zip(*training_examples(), strict=True)
-        model = make_pipeline(
-            TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
-            LogisticRegression(C=20.0, max_iter=2000),
-        )
-        model.fit([compact(t) for t in texts], list(labels))
-        return model
+    texts, labels = zip(*training_examples(), strict=True)
+    model = make_pipeline(
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
+        LogisticRegression(C=20.0, max_iter=2000),
+    )
+    model.fit([compact(t) for t in texts], list(labels))
+    return model
+
+
+def warm_up() -> None:
+    """Train the model now (seconds of CPU) rather than inside the first case's job."""
+    _model()
 
 
 @functools.cache
