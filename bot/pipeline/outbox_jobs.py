@@ -18,7 +18,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from bot import metrics, runtime
-from bot.outcomes import report_outcome
+from bot.outcomes import report_outcome, reports_to_case
 from bot.pipeline import send_pool
 from bot.pipeline.registry import HoldSend, SendError, registry
 from bot.queue import OUTBOUND_QUEUE
@@ -70,17 +70,18 @@ def send_outbox(outbox_id: int) -> str:
 
 def send_one(rt: Runtime, outbox_id: int) -> str:
     """Send one outbox row with `rt` (an rq job or a thread of the worker's send pool)."""
-    outcome = _send_outbox(rt, outbox_id)
-    report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
-    return outcome
-
-
-def _send_outbox(rt: Runtime, outbox_id: int) -> str:
-    senders = registry().senders
     item = _lease(rt, outbox_id)
     if item is None:
         return "skipped"
-    fn = senders.get(item.channel)
+    outcome = _send_leased(rt, item)
+    if reports_to_case(item):  # the case learns what became of its answer
+        report_outcome(rt, outbox_id, outcome)
+    return outcome
+
+
+def _send_leased(rt: Runtime, item: OutboxItem) -> str:
+    outbox_id = item.id
+    fn = registry().senders.get(item.channel)
     try:
         if fn is None:
             raise SendError(f"no sender for channel {item.channel!r}", retryable=False)

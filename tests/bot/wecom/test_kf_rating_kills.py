@@ -72,6 +72,7 @@ def _menu(case_id: int, seq: int, value: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # four rounds through real workers, two of them with kills
 def test_ratings_count_once_in_order_under_random_worker_kills(
     sim: WeComSimulator, lianxin: str, rt: Runtime, directory: Directory, tmp_path: Path
 ) -> None:
