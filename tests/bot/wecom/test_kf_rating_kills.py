@@ -17,10 +17,11 @@ from bot.simulators.wecom import WeComSimulator
 from handlers.dispatch import handle
 from handlers.events import StaffText
 from handlers.lifecycle import Action, Status
-from storage.models import Case, CaseEvent, Rating
+from storage.models import Case, CaseEvent, InboxItem, OutboxItem, Rating
 from storage.outbox import take_new_outbox_ids
 from tests.bot.wecom.conftest import Directory
-from tests.bot.wecom.test_kf_order import PEOPLE, _burst, _check_acks, _scan_and_type, _settle
+from tests.bot.wecom.test_kf_order import PEOPLE, _burst, _check_acks, _scan_and_type
+from tests.bot.wecom.test_kf_order import _settle as _settle_kf
 from tests.support import Workers, drain
 
 DEPUTY = "u-zhang"  # the deputy on duty at the seeded station
@@ -62,6 +63,26 @@ def _rate(sim: WeComSimulator, cases: dict[str, int], seq: int, value: str, reas
             sim.user_text(person, REASON)
 
     _burst(sim, act)
+
+
+def _settle(rt: Runtime, workers: Workers, kf_rows: int, kill: random.Random | None) -> None:
+    """test_kf_order's settle; when it times out, say which rows are stuck."""
+    try:
+        _settle_kf(rt, workers, kf_rows, kill)
+    except AssertionError:
+        with rt.sessions() as s:
+            inbox = s.execute(
+                select(InboxItem.id, InboxItem.conversation, InboxItem.attempts,
+                       InboxItem.lease_until, InboxItem.last_error)
+                .where(InboxItem.status == "pending")
+            ).all()  # fmt: skip
+            outbox = s.execute(
+                select(OutboxItem.id, OutboxItem.status, OutboxItem.ordering_key,
+                       OutboxItem.attempts, OutboxItem.lease_until, OutboxItem.last_error)
+                .where(OutboxItem.channel == "wecom_kf",
+                       OutboxItem.status.in_(("pending", "sending")))
+            ).all()  # fmt: skip
+        raise AssertionError(f"stuck inbox {inbox}; stuck kf outbox {outbox}") from None
 
 
 def _menu(case_id: int, seq: int, value: str) -> str:
