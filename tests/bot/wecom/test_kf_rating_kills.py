@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bot.config import DingtalkSettings, Settings
 from bot.pipeline.context import handler_context
 from bot.pipeline.outbox_jobs import enqueue_sends
 from bot.runtime import Runtime
+from bot.simulators.dingtalk import DingTalkSimulator
 from bot.simulators.wecom import WeComSimulator
 from handlers.dispatch import handle
 from handlers.events import StaffText
@@ -26,6 +30,25 @@ from tests.support import Workers, drain
 
 DEPUTY = "u-zhang"  # the deputy on duty at the seeded station
 REASON = "原因：路灯还是不亮"
+
+
+@pytest.fixture()
+def dingtalk() -> Iterator[DingTalkSimulator]:
+    """A DingTalk simulator for the deputy's cards and notices (a closed port would leave
+    hundreds of failing sends retrying in the workers' queue ahead of the constituents')."""
+    with DingTalkSimulator(client_id="ding-rating", client_secret="x", tick_interval=3600) as d:
+        for user in (DEPUTY, "u-li"):
+            d.add_user(user, user)
+        yield d
+
+
+@pytest.fixture()
+def settings(settings: Settings, dingtalk: DingTalkSimulator) -> Settings:
+    """The WeCom test settings with [dingtalk] pointing at the simulator."""
+    ding = DingtalkSettings(
+        client_id="ding-rating", client_secret=SecretStr("x"), openapi_endpoint=dingtalk.endpoint
+    )
+    return settings.model_copy(update={"dingtalk": ding})
 
 
 def _deputy(rt: Runtime, commands: list[str]) -> None:
