@@ -42,6 +42,7 @@ format: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	-$(BIN)/python bench/wecom_callbacks.py
 	-$(BIN)/python bench/pipeline.py
+	-$(BIN)/python bench/pipeline_profile.py
 	-$(BIN)/python bench/dingtalk_broadcast.py
 	-$(BIN)/python bench/redis_outage.py
 	-$(BIN)/python bench/pii.py

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
+from rq import Worker  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot import metrics  # noqa: E402
@@ -171,9 +172,15 @@ def sent_all(rt: Runtime) -> bool:
 
 
 def run_workers(
-    rt: Runtime, n: int, log: Path, timeout: float, done: Callable[[], bool] | None = None
+    rt: Runtime,
+    n: int,
+    log: Path,
+    timeout: float,
+    done: Callable[[], bool] | None = None,
+    then: Callable[[], None] | None = None,
 ) -> float:
-    """Run `n` workers (and the sweeper) until `done` (default: nothing left to send)."""
+    """Run `n` workers (and the sweeper) until `done` (default: nothing left to send); with
+    `then`, call it once all `n` are up and taking jobs (the load arrives at running workers)."""
     procs = []
     with log.open("ab") as out:
         for _ in range(n):
@@ -187,8 +194,11 @@ def run_workers(
                     start_new_session=True,
                 )
             )
-    started = time.monotonic()
     try:
+        if then is not None:
+            wait_registered(rt, n, log)
+            then()
+        started = time.monotonic()
         while time.monotonic() - started < timeout:
             time.sleep(1.0)
             sweep()  # what `lianxin scheduler` does every few seconds
@@ -203,6 +213,15 @@ def run_workers(
         for p in procs:
             p.wait(15)
     return time.monotonic() - started
+
+
+def wait_registered(rt: Runtime, n: int, log: Path) -> None:
+    """Until `n` workers listen on the inbound queue (start-up includes the model warm-up)."""
+    deadline = time.monotonic() + 180
+    while len(Worker.all(queue=rt.queue(q.INBOUND_QUEUE))) < n:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"workers did not start; see {log}")
+        time.sleep(0.2)
 
 
 def deliveries(sim: DingTalkSimulator, users: list[str]) -> tuple[Counter[str], list[int]]:
@@ -266,7 +285,7 @@ def answer_burst(
         sim,
         sid,
         users[: args.answers],
-        lambda done: run_workers(rt, args.workers, log, args.timeout, done),
+        lambda done, push: run_workers(rt, args.workers, log, args.timeout, done, push),
         worker_env(rt),
         tmp / "stream.log",
     )

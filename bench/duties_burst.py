@@ -91,26 +91,31 @@ def burst(
     sim: DingTalkSimulator,
     sid: int,
     users: list[str],
-    run_workers: Callable[[Callable[[], bool]], float],
+    run_workers: Callable[[Callable[[], bool], Callable[[], None]], float],
     env: dict[str, str],
     log: Path,
 ) -> dict[str, float | int | bool]:
-    """`len(users)` answers pushed within a minute; figures of how they were recorded."""
+    """`len(users)` answers pushed within a minute to running workers; figures of how they
+    were recorded (from the first answer pushed to the last one recorded)."""
     stream = start_stream(env, log)
+    times: dict[str, float] = {}
     try:
         if not sim.wait_connections(1, timeout=30):
             raise SystemExit(f"the stream process did not connect; see {log}")
-        t0 = time.monotonic()
-        for i, user in enumerate(users):
-            sim.user_sends_private_text(user, f"#征集{sid} 1{'AB'[i % 2]}")
-        pushed = time.monotonic() - t0
+
+        def push() -> None:
+            times["t0"] = time.monotonic()
+            for i, user in enumerate(users):
+                sim.user_sends_private_text(user, f"#征集{sid} 1{'AB'[i % 2]}")
+            times["pushed"] = time.monotonic() - times["t0"]
 
         def done() -> bool:
             sweep()
             return answered(rt, sid) >= len(users)
 
-        wall = run_workers(done)
-        elapsed = time.monotonic() - t0
+        wall = run_workers(done, push)
+        elapsed = time.monotonic() - times["t0"]
+        pushed = times["pushed"]
     finally:
         stop(stream)
     with rt.sessions() as s:

@@ -85,6 +85,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from bot.calendar_health import warn_at_start
 
     warn_at_start(rt, "worker")
+    from handlers.insight.category import warm_up
+
+    warm_up()  # before taking jobs: the first case must not wait seconds for the model
     return run_worker(rt, burst=args.burst, logging_level=_rq_log_level(settings))
 
 

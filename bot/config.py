@@ -191,6 +191,9 @@ class QueueSettings(_Section):
     backoff_base_seconds: float = Field(default=2.0, gt=0)
     backoff_max_seconds: float = Field(default=600.0, gt=0)
     lease_seconds: float = Field(default=120.0, gt=0)
+    # each `lianxin worker` sends the outbox rows its own jobs create on this many threads
+    # (platform calls wait ~100 ms each); 0 = every send is an rq job
+    send_threads: int = Field(default=8, ge=0, le=64)
 
 
 class PrivacySettings(_Section):

@@ -1,8 +1,9 @@
 """The outbox's one hook into the cases: what became of a message that matters to a case.
 
-`bot.pipeline.outbox_jobs.send_outbox` calls `report_outcome` after every send attempt. Rows
-that carry an answer number (handlers/notices.py `ToConstituent.answer_seq`) are reported to
-`handlers.delivery`, in a transaction of their own, when they end sent, held or failed.
+`bot.pipeline.outbox_jobs.send_one` calls `report_outcome` after each send attempt of a row that
+`reports_to_case`: rows that carry an answer number (handlers/notices.py
+`ToConstituent.answer_seq`) are reported to `handlers.delivery`, in a transaction of their own,
+when they end sent, held or failed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ from storage.outbox import take_new_outbox_ids
 
 log = logging.getLogger(__name__)
 ENDINGS = frozenset({"sent", "held", "failed"})
+
+
+def reports_to_case(item: OutboxItem) -> bool:
+    """Whether the outcome of sending `item` is reported (an answer of a case), so every other
+    send skips the report's transaction."""
+    return (
+        item.kind == "to_constituent"
+        and item.case_id is not None
+        and isinstance(item.payload.get("answer_seq"), int)
+    )
 
 
 def report_outcome(rt: Runtime, outbox_id: int, outcome: str) -> None:

@@ -22,9 +22,14 @@ from bot.healing import (
     keep_running,
     revive_embedded,
 )
-from bot.pipeline import periodic
+from bot.pipeline import periodic, send_pool
+from bot.pipeline.outbox_jobs import send_one
 from bot.queue import ALL_QUEUES, PERIODIC_QUEUE
 from bot.runtime import Runtime
+
+# rows waiting in a worker's send pool per thread before new ones go to rq for other workers
+SEND_BACKLOG_PER_THREAD = 4
+SEND_POOL_GRACE = 20.0  # seconds a stopping worker gives its pool to finish what it took
 
 
 class HealingWorker(SimpleWorker):
@@ -98,12 +103,25 @@ def run_worker(rt: Runtime, *, burst: bool, logging_level: str) -> int:
     mover: BaseProcess | None = None
     if not burst:
         mover = HealingScheduler(queues, connection=rt.redis, logging_level=logging_level).start()
+    pool = _start_send_pool(rt)
     try:
         return keep_running("worker", rt, once, outage)
     finally:
+        if pool is not None:
+            send_pool.install(None)
+            pool.close(timeout=SEND_POOL_GRACE)  # what is left is pending: the sweeper sends it
         if mover is not None:
             mover.terminate()  # SIGTERM: rq's scheduler releases its locks and stops
             mover.join(10)
+
+
+def _start_send_pool(rt: Runtime) -> send_pool.SendPool | None:
+    threads = rt.settings.queue.send_threads
+    if threads <= 0:
+        return None
+    pool = send_pool.SendPool(rt, send_one, threads, backlog=SEND_BACKLOG_PER_THREAD * threads)
+    send_pool.install(pool)
+    return pool
 
 
 def run_scheduler(rt: Runtime, *, logging_level: str) -> int:

@@ -18,7 +18,8 @@ from rq import Queue
 from sqlalchemy import select
 
 from bot import metrics, runtime
-from bot.outcomes import report_outcome
+from bot.outcomes import report_outcome, reports_to_case
+from bot.pipeline import send_pool
 from bot.pipeline.registry import HoldSend, SendError, registry
 from bot.queue import OUTBOUND_QUEUE
 from bot.runtime import Runtime
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
-    """Enqueue a send job; on Redis trouble the sweeper picks the row up later."""
+    """Send a row soon: this worker's send pool, else an rq job; on Redis trouble the sweeper
+    picks the row up later."""
+    if delay <= 0 and not send_pool.offer(rt, [outbox_id]):
+        return
     try:
         q = rt.queue(OUTBOUND_QUEUE)
         if delay > 0:
@@ -42,8 +46,8 @@ def enqueue_send(rt: Runtime, outbox_id: int, delay: float = 0.0) -> None:
 
 
 def enqueue_sends(rt: Runtime, outbox_ids: Iterable[int]) -> None:
-    """Enqueue send jobs for several rows in one Redis round trip."""
-    ids = list(outbox_ids)
+    """Send several rows soon: this worker's send pool, else rq jobs in one Redis round trip."""
+    ids = send_pool.offer(rt, list(outbox_ids))
     if len(ids) <= 1:
         for outbox_id in ids:
             enqueue_send(rt, outbox_id)
@@ -61,18 +65,23 @@ def _short_trace(exc: BaseException) -> str:
 
 def send_outbox(outbox_id: int) -> str:
     """Send one outbox row: lease it, call the platform, record the outcome."""
-    rt = runtime.current()
-    outcome = _send_outbox(rt, outbox_id)
-    report_outcome(rt, outbox_id, outcome)  # the case learns what became of its answer
-    return outcome
+    return send_one(runtime.current(), outbox_id)
 
 
-def _send_outbox(rt: Runtime, outbox_id: int) -> str:
-    senders = registry().senders
+def send_one(rt: Runtime, outbox_id: int) -> str:
+    """Send one outbox row with `rt` (an rq job or a thread of the worker's send pool)."""
     item = _lease(rt, outbox_id)
     if item is None:
         return "skipped"
-    fn = senders.get(item.channel)
+    outcome = _send_leased(rt, item)
+    if reports_to_case(item):  # the case learns what became of its answer
+        report_outcome(rt, outbox_id, outcome)
+    return outcome
+
+
+def _send_leased(rt: Runtime, item: OutboxItem) -> str:
+    outbox_id = item.id
+    fn = registry().senders.get(item.channel)
     try:
         if fn is None:
             raise SendError(f"no sender for channel {item.channel!r}", retryable=False)

@@ -43,7 +43,9 @@ def process_kf_message(rt: Runtime, session: Session, item: InboxItem) -> None:
     previous = person.last_inbound_at if person is not None else None
     dispatch_event(rt, session, event)
     if isinstance(event, ConstituentMessage):
-        person = _kf_constituent(session, event)
+        # the row found before is still this session's (its identity map); only a new one
+        # (the handlers create it for a first message) needs the query again
+        person = person if person is not None else _kf_constituent(session, event)
         if person is None:  # handlers always create it; never lose the window if they did not
             person = Constituent(
                 channel=kf.CHANNEL,

@@ -2,8 +2,9 @@
 
 The model (scikit-learn, TF-IDF of character 1–3-grams into logistic regression) is trained
 at first use from the examples of the active category set (`category_set.active()`: the
-shipped examples of the default categories plus a deployment's own) and kept per process and
-set. The lexicon adds weight to the categories its words point at, and insight.md's
+shipped examples of the default categories plus a deployment's own), or up front by `warm_up`
+(a worker calls it before taking jobs, so no case waits seconds for it), and kept per process
+and set. The lexicon adds weight to the categories its words point at, and insight.md's
 borderline rules (井盖 → 市政设施, 炸街 → 噪音, 电梯 → 物业 …) decide outright.
 """
 
@@ -40,21 +41,38 @@ def training_examples() -> list[tuple[str, str]]:
     return active().training()
 
 
-@functools.lru_cache(maxsize=4)  # a set is immutable: its model never changes
+_MODELS: dict[CategorySet, Any] = {}
+
+
 def _model(cats: CategorySet) -> Any:
+    # under the lock: two threads' first cases must not both train (seconds of CPU each)
+    with _LOCK:
+        found = _MODELS.get(cats)
+        if found is None:
+            if len(_MODELS) >= 4:  # a set is immutable; only tests switch sets often
+                _MODELS.clear()
+            found = _MODELS[cats] = _train(cats)
+        return found
+
+
+def _train(cats: CategorySet) -> Any:
     # imported here: only processes that categorise pay for scikit-learn
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    with _LOCK:
-        texts, labels = zip(*cats.training(), strict=True)
-        model = make_pipeline(
-            TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
-            LogisticRegression(C=20.0, max_iter=2000),
-        )
-        model.fit([compact(t) for t in texts], list(labels))
-        return model
+    texts, labels = zip(*cats.training(), strict=True)
+    model = make_pipeline(
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
+        LogisticRegression(C=20.0, max_iter=2000),
+    )
+    model.fit([compact(t) for t in texts], list(labels))
+    return model
+
+
+def warm_up() -> None:
+    """Train the active set's model now (seconds of CPU) rather than in the first case's job."""
+    _model(active())
 
 
 @functools.lru_cache(maxsize=4)
