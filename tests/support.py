@@ -152,7 +152,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         for key, value in model:
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
-            if value is None or isinstance(value, list | dict | tuple):
+            if value is None or isinstance(value, list | dict | tuple | BaseModel):
                 continue
             env[f"LIANXIN_{section.upper()}__{key.upper()}"] = str(value)
     env["LIANXIN_DATABASE__URL"] = settings.database_url
