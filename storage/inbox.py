@@ -49,15 +49,24 @@ def record_inbound(
     a plain Core connection (no ORM session, no BEGIN/COMMIT) because it sits on the ack path.
     """
     bind = db.get_bind() if isinstance(db, Session) else db
-    params = {
+    params = _new_row(source, key, conversation, nonce, payload)
+    return db.execute(_insert_statement(bind.dialect.name), params).scalar_one_or_none()
+
+
+def _new_row(
+    source: str, key: str, conversation: str, nonce: str | None, payload: str
+) -> dict[str, Any]:
+    """The values of a new, pending inbox row (the parameters of the INSERT)."""
+    return {
         "source": source,
         "key": key,
         "conversation": conversation,
         "nonce": nonce,
         "payload": payload,
         "received_at": utcnow(),
+        "status": "pending",
+        "attempts": 0,
     }
-    return db.execute(_insert_statement(bind.dialect.name), params).scalar_one_or_none()
 
 
 def record_inbound_direct(
@@ -77,16 +86,7 @@ def record_inbound_direct(
     insert retried once.
     """
     insert = _direct_insert(engine.dialect)
-    params = {
-        "source": source,
-        "key": key,
-        "conversation": conversation,
-        "nonce": nonce,
-        "payload": payload,
-        "received_at": utcnow(),
-        "status": "pending",
-        "attempts": 0,
-    }
+    params = _new_row(source, key, conversation, nonce, payload)
     for attempt in (1, 2):
         conn = engine.raw_connection()
         try:
@@ -155,17 +155,23 @@ def _insert_statement(dialect: str) -> Insert:
         table = InboxItem.__table__
         stmt = _INSERTS[dialect] = (
             module.insert(table)
-            .values(
-                {name: bindparam(name) for name in _INSERT_PARAMS}
-                | {"status": "pending", "attempts": 0}
-            )
+            .values({name: bindparam(name) for name in _INSERT_PARAMS})
             .on_conflict_do_nothing()  # any unique key: (source, key) or the nonce
             .returning(table.c.id)
         )
     return stmt
 
 
-_INSERT_PARAMS = ("source", "key", "conversation", "nonce", "payload", "received_at")
+_INSERT_PARAMS = (
+    "source",
+    "key",
+    "conversation",
+    "nonce",
+    "payload",
+    "received_at",
+    "status",
+    "attempts",
+)
 
 
 def prune_nonces(db: Session, *, received_before: datetime, limit: int = 5000) -> int:
