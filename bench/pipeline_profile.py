@@ -90,6 +90,7 @@ def main() -> int:
     p.add_argument("--top", type=int, default=0, help="also print the N most frequent statements")
     p.add_argument("--pstats", default="", help="also save the cProfile data to this file")
     p.add_argument("--timeout", type=float, default=240.0)
+    p.add_argument("--show-calls", type=int, default=0, help="print the first N DingTalk calls")
     args = p.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if args.database == "postgresql" and not postgres_up(args.pg_url):
@@ -139,6 +140,11 @@ def main() -> int:
                     time.sleep(0.2)
             prof.disable()
             wall = time.perf_counter() - start
+            calls = Counter(path for path, _body in sims.wecom.calls)
+            calls.update(path for _method, path, _body in sims.dingtalk.calls)
+            if args.show_calls:
+                for _method, path, body in sims.dingtalk.calls[: args.show_calls]:
+                    print(path, {k: v for k, v in body.items() if k != "cardData"})
         rows = 4 * args.conversations
         print(
             f"profile on {args.database}: {args.conversations} conversations × 4 kf messages, "
@@ -150,6 +156,9 @@ def main() -> int:
             f" SQL statements: {total_sql} = {total_sql / rows:.1f} per event, "
             f"{total_sql / args.conversations:.0f} per conversation"
         )
+        print(" platform calls per conversation (the DingTalk limiter allows qps_limit per path):")
+        for path, n in calls.most_common():
+            print(f"  {path:48} {n / args.conversations:5.2f}")
         print(" per job kind: jobs, wall s, SQL statements (per job)")
         for kind, n in counting.jobs.most_common():
             print(

@@ -6,7 +6,7 @@ or the reply to a command in the conversation it came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from handlers import cosign_card, queries, texts
 from handlers.insight.card import insight_buttons, insight_fields
 from handlers.notices import (
+    SPACE_SEPARATOR,
     PostCaseCard,
     RefreshCaseCards,
     ReplyToStaff,
@@ -199,20 +200,36 @@ def _holder_line(session: Session, case: Case, now: datetime | None) -> str:
 
 
 def post_assignment_cards(session: Session, case: Case) -> None:
-    """Post the card to the station group (@ the assignee) and to the assignee's 1:1 chat."""
+    """Post the card to the station group (@ the assignee) and to the assignee's 1:1 chat.
+
+    One card instance in both spaces: DingTalk delivers it in one call and keeps both copies in
+    step on every update, which halves the calls per case under its 20 QPS per API limit.
+    """
     handler = queries.assignee_of(session, case)
     station = session.get(Station, case.station_id) if case.station_id else None
     at = (handler.dingtalk_user_id,) if handler and handler.dingtalk_user_id else ()
+    spaces = []
     if station is not None and station.dingtalk_group_id:
-        post_card(session, case, f"group:{station.dingtalk_group_id}", at)
-    if handler is not None:
-        post_to_person(session, case, handler)
+        spaces.append(f"group:{station.dingtalk_group_id}")
+    if handler is not None and handler.dingtalk_user_id:
+        spaces.append(f"user:{handler.dingtalk_user_id}")
+    if spaces:
+        post_card(session, case, spaces, at)
 
 
-def post_card(session: Session, case: Case, space: str, at: tuple[str, ...] = ()) -> None:
-    """Post the case card into a DingTalk space, followed by the constituent's photos and files."""
-    queue_notice(session, PostCaseCard(case.id, space, at_user_ids=at), case_id=case.id)
-    post_media(session, case, space, case_media(session, case))
+def post_card(
+    session: Session, case: Case, spaces: str | Sequence[str], at: tuple[str, ...] = ()
+) -> None:
+    """Post the case card into DingTalk spaces, each followed by the constituent's photos."""
+    targets = [spaces] if isinstance(spaces, str) else list(spaces)
+    queue_notice(
+        session,
+        PostCaseCard(case.id, SPACE_SEPARATOR.join(targets), at_user_ids=at),
+        case_id=case.id,
+    )
+    media = case_media(session, case)
+    for space in targets:
+        post_media(session, case, space, media)
 
 
 def post_media(session: Session, case: Case, space: str, messages: Iterable[Message]) -> None:
@@ -253,8 +270,19 @@ def refresh_cards(session: Session, case: Case, note: str = "") -> None:
 # ---------------------------------------------------------------- messages to people
 
 
-def tell(session: Session, people: Iterable[Person], text: str, case_id: int | None = None) -> None:
-    """A 1:1 message to deputies/staff: DingTalk when known, else the WeCom app."""
+def tell(
+    session: Session,
+    people: Iterable[Person],
+    text: str,
+    case_id: int | None = None,
+    *,
+    merge_key: str | None = None,
+) -> None:
+    """A 1:1 message to deputies/staff: DingTalk when known, else the WeCom app.
+
+    With `merge_key`, DingTalk messages of that key still waiting when an earlier one is sent
+    go out with it as one message (handlers.notices.ToDingTalkUsers.merge_key).
+    """
     seen: set[str] = set()
     ding: list[str] = []
     wecom: list[str] = []
@@ -265,7 +293,9 @@ def tell(session: Session, people: Iterable[Person], text: str, case_id: int | N
         elif not p.dingtalk_user_id and p.wecom_user_id:
             wecom.append(p.wecom_user_id)
     for i in range(0, len(ding), 20):  # DingTalk batchSend takes at most 20 users
-        queue_notice(session, ToDingTalkUsers(tuple(ding[i : i + 20]), text), case_id=case_id)
+        users = tuple(ding[i : i + 20])
+        key = f"{merge_key}:{','.join(users)}" if merge_key else None
+        queue_notice(session, ToDingTalkUsers(users, text, merge_key=key), case_id=case_id)
     if wecom:
         queue_notice(session, ToWecomMember(tuple(wecom), text), case_id=case_id)
 

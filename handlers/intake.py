@@ -413,7 +413,8 @@ def _forward_to_handler(
     else:
         shown = bool(msg.media_path and handler.dingtalk_user_id)
         body = texts.supplement_media_arrived(case.id, ev.kind, shown=shown)
-    cards.tell(session, [handler], body, case_id=case.id)
+    # a burst of 补充 reaches the deputy as one message when it arrives faster than it is sent
+    cards.tell(session, [handler], body, case_id=case.id, merge_key=f"supplement:{case.id}")
     if ev.kind in cards.MEDIA_KINDS and msg.media_path:
         _show_media(session, case, handler, msg)
 

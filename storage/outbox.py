@@ -16,6 +16,8 @@ UNSENT = ("pending", "sending", "held")
 # A held row (e.g. WeCom's 48-hour budget is spent on it) does not block later rows: the answer
 # and the rating menu have their own reserved slots and must not wait behind a held notice.
 BLOCKING = ("pending", "sending")
+# ordering keys of rows whose waiting followers are folded into the one being sent
+MERGE_PREFIX = "merge:"
 
 
 def add_outbound(
@@ -103,3 +105,45 @@ def next_in_order(session: Session, item: OutboxItem) -> int | None:
         .limit(1)
     )
     return session.scalars(stmt).first()
+
+
+def fold_followers(session: Session, item: OutboxItem, *, limit: int = 20) -> list[int]:
+    """Fold the waiting rows behind `item` (same merge ordering key) into it; their ids.
+
+    Called while `item` is being leased, so each folded row is marked `merged` in the same
+    transaction that puts its text into `item`: a crash either keeps both as they were or
+    leaves the text in `item` alone, never in both. Only plain text is folded.
+    """
+    if not (item.ordering_key or "").startswith(MERGE_PREFIX) or not _plain(item.payload):
+        return []
+    stmt = (
+        select(OutboxItem)
+        .where(
+            OutboxItem.ordering_key == item.ordering_key,
+            OutboxItem.id > item.id,
+            OutboxItem.status == "pending",
+        )
+        .order_by(OutboxItem.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    texts = [str(item.payload["text"])]
+    folded = []
+    for row in session.scalars(stmt):
+        if not _plain(row.payload) or row.payload.get("user_ids") != item.payload.get("user_ids"):
+            break  # keep order: nothing after a row that cannot be folded
+        texts.append(str(row.payload["text"]))
+        row.status = "merged"
+        row.result = {"merged_into": item.id}
+        folded.append(row.id)
+    if folded:
+        item.payload = {**item.payload, "text": "\n".join(texts), "folded": folded}
+    return folded
+
+
+def _plain(payload: dict[str, Any]) -> bool:
+    return (
+        isinstance(payload.get("text"), str)
+        and not payload.get("title")
+        and not payload.get("choices")
+    )

@@ -182,7 +182,7 @@ class Service:
             return list(s.scalars(select(CardRef).where(CardRef.case_id == case_id)))
 
     def group_card(self, case_id: int, group: str = STATION_GROUP) -> dict[str, Any]:
-        [ref] = [r for r in self.cards_of(case_id) if r.space == f"group:{group}"]
+        [ref] = [r for r in self.cards_of(case_id) if f"group:{group}" in r.space.split(";")]
         return self.dingtalk.card(ref.out_track_id)
 
     def case(self, case_id: int) -> Case:

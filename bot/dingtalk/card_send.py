@@ -27,6 +27,7 @@ from bot.dingtalk.send import (
     once,
 )
 from bot.pipeline.registry import SendError
+from handlers.notices import SPACE_SEPARATOR
 from storage.models import CardRef, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -63,22 +64,31 @@ def _space(space: str) -> tuple[str, str]:
     return kind, target
 
 
+def _spaces(spaces: str) -> list[tuple[str, str]]:
+    return [_space(space) for space in spaces.split(SPACE_SEPARATOR)]
+
+
 def send_card_post(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
-    """Post a case card into a group (@ people) or a user's 1:1 chat with the bot."""
+    """Post one case card into groups (@ people) and users' 1:1 chats with the bot."""
     p = item.payload
     case_id = int(p["case_id"])
-    kind, target = _space(p["space"])
+    spaces = _spaces(p["space"])
     view = _view(ctx, case_id)
     track = cards.out_track_id(ctx.namespace, item.id, item.created_at, case_id)
     at = [str(u) for u in p.get("at_user_ids") or []]
     if ctx.template_id:
-        return _post_template_card(ctx, item, view, track, kind, target, at)
-    with ctx.rt.sessions() as session:
-        names = display_names(session, at) if kind == "group" else []
-    title, text = cards.card_markdown(view, cards.mention_line(names), _url(ctx, view.case_id))
-    result = _markdown(ctx, item, "post", kind, target, title, text)
-    _record_ref(ctx, cards.markdown_ref_id(track), case_id, p["space"])
-    return result
+        return _post_template_card(ctx, item, view, track, spaces, at)
+    results = {}
+    for n, (kind, target) in enumerate(spaces):
+        with ctx.rt.sessions() as session:
+            names = display_names(session, at) if kind == "group" else []
+        title, text = cards.card_markdown(view, cards.mention_line(names), _url(ctx, view.case_id))
+        # the first space keeps the step name of single-space rows queued before multi-space
+        step = "post" if n == 0 else f"post:{kind}:{target}"
+        results[f"{kind}:{target}"] = _markdown(ctx, item, step, kind, target, title, text)
+        ref_id = cards.markdown_ref_id(track if n == 0 else f"{track}-{n}")
+        _record_ref(ctx, ref_id, case_id, f"{kind}:{target}")
+    return results if len(spaces) > 1 else next(iter(results.values()))
 
 
 def _markdown(
@@ -116,8 +126,7 @@ def _post_template_card(
     item: OutboxItem,
     view: Any,
     track: str,
-    kind: str,
-    target: str,
+    spaces: list[tuple[str, str]],
     at: list[str],
 ) -> dict[str, Any]:
     body = {
@@ -126,7 +135,7 @@ def _post_template_card(
         "callbackType": "STREAM",
         "cardData": {"cardParamMap": cards.card_params(view, url=_url(ctx, view.case_id))},
         "userIdType": 1,
-        **_deliver_models(ctx, kind, target, at),
+        **_deliver_models(ctx, spaces, at),
     }
     try:
         resp = once(ctx, item, "create", lambda: ctx.api.call("POST", CARD_CREATE_DELIVER, body))
@@ -137,34 +146,45 @@ def _post_template_card(
         log.info("outbox %s: card %s already exists; updating it", item.id, track)
         put_card(ctx, track, cards.card_params(view, url=_url(ctx, view.case_id)))
         resp = {"result": {"outTrackId": track, "deliverResults": []}, "duplicate": True}
-    failed = [
-        r for r in (resp.get("result") or {}).get("deliverResults") or [] if not r.get("success")
-    ]
-    if failed:
+    results = (resp.get("result") or {}).get("deliverResults") or []
+    failed = [r for r in results if not r.get("success")]
+    if failed and len(failed) == len(results):
         raise SendError(
             f"card {track} not delivered: {failed}", code="deliverFailed", retryable=False
         )
+    if failed:  # delivered elsewhere: the card exists and is kept up to date there
+        log.error("outbox %s: card %s not delivered to %s", item.id, track, failed)
     _record_ref(ctx, track, view.case_id, item.payload["space"])
-    return {"outTrackId": track, "duplicate": bool(resp.get("duplicate"))}
+    outcome: dict[str, Any] = {"outTrackId": track, "duplicate": bool(resp.get("duplicate"))}
+    if failed:
+        outcome["undelivered"] = [f"{r.get('spaceType')}.{r.get('spaceId')}" for r in failed]
+    return outcome
 
 
-def _deliver_models(ctx: SendContext, kind: str, target: str, at: list[str]) -> dict[str, Any]:
-    if kind == "group":
-        with ctx.rt.sessions() as session:
-            names = display_names(session, at)
-        deliver: dict[str, Any] = {"robotCode": ctx.api.robot_code}
-        if at:
-            deliver["atUserIds"] = dict(zip(at, names, strict=True))
-        return {
-            "openSpaceId": f"dtv1.card//IM_GROUP.{target}",
-            "imGroupOpenSpaceModel": {"supportForward": True},
-            "imGroupOpenDeliverModel": deliver,
-        }
-    return {
-        "openSpaceId": f"dtv1.card//IM_ROBOT.{target}",
-        "imRobotOpenSpaceModel": {"supportForward": True},
-        "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": ctx.api.robot_code},
-    }
+def _deliver_models(
+    ctx: SendContext, spaces: list[tuple[str, str]], at: list[str]
+) -> dict[str, Any]:
+    """openSpaceId naming every space (`;`-separated, dingtalk.md §4.4) and their models."""
+    models: dict[str, Any] = {}
+    ids = []
+    for kind, target in spaces:
+        if kind == "group":
+            with ctx.rt.sessions() as session:
+                names = display_names(session, at)
+            deliver: dict[str, Any] = {"robotCode": ctx.api.robot_code}
+            if at:
+                deliver["atUserIds"] = dict(zip(at, names, strict=True))
+            ids.append(f"IM_GROUP.{target}")
+            models["imGroupOpenSpaceModel"] = {"supportForward": True}
+            models["imGroupOpenDeliverModel"] = deliver
+        else:
+            ids.append(f"IM_ROBOT.{target}")
+            models["imRobotOpenSpaceModel"] = {"supportForward": True}
+            models["imRobotOpenDeliverModel"] = {
+                "spaceType": "IM_ROBOT",
+                "robotCode": ctx.api.robot_code,
+            }
+    return {"openSpaceId": "dtv1.card//" + ";".join(ids), **models}
 
 
 def is_duplicate(exc: ApiError) -> bool:

@@ -24,7 +24,7 @@ from bot.pipeline.registry import HoldSend, SendError, registry
 from bot.queue import OUTBOUND_QUEUE
 from bot.runtime import Runtime
 from storage.models import OutboxItem
-from storage.outbox import blocking_predecessor, next_in_order
+from storage.outbox import blocking_predecessor, fold_followers, next_in_order
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,8 @@ def _lease(rt: Runtime, outbox_id: int) -> OutboxItem | None:
         item.status = "sending"
         item.attempts += 1
         item.lease_until = now + timedelta(seconds=rt.settings.queue.lease_seconds)
+        if item.attempts == 1:  # a retry sends what its first attempt may already have sent
+            fold_followers(session, item)
         session.flush()
         session.expunge(item)
         return item

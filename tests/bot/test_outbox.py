@@ -13,7 +13,7 @@ from bot.pipeline.registry import HoldSend, SendError, sender
 from bot.pipeline.sweeper import sweep
 from bot.runtime import Runtime
 from storage.models import OutboxItem
-from storage.outbox import add_outbound, take_new_outbox_ids
+from storage.outbox import MERGE_PREFIX, add_outbound, take_new_outbox_ids
 from storage.timeutil import utcnow
 from tests.support import drain
 
@@ -127,3 +127,60 @@ def test_crashed_sender_lease_expires_and_sweeper_resends(rt: Runtime):
     _settle(rt)
     [row] = _rows(rt, ids)
     assert row.status == "sent" and delivered == [("a", 1)]
+
+
+def _queue_texts(rt: Runtime, key: str, texts: list[str], **extra: Any) -> list[int]:
+    with rt.sessions.begin() as s:
+        for n, text in enumerate(texts):
+            add_outbound(
+                s,
+                channel="test_channel",
+                kind="text",
+                payload={"to": "deputy", "n": 100 + n, "text": text, "user_ids": ["u1"], **extra},
+                ordering_key=f"{MERGE_PREFIX}{key}",
+            )
+        return take_new_outbox_ids(s)
+
+
+def test_waiting_rows_of_a_merge_key_are_folded_into_the_one_sent(rt: Runtime):
+    delivered.clear()
+    ids = _queue_texts(rt, "supplement:7:u1", ["补充一", "补充二", "补充三"])
+    enqueue_send(rt, ids[0])  # the others wait behind it, as in a burst
+    _settle(rt)
+    first, second, third = _rows(rt, ids)
+    assert delivered == [("deputy", 100)]  # one call
+    assert first.status == "sent" and first.payload["text"] == "补充一\n补充二\n补充三"
+    assert (second.status, third.status) == ("merged", "merged")
+    assert second.result == {"merged_into": first.id}
+    # a row queued after the send is a message of its own
+    [later] = _queue_texts(rt, "supplement:7:u1", ["补充四"])
+    enqueue_send(rt, later)
+    _settle(rt)
+    assert (
+        delivered == [("deputy", 100), ("deputy", 100)] and _rows(rt, [later])[0].status == "sent"
+    )
+
+
+def test_a_retry_sends_what_its_first_attempt_folded_and_nothing_more(rt: Runtime):
+    delivered.clear()
+    failures[100] = [SendError("platform busy")]
+    ids = _queue_texts(rt, "supplement:8:u1", ["甲", "乙"])
+    enqueue_send(rt, ids[0])
+    drain(rt)  # the first attempt folds 乙 and fails
+    [late] = _queue_texts(rt, "supplement:8:u1", ["丙"])
+    enqueue_send(rt, late)
+    _settle(rt)
+    first, second, third = _rows(rt, [*ids, late])
+    assert first.status == "sent" and first.payload["text"] == "甲\n乙"
+    assert second.status == "merged" and third.status == "sent" and third.payload["text"] == "丙"
+    assert delivered == [("deputy", 100), ("deputy", 100)]
+
+
+def test_rows_with_links_or_other_recipients_are_not_folded(rt: Runtime):
+    delivered.clear()
+    ids = _queue_texts(rt, "supplement:9:u1", ["甲"])
+    ids += _queue_texts(rt, "supplement:9:u1", ["乙"], title="带标题")
+    enqueue_send(rt, ids[0])
+    _settle(rt)
+    assert [r.status for r in _rows(rt, ids)] == ["sent", "sent"]
+    assert [r.payload["text"] for r in _rows(rt, ids)] == ["甲", "乙"]
