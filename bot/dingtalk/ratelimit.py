@@ -14,7 +14,7 @@ whatever the network and the machines' load do to them. The cost is one round tr
 not a fixed margin: 20 calls per (1 s + answer time) instead of 19 per second.
 
 A call whose answer never came (timeout, worker killed) may still reach the server later; it
-counts as answered at `admitted + in_flight_cap` (the HTTP timeout plus a second).
+counts as answered at `admitted + in_flight_cap` (twice the HTTP timeout, plus a second).
 
 In front of that window check, calls are also spaced evenly (GCRA: each caller reserves the next
 free slot `1/qps` after the last one), so workers do not send `limit` calls in one burst and then

@@ -82,9 +82,7 @@ def overfilled(calls: list[tuple[float, float]], limit: int, window: float) -> b
     """True if some `limit + 1` calls (send, answer) could have reached a server within less
     than `window`: the latest send among them minus the earliest answer."""
     for i, (start, _) in enumerate(calls):
-        ends = sorted(
-            (e for j, (s, e) in enumerate(calls) if j != i and s <= start), reverse=True
-        )
+        ends = sorted((e for j, (s, e) in enumerate(calls) if j != i and s <= start), reverse=True)
         if len(ends) >= limit and ends[limit - 1] > start - window:
             return True
     return False
