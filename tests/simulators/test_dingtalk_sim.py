@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, Inv
 from websockets.sync.client import connect as ws_connect
 
 from bot.simulators.dingtalk import CARD_TOPIC, DingTalkSimulator, redirect_sdk
+from bot.simulators.dingtalk.support import QpsLimiter
 
 APP_KEY = "dingsimappkey"
 APP_SECRET = "sim-secret"
@@ -737,3 +738,18 @@ def test_background_ticker_redelivers_and_pings_in_real_time() -> None:
             for runner in runners:
                 runner.stop()
             restore()
+
+
+def test_qps_window_is_a_rolling_second_per_path_and_refusals_do_not_count() -> None:
+    now = [100.0]
+    limiter = QpsLimiter(20, monotonic=lambda: now[0])
+    for i in range(20):  # 20 calls spread over 0.95 s
+        now[0] = 100.0 + i * 0.05
+        assert limiter.admit("/a")
+    assert not limiter.admit("/a")  # the 21st within the same second
+    assert limiter.admit("/b")  # each API path has its own allowance
+    now[0] = 100.99
+    assert not limiter.admit("/a")  # all 20 are still within the last second
+    now[0] = 101.0  # the first call has left the last second (the refusals never counted)
+    assert limiter.admit("/a")
+    assert not limiter.admit("/a")  # ... and only that one

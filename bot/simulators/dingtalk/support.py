@@ -163,6 +163,10 @@ class TokenStore:
 class QpsLimiter:
     """`qps_limit` admitted calls per rolling second per API path (one app per simulator).
 
+    dingtalk.md §4.6 says only "20 QPS per app per API"; a rolling second is the strictest
+    reading (any fixed-second count the server may keep is one of its windows), so a client
+    that passes here passes there.
+
     Measured on a monotonic clock, not the sim clock: rate is physical, and a frozen test clock
     would otherwise reject everything after the first `qps_limit` calls.
     """
