@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,6 +87,20 @@ def make_autocommit_engine(engine: Engine) -> Engine:
 def is_postgres(engine: Engine) -> bool:
     """True when the engine talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"
+
+
+def relax_commit(session: Session) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL).
+
+    Only for bookkeeping whose loss in a database server crash is harmless, such as a lease: the
+    row is claimable again, and exactly-once rests on the durable commits around it. Saves the
+    commit's fsync wait (about 3 ms on this kind of machine); the next durable commit flushes it.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_RELAX_COMMIT)
+
+
+_RELAX_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

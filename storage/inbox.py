@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.db import relax_commit
 from storage.models import InboxItem
 from storage.timeutil import utcnow
 
@@ -224,6 +225,7 @@ def claim_head(
     if item is not None:
         item.attempts += 1
         item.lease_until = now + lease
+        relax_commit(session)  # a lost lease only makes the row claimable again
     return item
 
 

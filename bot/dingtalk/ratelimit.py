@@ -234,8 +234,9 @@ class RateLimiter:
                 raise RateLimited(path, wait)
             if left <= 0:
                 raise RateLimited(path, min(wait, 1.0))
-            # a call in flight usually answers within milliseconds: look again soon
-            self.sleep(min(wait, 0.005, left) if in_flight else wait)
+            # a blocking call still in flight is answered at `now` at the earliest, and admits
+            # the next call a window after its answer: looking again sooner only loads Redis
+            self.sleep(min(wait, self.window_us / 1_000_000, left) if in_flight else wait)
 
     def answered(self, admission: Admission, answered_at: float | None = None) -> None:
         """The server answered `admission`'s call by `answered_at` (time.monotonic(), default
