@@ -21,7 +21,7 @@ def test_first_message_opens_a_case_acknowledged_in_one_message(world: World) ->
     assert "3 个工作日" in acks[0].text and "新问题" in acks[0].text
     # the card goes to the station group @-mentioning the deputy on duty, and to their 1:1
     posts = [(s.payload["space"], s.payload["at_user_ids"]) for s in out if s.kind == "card_post"]
-    assert posts == [("group:cid-s1", ["u-zhang"]), ("user:u-zhang", [])]
+    assert posts == [("group:cid-s1;user:u-zhang", ["u-zhang"])]  # one card in both spaces
     case = world.case(n)
     assert case.status == "assigned"
     assert case.text == "小区门口路灯坏了一个月了"

@@ -43,8 +43,10 @@ def test_after_the_claim_only_the_holder_gets_the_picture(world: World) -> None:
 def test_a_case_opened_with_a_photo_posts_it_after_every_card(world: World) -> None:
     world.enter("s1")
     out = world.say(kind="image", media_path="/kept/first.jpg")
+    # one card in both spaces; the photo follows it in each
     posts = [s.payload["space"] for s in out if s.kind == "card_post"]
-    assert posts and [m[0] for m in _media(out)] == posts
+    assert posts == ["group:cid-s1;user:u-zhang"]
+    assert [m[0] for m in _media(out)] == posts[0].split(";")
     kinds = [s.kind for s in out if s.kind in ("card_post", "media")]
     assert kinds.index("media") > kinds.index("card_post")
     n = world.last_case_id()

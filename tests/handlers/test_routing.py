@@ -61,7 +61,7 @@ def test_leave_without_substitute_falls_back_to_station_staff(world: World) -> N
     assert case.assignee_deputy_id is None and case.assignee_staff_id == world.ids["staff_chen"]
     assert _route_event(world, n)["reason"] == "staff_fallback"
     posts = [(s.payload["space"], s.payload["at_user_ids"]) for s in out if s.kind == "card_post"]
-    assert posts == [("group:cid-s1", ["u-chen"]), ("user:u-chen", [])]
+    assert posts == [("group:cid-s1;user:u-chen", ["u-chen"])]  # one card in both spaces
     ack = [s.text for s in out if s.kind == "to_constituent"][0]
     assert "联络站工作人员" in ack
 
