@@ -1,9 +1,10 @@
 """Benchmark of 民情大脑 on the labelled fixture sets, and its cost at intake.
 
-For each set (tests/fixtures/insight/main, /holdout, /handwritten and /fresh2): a fresh database,
-its gazetteer imported with the directory importer, then the batch (the code path of
-`lianxin insight cluster`) with and without the messages' locations. Prints pairwise
-precision/recall/F1, false merges per trap kind, category accuracy and macro-F1, place accuracy.
+For each set (tests/fixtures/insight/main, /holdout, /handwritten, /fresh2, and the blind
+/fresh4 and /fresh5): a fresh database, its gazetteer imported with the directory importer,
+then the batch (the code path of `lianxin insight cluster`) with and without the messages'
+locations. Prints pairwise precision/recall/F1, false merges per trap kind, category accuracy
+and macro-F1, place accuracy.
 
 Then the intake cost: 10,000 open cases spread over the gazetteer's places in the last 90 days
 (features stored as intake stores them), and `annotate_case` timed for each fixture message
@@ -46,7 +47,7 @@ from storage.directory import import_directory  # noqa: E402
 from storage.models import Case, CasePlace, Constituent  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "insight"
-SETS = ("main", "holdout", "handwritten", "fresh2")
+SETS = ("main", "holdout", "handwritten", "fresh2", "fresh4", "fresh5")
 
 
 def _database(url: str | None, name: str) -> tuple[str, Any]:
