@@ -104,13 +104,26 @@ def word_weight(word: str) -> float:
     return (math.log((n + 1) / (df.get(word, 0) + 1)) + 1.0) / top
 
 
-ANCHOR_MIN = 0.75  # a word at most a few examples use: 孩子, 老人, 晚上 say nothing of the problem
+ANCHOR_MIN = 0.7  # a word few examples use: 孩子, 老人, 晚上 say nothing of the problem
+GENERAL_MIN = 10.5  # -log of jieba's word frequency: rare in Chinese at large too (现在 7.5)
+
+
+def general_rarity(word: str) -> float:
+    """-log of the word's relative frequency in jieba's dictionary (unknown: the rarest)."""
+    from handlers.privacy.model import segmenter
+
+    dt = segmenter()
+    return math.log(dt.total / (dt.FREQ.get(word, 0) + 1))
 
 
 def anchor(words_a: frozenset[str], words_b: frozenset[str]) -> float:
     """The weight of the most telling rare content word both messages use (0 when none)."""
-    best = max((word_weight(w) for w in words_a & words_b), default=0.0)
-    return best if best >= ANCHOR_MIN else 0.0
+    rare = [
+        word_weight(w)
+        for w in words_a & words_b
+        if word_weight(w) >= ANCHOR_MIN and general_rarity(w) >= GENERAL_MIN
+    ]
+    return max(rare, default=0.0)
 
 
 def boundaries(text: str) -> frozenset[int]:
