@@ -27,7 +27,8 @@ _HAN = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 def _segment(text: str) -> list[str]:
     from handlers.privacy.model import segmenter  # jieba, loaded once per process
 
-    return [t for t in segmenter().lcut(text, HMM=True) if t.strip()]
+    # search mode adds the dictionary words inside long ones: 塑胶跑道 → 塑胶, 跑道, 塑胶跑道
+    return [t for t in segmenter().lcut_for_search(text, HMM=True) if t.strip()]
 
 
 def content_words(text: str) -> frozenset[str]:
