@@ -202,7 +202,7 @@ def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
 
 
 # weights of the lexicon-free wording signals (see docs/insight.md, "Similar cases")
-TUNE: dict[str, float] = {"anchor": 0.8, "cos": 2.5, "cat": 0.1, "cat_floor": 0.3}
+TUNE: dict[str, float] = {"anchor": 0.8, "cos": 2.5, "cat": 0.1, "cat_floor": 0.3, "cat_penalty": 0.15, "cat_sure": 0.7}
 
 
 def wording_score(a: Features, b: Features, lexicon_free: bool = True) -> float:
@@ -234,7 +234,10 @@ def problem_score(a: Features, b: Features) -> float:
     if fault == 0.0:
         score *= 0.75  # the same thing with another fault (水压低 / 水发黄) is another case
     if a.category and b.category and a.category != b.category:
-        score *= 0.85  # categories are predicted: a weak signal next to objects and faults
+        # categories are predicted: a weak signal next to objects and faults, and weaker
+        # still when either prediction is unsure (0.28 for an unseen problem)
+        sure = min(a.confidence or 1.0, b.confidence or 1.0)
+        score *= 1.0 - TUNE["cat_penalty"] * min(1.0, sure / TUNE["cat_sure"])
     return round(score, 4)
 
 
