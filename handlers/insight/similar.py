@@ -202,7 +202,14 @@ def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
 
 
 # weights of the lexicon-free wording signals (see docs/insight.md, "Similar cases")
-TUNE: dict[str, float] = {"anchor": 0.8, "cos": 2.5, "cat": 0.05, "cat_floor": 0.3, "cat_penalty": 0.15, "cat_sure": 0.7}
+TUNE: dict[str, float] = {
+    "anchor": 0.8,
+    "cos": 2.5,
+    "cat": 0.05,
+    "cat_floor": 0.3,
+    "cat_penalty": 0.15,
+    "cat_sure": 0.7,
+}
 
 
 def wording_score(a: Features, b: Features, lexicon_free: bool = True) -> float:

@@ -100,3 +100,16 @@ def test_words_are_stored_and_score_without_them() -> None:
     old = features(a.normalised, a.resolution, a.features.at)
     bare = type(old)(**{**old.__dict__, "words": frozenset()})
     assert 0.0 < problem_score(bare, b.features) <= problem_score(a.features, b.features)
+
+
+def test_generic_fault_classes_read_unlisted_objects() -> None:
+    assert "leak" in _a("金桂苑楼顶水箱漏水").features.faults
+    assert "cold" in _a("东湖新村活动室的空调不制热").features.faults
+    assert "refused" in _a("县养老中心说失智老人不能入住").features.faults
+
+
+def test_another_fault_of_one_unseen_place_problem_stays_apart() -> None:
+    # a fee and a waiting time at one hospital: two problems, however alike the category
+    first = _a("县人民医院住院部陪护床一晚上要钱 太贵了")
+    other = _a("县人民医院做个核磁要排两个礼拜 病人等不起", days=1)
+    assert _match(first, other) is None
