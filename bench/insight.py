@@ -47,7 +47,7 @@ from storage.directory import import_directory  # noqa: E402
 from storage.models import Case, CasePlace, Constituent  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "insight"
-SETS = ("main", "holdout", "handwritten", "fresh2", "fresh4", "fresh5")
+SETS = ("main", "holdout", "handwritten", "fresh2", "fresh3", "dev4", "fresh4", "fresh5", "fresh6")
 
 
 def _database(url: str | None, name: str) -> tuple[str, Any]:

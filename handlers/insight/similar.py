@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from handlers.insight import wording
 from handlers.insight.data_files import load_yaml
 from handlers.insight.places import Resolution, distance_m
 
@@ -44,6 +45,8 @@ class Features:
     faults: frozenset[str]
     grams: frozenset[str]
     category: str | None = None
+    words: frozenset[str] = frozenset()  # jieba content words (lexicon-free wording)
+    confidence: float | None = None  # of the predicted category
     # places beside the named ones (a landmark on a named road); not stored, see same_place
     nearby: frozenset[int] = frozenset()
 
@@ -117,14 +120,28 @@ def objects_in(text: str) -> frozenset[str]:
     return _objects(text)
 
 
-def _objects(text: str) -> frozenset[str]:
+def _objects(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
     pattern, term_object, _ = _lexicon()
-    return frozenset(term_object[m.group(0)] for m in pattern.finditer(text))
+    return frozenset(
+        term_object[m.group(0)]
+        for m in pattern.finditer(text)
+        if cuts is None or not wording.straddles(m.start(), m.end(), cuts)
+    )
 
 
-def _faults(text: str) -> frozenset[str]:
+def _faults(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
     _, _, faults = _lexicon()
-    return frozenset(k for k, words in faults.items() if any(w in text for w in words))
+    return frozenset(k for k, words in faults.items() if any(_found(w, text, cuts) for w in words))
+
+
+def _found(term: str, text: str, cuts: frozenset[int] | None) -> bool:
+    """`term` in `text`, not as a false hit across two words (停电 in 乱停电瓶车)."""
+    at = text.find(term)
+    while at >= 0:
+        if cuts is None or not wording.straddles(at, at + len(term), cuts):
+            return True
+        at = text.find(term, at + 1)
+    return False
 
 
 def features(
@@ -134,6 +151,7 @@ def features(
     lat: float | None = None,
     lng: float | None = None,
     category: str | None = None,
+    confidence: float | None = None,
 ) -> Features:
     """Features of normalised `text`; place names (resolution.spans) are cut out first."""
     kept = list(text)
@@ -142,7 +160,9 @@ def features(
             kept[i] = " "
     rest = "".join(kept)
     flat = rest.replace(" ", "")
-    core = _STOP.sub("", _request_words().sub(" ", rest))
+    cuts = wording.boundaries(flat)
+    asked = _request_words().sub(" ", rest)
+    core = _STOP.sub("", asked)
     grams = frozenset(
         part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
     )
@@ -151,10 +171,12 @@ def features(
         places=resolution.mentioned,
         lat=lat,
         lng=lng,
-        objects=_objects(flat),
-        faults=_faults(flat),
+        objects=_objects(flat, cuts),
+        faults=_faults(flat, cuts),
         grams=grams,
         category=category,
+        words=wording.content_words(asked),
+        confidence=confidence,
         nearby=resolution.adjacent,
     )
 
@@ -179,25 +201,62 @@ def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
     return "unknown"
 
 
+# weights of the lexicon-free wording signals (see docs/insight.md, "Similar cases")
+TUNE: dict[str, float] = {
+    "anchor": 0.8,
+    "cos": 2.5,
+    "cat": 0.05,
+    "cat_floor": 0.3,
+    "cat_penalty": 0.15,
+    "cat_sure": 0.7,
+}
+
+
+def wording_score(a: Features, b: Features, lexicon_free: bool = True) -> float:
+    """How alike the two messages' own words are, in [0, 1]: bigram Dice, and unless
+    `lexicon_free` is off, IDF cosine and the rarest shared word (no problem lexicon needed)."""
+    dice = 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams)) if a.grams or b.grams else 0.0
+    if not lexicon_free:
+        return min(1.0, dice * 1.6)
+    cos = wording.similarity(a.grams, a.words, b.grams, b.words)
+    shared = wording.anchor(a.words, b.words)
+    return min(1.0, max(dice * 1.6, cos * TUNE["cos"], shared * TUNE["anchor"]))
+
+
 def problem_score(a: Features, b: Features) -> float:
     """How surely two messages report the same problem, in [0, 1]."""
-    union = a.grams | b.grams
-    dice = 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams)) if union else 0.0
+    fault = _fault_agreement(a.faults, b.faults)
+    # conflicting faults are the lexicon's verdict (水压低 / 水发黄): shared words such as
+    # 校车 or 燃气 must not outvote it, so only the plain bigram overlap counts then
+    words = wording_score(a, b, lexicon_free=fault > 0.0)
     if a.objects and b.objects:
         shared = a.objects & b.objects
         if not shared:
-            return 0.25 * dice
+            return round(0.25 * words, 4)
         # one shared object is most of the evidence; extra objects on one side weigh little
         obj = 0.7 + 0.3 * len(shared) / max(len(a.objects), len(b.objects))
     else:
         obj = 0.5  # one side names no object: faults, wording and category decide
-    fault = _fault_agreement(a.faults, b.faults)
-    score = 0.45 * obj + 0.25 * fault + 0.30 * min(1.0, dice * 1.6)
+    score = 0.45 * obj + 0.25 * fault + 0.30 * words
     if fault == 0.0:
         score *= 0.75  # the same thing with another fault (水压低 / 水发黄) is another case
     if a.category and b.category and a.category != b.category:
-        score *= 0.85  # categories are predicted: a weak signal next to objects and faults
+        # categories are predicted: a weak signal next to objects and faults, and weaker
+        # still when either prediction is unsure (0.28 for an unseen problem)
+        sure = min(a.confidence or 1.0, b.confidence or 1.0)
+        score *= 1.0 - TUNE["cat_penalty"] * min(1.0, sure / TUNE["cat_sure"])
     return round(score, 4)
+
+
+def category_bonus(a: Features, b: Features) -> float:
+    """Both confidently in one category: at one place, likely one problem (斑马线 / 人行横道线)."""
+    if a.category is None or a.category != b.category:
+        return 0.0
+    if a.confidence is None or b.confidence is None:
+        return 0.0
+    if _fault_agreement(a.faults, b.faults) == 0.0:
+        return 0.0  # one category, conflicting faults (水压低 / 水发黄): two problems
+    return round(TUNE["cat"] * max(0.0, min(a.confidence, b.confidence) - TUNE["cat_floor"]), 4)
 
 
 def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) -> Match | None:
@@ -216,6 +275,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         if days < 0 or days > cfg.recurrence_days:
             continue
         score = problem_score(new, cand.features)
+        if place in ("place", "near"):
+            score += category_bonus(new, cand.features)
         in_episode = days <= cfg.episode_days
         if place == "unknown":
             if new.places or new.lat is not None:

@@ -29,6 +29,8 @@ def features_to_json(feats: Features) -> dict[str, Any]:
         "faults": sorted(feats.faults),
         "grams": sorted(feats.grams),
         "category": feats.category,
+        "words": sorted(feats.words),
+        "confidence": feats.confidence,
     }
 
 
@@ -49,6 +51,9 @@ def _features(row: Any) -> Features:
         faults=frozenset(data.get("faults", ())),
         grams=frozenset(data.get("grams", ())),
         category=row.category or data.get("category"),
+        words=frozenset(data.get("words", ())),
+        # a corrected category is certain (1.0); the column follows corrections
+        confidence=row.category_confidence,
     )
 
 
@@ -107,6 +112,7 @@ class SqlIndex:
                     Case.lat,
                     Case.lng,
                     Case.category,
+                    Case.category_confidence,
                     Case.insight,
                 )
                 .where(
