@@ -69,6 +69,34 @@ def postgres_up(url: str) -> bool:
     return True
 
 
+def cpu_by_command(names: tuple[str, ...]) -> float:
+    """User + system CPU so far of every process whose command name is one of `names`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1] in names:
+            fields = tail.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_of(pids: list[int]) -> float:
+    """User + system CPU so far of the given processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def cpu_seconds(root_pid: int) -> float:
     """User + system CPU of a process and its children so far (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")

@@ -40,7 +40,15 @@ from pydantic import SecretStr  # noqa: E402
 from rq import Worker  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.common import BIN, DEFAULT_PG, database, load_line, postgres_up  # noqa: E402
+from bench.common import (  # noqa: E402
+    BIN,
+    DEFAULT_PG,
+    cpu_by_command,
+    cpu_of,
+    database,
+    load_line,
+    postgres_up,
+)
 from bot import queue as q  # noqa: E402
 from bot import runtime as runtime_mod  # noqa: E402
 from bot.config import DingtalkSettings, Settings, WecomSettings  # noqa: E402
@@ -202,7 +210,7 @@ def record(rt: Runtime, messages: list[dict[str, Any]]) -> None:
 
 
 @contextmanager
-def workers(rt: Runtime, count: int, log: Path) -> Iterator[None]:
+def workers(rt: Runtime, count: int, log: Path) -> Iterator[list[int]]:
     """`count` real `lianxin worker` processes, registered with Redis before yielding."""
     env = worker_env(rt.settings)
     procs = [
@@ -216,7 +224,7 @@ def workers(rt: Runtime, count: int, log: Path) -> Iterator[None]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"workers did not start; see {log}")
             time.sleep(0.2)
-        yield
+        yield [p.pid for p in procs]
     finally:
         for p in procs:
             p.terminate()
@@ -302,12 +310,14 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         batch = [
             conversation_messages(sims, p, scenes[n % len(scenes)]) for n, p in enumerate(people)
         ]
-        with workers(rt, count, tmp / "workers.log"):
+        with workers(rt, count, tmp / "workers.log") as pids:
+            before = cpu_split(pids)
             start = time.monotonic()
             # one page of sync_msg holds a burst of many constituents, interleaved
             record(rt, [m for n in range(4) for msgs in batch for m in msgs[n : n + 1]])
             wait_quiet(rt, args.timeout)
             elapsed = time.monotonic() - start
+            used = {k: v - before[k] for k, v in cpu_split(pids).items()}
         rows = 4 * len(people)
         lat = card_latencies(rt)
     rate = rows / elapsed
@@ -316,7 +326,26 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         f"card latency p50 {pct(lat, 0.5):.2f} s p99 {pct(lat, 0.99):.2f} s (burst, not sustained)",
         flush=True,
     )
+    total = sum(used.values())
+    parts = ", ".join(f"{k} {1000 * v / rows:.1f}" for k, v in used.items())
+    print(
+        f"   CPU per event (ms): {parts}; total {1000 * total / rows:.1f} "
+        f"→ {os.cpu_count()} CPUs allow at most {os.cpu_count() * rows / total:.0f} events/s",
+        flush=True,
+    )
     return rate
+
+
+def cpu_split(worker_pids: list[int]) -> dict[str, float]:
+    """CPU seconds so far of the workers, PostgreSQL, Redis and this process (bench + both
+    simulators); PostgreSQL and Redis count every such process on the machine."""
+    mine = os.times()
+    return {
+        "workers": cpu_of(worker_pids),
+        "PostgreSQL": cpu_by_command(("postgres",)),
+        "Redis": cpu_by_command(("redis-server",)),
+        "bench+simulators": mine.user + mine.system,
+    }
 
 
 def sustained(args: argparse.Namespace, sims: Platforms, tmp: Path) -> None:

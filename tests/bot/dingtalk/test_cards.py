@@ -87,9 +87,7 @@ def test_template_card_is_posted_to_the_group_and_the_assignee(
     [create] = [b for _, p, b in sim.calls if p == CARD_CREATE_DELIVER]
     assert create["openSpaceId"] == f"dtv1.card//IM_GROUP.{GROUP};IM_ROBOT.u-zhang"
     [group_card] = [e for e in sim.group_view(GROUP) if e["kind"] == "card"]
-    assert group_card["outTrackId"] == ref.out_track_id and group_card["at_user_ids"] == [
-        "u-zhang"
-    ]
+    assert group_card["outTrackId"] == ref.out_track_id and group_card["at_user_ids"] == ["u-zhang"]
     [own_card] = [e for e in sim.private_view("u-zhang") if e["kind"] == "card"]
     assert own_card["outTrackId"] == ref.out_track_id
     card = sim.card(ref.out_track_id)
