@@ -88,6 +88,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.insight.category import warm_up
 
     warm_up()  # before taking jobs: the first case must not wait seconds for the model
+    from bot.heap import freeze_startup_heap
+
+    freeze_startup_heap()
     return run_worker(rt, burst=args.burst, logging_level=_rq_log_level(settings))
 
 

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import wal
+
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +51,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 # pages of WAL after which a commit on the ack path checkpoints (the default is 1000 for
 # every connection). The commit that crosses the limit copies the WAL into the database and
-# syncs it, a 20–150 ms stall that showed as the ack path's p99 spikes. Workers' sessions keep
-# the default and checkpoint as they commit; this is the backstop when no worker runs.
+# syncs it, a 20–150 ms stall that showed as the ack path's p99 spikes. storage.wal checkpoints
+# in a background thread long before; workers' sessions keep the default. This is the backstop.
 ACK_PATH_CHECKPOINT_PAGES = 20000
 
 
@@ -78,6 +80,8 @@ def make_autocommit_engine(engine: Engine) -> Engine:
         url = engine.url.render_as_string(hide_password=False)
         sibling = make_engine(url)
         event.listen(sibling, "connect", _sqlite_rare_checkpoints)
+        if engine.url.database and engine.url.database != ":memory:":
+            wal.watch(Path(engine.url.database).resolve())
         return sibling.execution_options(isolation_level="AUTOCOMMIT")
     return create_engine(
         engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None
