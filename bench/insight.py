@@ -1,7 +1,7 @@
 """Benchmark of 民情大脑 on the labelled fixture sets, and its cost at intake.
 
 For each set (tests/fixtures/insight/main, /holdout, /handwritten, /fresh2, and the blind
-/fresh4 and /fresh5): a fresh database, its gazetteer imported with the directory importer,
+/fresh4 to /fresh8): a fresh database, its gazetteer imported with the directory importer,
 then the batch (the code path of `lianxin insight cluster`) with and without the messages'
 locations. Prints pairwise precision/recall/F1, false merges per trap kind, category accuracy
 and macro-F1, place accuracy.
@@ -47,7 +47,19 @@ from storage.directory import import_directory  # noqa: E402
 from storage.models import Case, CasePlace, Constituent  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "insight"
-SETS = ("main", "holdout", "handwritten", "fresh2", "fresh3", "dev4", "fresh4", "fresh5", "fresh6")
+SETS = (
+    "main",
+    "holdout",
+    "handwritten",
+    "fresh2",
+    "fresh3",
+    "dev4",
+    "fresh4",
+    "fresh5",
+    "fresh6",
+    "fresh7",
+    "fresh8",
+)
 
 
 def _database(url: str | None, name: str) -> tuple[str, Any]:

@@ -25,8 +25,18 @@ CATEGORIES = {
     "违章搭建",
     "其他建议",
 }
-SETS = ["main", "holdout", "handwritten", "fresh2", "fresh3", "fresh4", "fresh5"]
-BLIND = ["fresh4", "fresh5"]
+SETS = [
+    "main",
+    "holdout",
+    "handwritten",
+    "fresh2",
+    "fresh3",
+    "fresh4",
+    "fresh5",
+    "fresh7",
+    "fresh8",
+]
+BLIND = ["fresh4", "fresh5", "fresh7", "fresh8"]
 
 
 @pytest.mark.parametrize("which", SETS)
