@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from handlers import queries
 from handlers.insight.category_set import active
 from handlers.stats import aggregate, spans
-from handlers.stats.aggregate import HOUR_KINDS, Counts, Key, RatingCounts, Scope
+from handlers.stats.aggregate import HOUR_KINDS, Key, Scope
 from handlers.stats.definitions import (
     DEFINITIONS,
     GROUPINGS,
@@ -182,15 +182,14 @@ def _figures(
 ) -> dict[Any, dict[str, Figure]]:
     """The figures of every value of `key` that has a case or a rating in the report."""
     counts = aggregate.counts(session, window, key)
-    ratings = aggregate.rating_counts(session, window, key)
     ranked = aggregate.ranked_hours(session, window, key) if hours else {}
     return {
         k: assemble(
-            counts.get(k, Counts()),
-            ratings.get(k, RatingCounts()),
+            cases,
+            ratings,
             {kind: ranked.get((k, kind)) for kind in HOUR_KINDS} if hours else None,
         )
-        for k in set(counts) | set(ratings)
+        for k, (cases, ratings) in counts.items()
     }
 
 
@@ -202,7 +201,7 @@ def _groups(
     key = _key_expression(session, by, region, window)
     found = _figures(session, window, key if key is not None else _ONE_GROUP, hours=hours)
     by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
-    labels = _labels(session, by)
+    labels = _labels(session, by, R.c.category)
     out = []
     for key_text in sorted(by_key):
         figures = by_key[key_text]
@@ -274,7 +273,9 @@ def _child_regions(session: Session, region: Region | None) -> dict[int, int]:
     return out
 
 
-def _labels(session: Session, by: str) -> dict[str, str]:
+def _labels(session: Session, by: str, stored: Any = None) -> dict[str, str]:
+    """Each group key's label; `stored` is the column the categories are read from (a report
+    reads its own rows' categories, which its keys come from; None: every case's)."""
     if by == "station":
         return {str(s.id): s.name for s in session.scalars(select(Station))}
     if by == "deputy":
@@ -284,11 +285,11 @@ def _labels(session: Session, by: str) -> dict[str, str]:
     if by == "source":
         return dict(SOURCE_LABELS)
     if by == "category":  # a category this deployment removed still shows, marked 已停用
-        return _category_labels(session)
+        return _category_labels(session, Case.category if stored is None else stored)
     return {}
 
 
-def _category_labels(session: Session) -> dict[str, str]:
+def _category_labels(session: Session, column: Any) -> dict[str, str]:
     cats = active()
-    stored = session.scalars(select(Case.category).where(Case.category.is_not(None)).distinct())
+    stored = session.scalars(select(column).where(column.is_not(None)).distinct())
     return {cats.canonical(s) or s: cats.label(s) for s in stored if s}

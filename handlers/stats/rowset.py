@@ -2,7 +2,8 @@
 
 A report asks a dozen GROUP BY questions of the same few thousand cases; reading them from
 `cases` each time would fetch the wide rows again and again. The copy holds only the columns
-statistics use (and the stored working hours), lives in the report's transaction and is
+statistics use (the stored working hours, and how many ratings of each kind the case got in
+the window, so no grouping joins `ratings` again), lives in the report's transaction and is
 dropped when the report is built.
 """
 
@@ -22,10 +23,12 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    func,
     literal,
     or_,
     select,
 )
+from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable, DropTable
 
@@ -52,8 +55,13 @@ R = Table(
     Column("to_claim", Float),
     Column("to_answer", Float),
     Column("to_close", Float),
+    Column("rated", Integer),  # ratings given in the window: satisfied, basic or unsatisfied
+    Column("satisfied", Integer),  # … satisfied or basic
+    Column("unrated", Integer),  # … recorded as 未评价
     prefixes=["TEMPORARY"],
 )
+SATISFIED = ("satisfied", "basic")
+RATED = ("satisfied", "basic", "unsatisfied")
 
 
 def _in(column: Any, w: Window) -> ColumnElement[bool]:
@@ -68,6 +76,25 @@ def base_of(w: Window) -> ColumnElement[bool]:
     )
 
 
+def _n(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+
+def rated_in(w: Window, *which: ColumnElement[bool]) -> Any:
+    """Per case with a rating given in the window (and `which`): how many of each kind."""
+    return (
+        select(
+            Rating.case_id.label("case_id"),
+            _n(Rating.value.in_(RATED)).label("rated"),
+            _n(Rating.value.in_(SATISFIED)).label("satisfied"),
+            _n(Rating.value == "unrated").label("unrated"),
+        )
+        .where(_in(Rating.created_at, w), *which)
+        .group_by(Rating.case_id)
+        .subquery()
+    )
+
+
 @contextmanager
 def report_rows(session: Session, scope: ColumnElement[bool], w: Window) -> Iterator[None]:
     """Fill `R` with the report's cases (and those rated in the window) for the block's queries."""
@@ -76,43 +103,53 @@ def report_rows(session: Session, scope: ColumnElement[bool], w: Window) -> Iter
     # two statements, so each can use its indexes (an OR of both would scan every case): the
     # report's cases, then those only rated in the window (a case in scope missing from R
     # is not one of the report's cases)
-    rated = (
-        select(Rating.case_id)
-        .where(_in(Rating.created_at, w), Rating.case_id.not_in(select(R.c.id)))
-        .distinct()
-        .subquery()
-    )
-    names = [c.name for c in R.columns]
-    for in_base, source, which in (
-        (True, Case.__table__, base_of(w)),
-        (False, Case.__table__.join(rated, rated.c.case_id == Case.id), and_(True)),
-    ):
-        rows = (
-            select(
-                Case.id,
-                literal(in_base),
-                Case.status,
-                Case.source,
-                Case.region_id,
-                Case.station_id,
-                Case.assignee_deputy_id,
-                Case.category,
-                Case.created_at,
-                Case.claimed_at,
-                Case.first_answered_at,
-                Case.closed_at,
-                Case.answer_due_at,
-                Case.rework_count,
-                CaseHours.to_claim,
-                CaseHours.to_answer,
-                CaseHours.to_close,
-            )
-            .select_from(source)
-            .outerjoin(CaseHours, CaseHours.case_id == Case.id)
-            .where(scope, which)
-        )
-        session.execute(R.insert().from_select(names, rows))
+    _copy(session, scope, base_of(w), rated_in(w), in_base=True)
+    only_rated = rated_in(w, Rating.case_id.not_in(select(R.c.id)))
+    _copy(session, scope, and_(True), only_rated, in_base=False)
     try:
         yield
     finally:
         session.execute(DropTable(R, if_exists=True))
+
+
+def _copy(
+    session: Session,
+    scope: ColumnElement[bool],
+    which: ColumnElement[bool],
+    rated: Any,
+    *,
+    in_base: bool,
+) -> None:
+    """Copy the cases matching `scope` and `which` into R, with their ratings' counts from
+    `rated` (every case of the report's base; else only the cases `rated` holds)."""
+    cases = Case.__table__
+    on = rated.c.case_id == Case.id
+    source = cases.outerjoin(rated, on) if in_base else cases.join(rated, on)
+    rows = (
+        select(
+            Case.id,
+            literal(in_base),
+            Case.status,
+            Case.source,
+            Case.region_id,
+            Case.station_id,
+            Case.assignee_deputy_id,
+            Case.category,
+            Case.created_at,
+            Case.claimed_at,
+            Case.first_answered_at,
+            Case.closed_at,
+            Case.answer_due_at,
+            Case.rework_count,
+            CaseHours.to_claim,
+            CaseHours.to_answer,
+            CaseHours.to_close,
+            func.coalesce(rated.c.rated, 0),
+            func.coalesce(rated.c.satisfied, 0),
+            func.coalesce(rated.c.unrated, 0),
+        )
+        .select_from(source)
+        .outerjoin(CaseHours, CaseHours.case_id == Case.id)
+        .where(scope, which)
+    )
+    session.execute(R.insert().from_select([c.name for c in R.columns], rows))
