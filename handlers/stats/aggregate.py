@@ -146,14 +146,20 @@ def ranked_hours(session: Session, w: Window, key: Key) -> dict[tuple[Any, str],
     parts = []
     for kind in HOUR_KINDS:
         column, pool = _pool(kind, w)
-        partition = [key] if key is not None else []
+        # one window (the whole partition as frame) for both, so the database sorts once and
+        # makes one pass; row_number ignores the frame
+        window = {
+            "partition_by": [key] if key is not None else [],
+            "order_by": column,
+            "rows": (None, None),
+        }
         parts.append(
             select(
                 (key if key is not None else literal(None)).label("k"),
                 literal(kind).label("kind"),
                 column.label("h"),
-                func.row_number().over(partition_by=partition, order_by=column).label("rn"),
-                func.count().over(partition_by=partition).label("n"),
+                func.row_number().over(**window).label("rn"),
+                func.count().over(**window).label("n"),
             ).where(pool, column.is_not(None))
         )
     ranked = union_all(*parts).subquery()

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from handlers import queries
 from handlers.insight.category_set import active
-from handlers.stats import aggregate, spans
+from handlers.stats import aggregate
 from handlers.stats.aggregate import HOUR_KINDS, Key, Scope
 from handlers.stats.definitions import (
     DEFINITIONS,
@@ -154,11 +154,8 @@ def build_reports(
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
     scope = Scope(frozenset(subtree) if subtree is not None else None, station_ids)
-    spans.refresh(
-        session, calendar, and_(spans.collected_in(window.start, window.end), scope.where())
-    )
     name = region.name if region is not None else "全部地区"
-    with report_rows(session, scope.where(), window):
+    with report_rows(session, scope.where(), window, calendar):
         totals = _figures(session, window, None, hours=True)[None]
         return {
             by: StatsReport(

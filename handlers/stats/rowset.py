@@ -4,7 +4,8 @@ A report asks a dozen GROUP BY questions of the same few thousand cases; reading
 `cases` each time would fetch the wide rows again and again. The copy holds only the columns
 statistics use (the stored working hours, and how many ratings of each kind the case got in
 the window, so no grouping joins `ratings` again), lives in the report's transaction and is
-dropped when the report is built.
+dropped when the report is built. While copying, it marks the cases whose stored working
+hours are missing or stale; those are computed, stored and copied in before any query runs.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    update,
 )
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable, DropTable
 
+from handlers.stats import spans
 from handlers.stats.window import Window
+from handlers.workcal import WorkCalendar
 from storage.models import Case, CaseHours, Rating, UTCDateTime
 
 R = Table(
@@ -58,6 +62,7 @@ R = Table(
     Column("rated", Integer),  # ratings given in the window: satisfied, basic or unsatisfied
     Column("satisfied", Integer),  # … satisfied or basic
     Column("unrated", Integer),  # … recorded as 未评价
+    Column("stale", Boolean),  # collected in the window, its stored hours missing or stale
     prefixes=["TEMPORARY"],
 )
 SATISFIED = ("satisfied", "basic")
@@ -96,16 +101,21 @@ def rated_in(w: Window, *which: ColumnElement[bool]) -> Any:
 
 
 @contextmanager
-def report_rows(session: Session, scope: ColumnElement[bool], w: Window) -> Iterator[None]:
-    """Fill `R` with the report's cases (and those rated in the window) for the block's queries."""
+def report_rows(
+    session: Session, scope: ColumnElement[bool], w: Window, cal: WorkCalendar
+) -> Iterator[None]:
+    """Fill `R` with the report's cases (and those rated in the window) for the block's queries,
+    with fresh working hours (on `cal`) for every case collected in the window."""
     session.execute(DropTable(R, if_exists=True))
     session.execute(CreateTable(R))
     # two statements, so each can use its indexes (an OR of both would scan every case): the
     # report's cases, then those only rated in the window (a case in scope missing from R
     # is not one of the report's cases)
-    _copy(session, scope, base_of(w), rated_in(w), in_base=True)
+    stale = and_(spans.collected_in(w.start, w.end), spans.stale(cal))
+    _copy(session, scope, base_of(w), rated_in(w), stale, in_base=True)
     only_rated = rated_in(w, Rating.case_id.not_in(select(R.c.id)))
-    _copy(session, scope, and_(True), only_rated, in_base=False)
+    _copy(session, scope, and_(True), only_rated, literal(False), in_base=False)
+    _refresh_hours(session, cal)
     try:
         yield
     finally:
@@ -117,6 +127,7 @@ def _copy(
     scope: ColumnElement[bool],
     which: ColumnElement[bool],
     rated: Any,
+    stale: ColumnElement[bool],
     *,
     in_base: bool,
 ) -> None:
@@ -147,9 +158,30 @@ def _copy(
             func.coalesce(rated.c.rated, 0),
             func.coalesce(rated.c.satisfied, 0),
             func.coalesce(rated.c.unrated, 0),
+            stale,
         )
         .select_from(source)
         .outerjoin(CaseHours, CaseHours.case_id == Case.id)
         .where(scope, which)
     )
     session.execute(R.insert().from_select([c.name for c in R.columns], rows))
+
+
+def _refresh_hours(session: Session, cal: WorkCalendar) -> None:
+    """Compute and store the hours of the rows marked stale, and copy them into R."""
+    rows = session.execute(
+        select(R.c.id, R.c.created_at, R.c.claimed_at, R.c.first_answered_at, R.c.closed_at)
+        .where(R.c.stale)
+        .order_by(R.c.id)
+    ).all()
+    if not spans.store(session, cal, rows):
+        return
+    session.execute(
+        update(R)
+        .where(R.c.stale, R.c.id == CaseHours.case_id)
+        .values(
+            to_claim=CaseHours.to_claim,
+            to_answer=CaseHours.to_answer,
+            to_close=CaseHours.to_close,
+        )
+    )
