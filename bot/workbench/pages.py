@@ -62,7 +62,7 @@ def _place_name(place_id: int | None) -> str | None:
 
 
 def _reports(
-    groupings: tuple[str | None, ...], *, group_hours: bool = True
+    groupings: tuple[str | None, ...], *, charts_only: bool = False
 ) -> dict[str | None, StatsReport] | None:
     """The request's statistics (region and period from the query), None outside the scope."""
     region_code, station_ids, allowed = _stats_scope(request.args.get("region"))
@@ -75,7 +75,7 @@ def _reports(
         calendar=work_calendar(runtime().settings, db()),
         groupings=groupings,
         station_ids=station_ids,
-        group_hours=group_hours,
+        charts_only=charts_only,
     )
 
 
@@ -84,8 +84,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/")
     def overview() -> str | tuple[str, int]:
-        # the charts show the groups' counts only, so their working hours are not computed
-        reports = _reports((None, "week", "category", "station"), group_hours=False)
+        # the charts show the groups' counts only, so no other figure of a group is computed
+        reports = _reports((None, "week", "category", "station"), charts_only=True)
         if reports is None:
             return refuse(f"overview of region {request.args.get('region')}")
         report = reports[None]

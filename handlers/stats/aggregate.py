@@ -130,6 +130,13 @@ def counts(session: Session, w: Window, key: Key) -> dict[Any, tuple[Counts, Rat
     }
 
 
+def collected_counts(session: Session, w: Window, key: Key) -> dict[Any, int]:
+    """Only the `collected` count per value of `key`, for the groups of the same report rows
+    as `counts` (a group whose cases were only rated in the window counts 0)."""
+    stmt = select(_n(and_(R.c.in_base, collected(w))))
+    return {row[-1]: int(row[0]) for row in session.execute(_grouped(stmt, key))}
+
+
 def _pool(kind: str, w: Window) -> tuple[Any, ColumnElement[bool]]:
     """The stored span of `kind` and the cases it is published over (as of the window's end)."""
     got = collected(w)

@@ -141,12 +141,12 @@ def build_reports(
     calendar: WorkCalendar,
     groupings: Sequence[str | None],
     station_ids: frozenset[int] | None = None,
-    group_hours: bool = True,
+    charts_only: bool = False,
 ) -> dict[str | None, StatsReport]:
     """Several groupings of one report (a page with several charts), each counted in SQL.
 
-    `group_hours=False` leaves the working-hour figures out of the groups (not the totals), for
-    a page that charts only the groups' counts.
+    `charts_only=True` gives the groups (not the totals) only their `collected` figure, for a
+    page that charts the groups' counts: one sum per group instead of every figure.
     """
     for by in groupings:
         if by is not None and by not in GROUPINGS:
@@ -164,7 +164,7 @@ def build_reports(
                 window,
                 by,
                 totals,
-                _groups(session, by, region, window, group_hours),
+                _groups(session, by, region, window, charts_only),
             )
             for by in groupings
         }
@@ -191,12 +191,20 @@ def _figures(
 
 
 def _groups(
-    session: Session, by: str | None, region: Region | None, window: Window, hours: bool
+    session: Session, by: str | None, region: Region | None, window: Window, charts_only: bool
 ) -> list[Group]:
     if by is None:
         return []
     key = _key_expression(session, by, region, window)
-    found = _figures(session, window, key if key is not None else _ONE_GROUP, hours=hours)
+    grouped = key if key is not None else _ONE_GROUP
+    found = (
+        {
+            k: {"collected": Figure("collected", n)}
+            for k, n in aggregate.collected_counts(session, window, grouped).items()
+        }
+        if charts_only
+        else _figures(session, window, grouped, hours=True)
+    )
     by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
     labels = _labels(session, by, R.c.category)
     out = []

@@ -109,8 +109,23 @@ def _both(world: World, region: str | None, stations: frozenset[int] | None, w: 
             groupings=groupings,
             station_ids=stations,
         )
+        charts = build_reports(
+            session,
+            region_code=region,
+            window=w,
+            calendar=CAL,
+            groupings=groupings,
+            station_ids=stations,
+            charts_only=True,
+        )
         for by in groupings:
             assert new[by].as_dict() == old[by].as_dict(), (region, stations, w, by)
+            # a charts page's groups: the same groups, labels and collected counts, nothing else
+            assert charts[by].totals == new[by].totals
+            assert [(g.key, g.label, g.small_sample, g.figures) for g in charts[by].groups] == [
+                (g.key, g.label, g.small_sample, {"collected": g.figures["collected"]})
+                for g in new[by].groups
+            ], (region, stations, w, by)
 
 
 def test_sql_figures_equal_the_reference_on_random_cases(world: World) -> None:
