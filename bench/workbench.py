@@ -5,6 +5,11 @@ Seeds a throwaway database with a county of 3 townships, 30 stations, 300 deputi
 lianxin's real Flask app (in process, a logged-in county office session) and prints p50/p95 of
 each page and of a 10,000-row xlsx export.
 
+Cases are seeded as intake stores them: with their masked texts (the worker's masking job,
+handlers.workbench.masked.store_masks). The export is timed twice: with those stored masks,
+and cold — after emptying case_masks, as on a database whose cases predate masking at intake
+(its first export masks and stores every text; `lianxin cases mask-texts` does that ahead).
+
     .venv/bin/python bench/workbench.py                                  # PostgreSQL, 100,000 cases
     .venv/bin/python bench/workbench.py --database-url sqlite:////tmp/wb.db --cases 20000
 
@@ -35,6 +40,7 @@ from bot.app import create_app  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.workbench.sessions import COOKIE, start  # noqa: E402
+from handlers.workbench.masked import store_masks  # noqa: E402
 from handlers.workbench.scope import viewer_for  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
@@ -220,7 +226,12 @@ def seed(rt: Runtime, cases: int) -> None:
             conn.execute(insert(CaseEvent), events[i : i + 10000])
         for i in range(0, len(ratings), 10000):
             conn.execute(insert(Rating), ratings[i : i + 10000])
-        if conn.dialect.name == "postgresql":
+    with rt.sessions.begin() as s:  # what the intake worker's masking job stores per case
+        ids = [first_case + i for i in range(cases)]
+        for i in range(0, cases, 2000):
+            store_masks(s, ids[i : i + 2000])
+    if rt.engine.dialect.name == "postgresql":
+        with rt.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
 
 
@@ -232,6 +243,19 @@ def timed(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-de
         samples.append((time.perf_counter() - t0) * 1000)
     samples.sort()
     return statistics.median(samples), samples[max(0, int(len(samples) * 0.95 + 0.5) - 1)]
+
+
+def time_export(export, name: str, repeat: int) -> bool:  # type: ignore[no-untyped-def]
+    """Print the first export's time and p50/p95 of `repeat` more; whether p95 <= 5 s."""
+    t0 = time.perf_counter()
+    export()
+    first = time.perf_counter() - t0
+    if not repeat:
+        print(f"{name:<22} first {first:6.2f} s")
+        return first <= 5
+    p50, p95 = timed(export, repeat)
+    print(f"{name:<22} p50 {p50 / 1000:7.2f} s    p95 {p95 / 1000:7.2f} s   first {first:6.2f} s")
+    return p95 <= 5000
 
 
 def main() -> int:
@@ -307,13 +331,10 @@ def main() -> int:
             print(f"{name:<22} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   first {first:7.1f} ms{flag}")
         export = post("/workbench/export/cases.xlsx", {"from": "2026-03-01", "to": "2026-04-10"})
         if args.export_repeat:
-            t0 = time.perf_counter()
-            export()  # the first export of these cases also stores their masked texts
-            first = time.perf_counter() - t0
-            p50, p95 = timed(export, args.export_repeat)
-            line = f"p50 {p50 / 1000:7.2f} s    p95 {p95 / 1000:7.2f} s   first {first:6.2f} s"
-            print(f"{'export ~10,000 rows':<22} {line}")
-            ok &= p95 <= 5000
+            ok &= time_export(export, "export ~10,000 rows", args.export_repeat)
+            with rt.engine.begin() as conn:  # cold: cases stored before masking at intake
+                conn.execute(text("DELETE FROM case_masks"))
+            time_export(export, "  cold (no masks)", 0)  # its first export stores the masks
         print(f"load average (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return 0 if ok else 1
     finally:

@@ -66,6 +66,16 @@ def add_parsers(sub: Any, sessions: Callable[[Settings], sessionmaker[Session]])
     show = cases.add_parser("show", help="一件诉求的详情和经过")
     show.add_argument("number", type=case_number_arg, metavar="编号", help="例如 123 或 #123")
     show.set_defaults(func=lambda a, s: cmd_cases_show(a, s, sessions(s)))
+    masks = cases.add_parser(
+        "mask-texts",
+        help="为尚无脱敏文本的诉求生成并保存脱敏文本",
+        description="预先生成诉求内容的脱敏文本（新诉求在受理时已生成；导出和工作台读取保存的文本）",
+    )
+    masks.add_argument(
+        "--all", action="store_true", help="检查全部诉求（脱敏规则更新后，重新生成过期的文本）"
+    )
+    masks.add_argument("--batch", type=positive_int_arg, default=500, metavar="N", help="每批几件")
+    masks.set_defaults(func=lambda a, s: cmd_cases_mask_texts(a, s, sessions(s)))
 
 
 @dataclass(frozen=True)
@@ -217,3 +227,22 @@ def _event_line(ev: Any, messages: dict[int, Message], tz: ZoneInfo) -> str:
 def _shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_cases_mask_texts(
+    args: argparse.Namespace, settings: Settings, sessions: sessionmaker[Session]
+) -> int:
+    """Store the masked text of every case without a valid one, one transaction per batch."""
+    del settings
+    from handlers.workbench.masked import case_ids_to_mask, store_masks
+
+    after, checked, stored = 0, 0, 0
+    while True:
+        with sessions() as session, session.begin():
+            ids = case_ids_to_mask(session, after, args.batch, every=args.all)
+            if not ids:
+                break
+            stored += store_masks(session, ids)
+        after, checked = ids[-1], checked + len(ids)
+    print(f"检查 {checked} 件诉求，新保存脱敏文本 {stored} 件")
+    return 0

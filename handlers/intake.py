@@ -21,6 +21,7 @@ from handlers.cosign_follow import merged_case_and_main
 from handlers.events import ConstituentEntered, ConstituentMessage
 from handlers.lifecycle import Action, Status
 from handlers.notices import MenuItem, ToConstituent, queue_notice
+from handlers.workbench.masked import mask_later
 from storage.models import Case, CaseEvent, Constituent, Message, SceneCode, Station
 
 NEW_CASE = "new_case"  # Constituent.state: the next message opens a new case
@@ -218,6 +219,8 @@ def open_case(
     )
     session.add(case)
     session.flush()
+    if case.text:
+        mask_later(session, case.id)  # masked by a worker after the ack (exports read it)
     msg.case_id = case.id
     _attach_location(case, msg)
     _adopt_orphans(session, person, case, msg, ctx)

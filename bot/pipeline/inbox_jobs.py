@@ -18,10 +18,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import metrics, runtime
+from bot.pipeline.mask_jobs import enqueue_masks
 from bot.pipeline.outbox_jobs import backoff_seconds, enqueue_sends
 from bot.pipeline.registry import IOProcessor, Registry, registry
 from bot.pipeline.wake import wake, wake_later
 from bot.runtime import Runtime
+from handlers.workbench.masked import take_cases_to_mask
 from storage.db import is_postgres
 from storage.inbox import claim_head, lock_pending, mark_done, mark_failed, retry_at
 from storage.models import InboxItem
@@ -96,12 +98,15 @@ def _run_processor(rt: Runtime, table: Registry, inbox_id: int, conversation: st
                 fn(rt, session, item)
         except Exception as exc:
             session.info.pop(NEW_OUTBOX_KEY, None)
+            take_cases_to_mask(session)  # rolled back with the savepoint
             log.exception("inbox %s (%s) failed", inbox_id, item.source)
             return _failed(rt, item, _short_trace(exc), conversation)
         mark_done(item)
         new_ids = take_new_outbox_ids(session)
+        to_mask = take_cases_to_mask(session)
     metrics.incr(rt, "inbox_processed")
     enqueue_sends(rt, new_ids)
+    enqueue_masks(rt, to_mask)  # after the sends: the ack never waits for the masker
     return "done"
 
 

@@ -14,8 +14,8 @@ import yaml
 from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from bot.workbench import imports, uploads
-from bot.workbench.common import admin_refusal, audit, db, login, page, runtime
+from bot.workbench import imports
+from bot.workbench.common import admin_refusal, audit, db, page, runtime
 from bot.workbench.forms import parse_date
 from bot.workcal_config import service_zone
 from handlers import texts
@@ -80,40 +80,11 @@ def register(bp: Blueprint) -> None:
 
     @bp.route("/admin/directory/import", methods=["GET", "POST"])
     def admin_directory_import() -> Page:
-        too_big = imports.upload_limit()
-        if too_big and login().viewer.is_admin:
-            return page("admin_import.html", kind="directory", outcome=None, error=too_big), 413
-        refused = admin_refusal("directory import", post=request.method == "POST")
-        if refused:
-            return refused
-        if request.method == "GET":
-            return page("admin_import.html", kind="directory", outcome=None)
-        staged = imports.stage_upload("directory", imports.ROSTER_SUFFIXES)
-        if isinstance(staged, str):
-            return page("admin_import.html", kind="directory", outcome=None, error=staged), 400
-        outcome = imports.directory_import(staged, dry_run=True)
-        if outcome.staged is None:
-            uploads.discard(staged)
-        return page("admin_import.html", kind="directory", outcome=outcome, labels=_labels())
+        return imports.preview("directory", labels=_labels())
 
     @bp.post("/admin/directory/import/confirm")
     def admin_directory_confirm() -> Page:
-        refused = admin_refusal("directory import confirm", post=True)
-        if refused:
-            return refused
-        token = request.form.get("token", "")
-        staged = uploads.claim(runtime(), login().viewer, "directory", token)
-        if staged is None:
-            error = texts.ADMIN_PREVIEW_EXPIRED
-            return page("admin_import.html", kind="directory", outcome=None, error=error), 409
-        try:
-            if request.form.get("verb") == "cancel":
-                audit("directory_import_cancelled", staged.name)
-                return page("admin_import.html", kind="directory", outcome=None)
-            outcome = imports.directory_import(staged, dry_run=False)
-        finally:
-            uploads.discard(staged)
-        return page("admin_import.html", kind="directory", outcome=outcome, labels=_labels())
+        return imports.confirm("directory", labels=_labels())
 
     def _labels() -> dict[str, object]:
         return {

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from sqlalchemy import select
 
 from bot.pipeline.context import handler_context
-from bot.workbench import imports, uploads
-from bot.workbench.common import admin_refusal, audit, db, login, page, runtime
+from bot.workbench import imports
+from bot.workbench.common import admin_refusal, audit, db, page, runtime
 from handlers import texts
 from handlers.calendar_watch import missing_years, needed_years
 from handlers.escalation import policy_for
@@ -114,35 +114,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.post("/admin/settings/calendar")
     def admin_calendar_import() -> Page:
-        too_big = imports.upload_limit()
-        if too_big and login().viewer.is_admin:
-            return page("admin_import.html", kind="calendar", outcome=None, error=too_big), 413
-        refused = admin_refusal("calendar import", post=True)
-        if refused:
-            return refused
-        staged = imports.stage_upload("calendar", imports.CALENDAR_SUFFIXES)
-        if isinstance(staged, str):
-            return page("admin_import.html", kind="calendar", outcome=None, error=staged), 400
-        outcome = imports.calendar_import(staged, dry_run=True)
-        if outcome.staged is None:
-            uploads.discard(staged)
-        return page("admin_import.html", kind="calendar", outcome=outcome)
+        return imports.preview("calendar")
 
     @bp.post("/admin/settings/calendar/confirm")
     def admin_calendar_confirm() -> Page:
-        refused = admin_refusal("calendar import confirm", post=True)
-        if refused:
-            return refused
-        token = request.form.get("token", "")
-        staged = uploads.claim(runtime(), login().viewer, "calendar", token)
-        if staged is None:
-            error = texts.ADMIN_PREVIEW_EXPIRED
-            return page("admin_import.html", kind="calendar", outcome=None, error=error), 409
-        try:
-            if request.form.get("verb") == "cancel":
-                audit("calendar_import_cancelled", staged.name)
-                return page("admin_import.html", kind="calendar", outcome=None)
-            outcome = imports.calendar_import(staged, dry_run=False)
-        finally:
-            uploads.discard(staged)
-        return page("admin_import.html", kind="calendar", outcome=outcome)
+        return imports.confirm("calendar")

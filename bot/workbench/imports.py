@@ -9,6 +9,7 @@ importer's dry run; the confirm imports the very file previewed (claimed once, s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.commands_office import refresh_provisional_deadlines
 from bot.workbench import uploads
-from bot.workbench.common import audit, db, login, runtime
+from bot.workbench.common import admin_refusal, audit, db, login, page, runtime
 from handlers import texts
 from storage.directory.report import RowError
 from storage.directory.rows import WEEKDAYS
@@ -205,3 +206,56 @@ def stage_upload(kind: str, suffixes: tuple[str, ...]) -> uploads.Staged | str:
         return got
     name, suffix, data = got
     return uploads.stage(runtime(), login().viewer, kind, name, suffix, data)
+
+
+Page = str | tuple[str, int]
+
+
+def _importer(kind: str) -> tuple[Callable[..., Outcome], tuple[str, ...]]:
+    """The import function and the accepted file suffixes of `kind`."""
+    if kind == "directory":
+        return directory_import, ROSTER_SUFFIXES
+    return calendar_import, CALENDAR_SUFFIXES
+
+
+def preview(kind: str, **shown_with: object) -> Page:
+    """An import's upload route: size limit, admin check, then the dry run's preview page.
+
+    A GET shows the empty upload form; `shown_with` goes to the template with an outcome.
+    """
+    too_big = upload_limit()
+    if too_big and login().viewer.is_admin:
+        return page("admin_import.html", kind=kind, outcome=None, error=too_big), 413
+    refused = admin_refusal(f"{kind} import", post=request.method == "POST")
+    if refused:
+        return refused
+    if request.method == "GET":
+        return page("admin_import.html", kind=kind, outcome=None)
+    run, suffixes = _importer(kind)
+    staged = stage_upload(kind, suffixes)
+    if isinstance(staged, str):
+        return page("admin_import.html", kind=kind, outcome=None, error=staged), 400
+    outcome = run(staged, dry_run=True)
+    if outcome.staged is None:
+        uploads.discard(staged)
+    return page("admin_import.html", kind=kind, outcome=outcome, **shown_with)
+
+
+def confirm(kind: str, **shown_with: object) -> Page:
+    """An import's confirm route: imports the previewed file once (or cancels it)."""
+    refused = admin_refusal(f"{kind} import confirm", post=True)
+    if refused:
+        return refused
+    token = request.form.get("token", "")
+    staged = uploads.claim(runtime(), login().viewer, kind, token)
+    if staged is None:
+        error = texts.ADMIN_PREVIEW_EXPIRED
+        return page("admin_import.html", kind=kind, outcome=None, error=error), 409
+    try:
+        if request.form.get("verb") == "cancel":
+            audit(f"{kind}_import_cancelled", staged.name)
+            return page("admin_import.html", kind=kind, outcome=None)
+        outcome = _importer(kind)[0](staged, dry_run=False)
+    finally:
+        uploads.discard(staged)
+    return page("admin_import.html", kind=kind, outcome=outcome, **shown_with)

@@ -21,6 +21,7 @@ from handlers.stats import StatsReport, Window, build_reports
 from handlers.workbench.caselist import SORT_LABELS, list_cases
 from handlers.workbench.detail import case_record, deputy_options
 from handlers.workbench.labels import event_line
+from handlers.workbench.masked import masked_texts
 from handlers.workbench.scope import may_see, visible_regions, visible_stations
 from storage.models import AuditEntry, Case, Department, Message
 from storage.timeutil import utcnow
@@ -61,7 +62,7 @@ def _place_name(place_id: int | None) -> str | None:
 
 
 def _reports(
-    groupings: tuple[str | None, ...], *, group_hours: bool = True
+    groupings: tuple[str | None, ...], *, charts_only: bool = False
 ) -> dict[str | None, StatsReport] | None:
     """The request's statistics (region and period from the query), None outside the scope."""
     region_code, station_ids, allowed = _stats_scope(request.args.get("region"))
@@ -74,7 +75,7 @@ def _reports(
         calendar=work_calendar(runtime().settings, db()),
         groupings=groupings,
         station_ids=station_ids,
-        group_hours=group_hours,
+        charts_only=charts_only,
     )
 
 
@@ -83,8 +84,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/")
     def overview() -> str | tuple[str, int]:
-        # the charts show the groups' counts only, so their working hours are not computed
-        reports = _reports((None, "week", "category", "station"), group_hours=False)
+        # the charts show the groups' counts only, so no other figure of a group is computed
+        reports = _reports((None, "week", "category", "station"), charts_only=True)
         if reports is None:
             return refuse(f"overview of region {request.args.get('region')}")
         report = reports[None]
@@ -123,14 +124,15 @@ def register(bp: Blueprint) -> None:
         tz = service_zone(runtime().settings)
         filters = forms.case_filter(request.form if request.method == "POST" else MultiDict(), tz)
         result = list_cases(db(), login().viewer, filters, utcnow())
+        masked = masked_texts(db(), [line for line in result.lines if not line.handles])
         return page(
             "cases.html",
             result=result,
+            masked=masked,
             stations=visible_stations(db(), login().viewer),
             regions=visible_regions(db(), login().viewer),
             statuses=texts.STATUS_LABELS,
             sorts=SORT_LABELS,
-            mask=_mask,
         )
 
     @bp.get("/cases/<int:number>")
@@ -140,6 +142,7 @@ def register(bp: Blueprint) -> None:
         case = db().get(Case, number)
         assert case is not None
         record = case_record(db(), login().viewer, case, _mask)
+        text = case.text if record.unmasked else masked_texts(db(), [case])[case.id]
         audit("view_case", f"case:{number}", unmasked=record.unmasked)
         departments = list(
             db().scalars(select(Department).where(Department.region_id.is_not(None)))
@@ -147,6 +150,7 @@ def register(bp: Blueprint) -> None:
         return page(
             "case.html",
             record=record,
+            text=text,  # the stored masked text unless the viewer handles the case
             deputies=deputy_options(db(), case),
             departments=departments,
             notice=request.args.get("notice"),

@@ -2,8 +2,9 @@
 
 Every query reads the report's rows `R` (handlers/stats/rowset), filled for the report's scope.
 
-`counts` and `rating_counts` sum the conditions of docs/statistics.md per group; `ranked_hours`
-returns, per group, only the ranked spans a median and a nearest-rank 90th percentile need.
+`counts` sums the conditions of docs/statistics.md per group (cases and their ratings in one
+pass over `R`); `ranked_hours` returns, per group, only the ranked spans a median and a
+nearest-rank 90th percentile need.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from sqlalchemy import ColumnElement, and_, func, literal, literal_column, or_, 
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
-from handlers.stats.rowset import R
+from handlers.stats.rowset import RATED, SATISFIED, R
 from handlers.stats.window import Window
-from storage.models import Case, Rating
+from storage.models import Case
 
+__all__ = ["RATED", "SATISFIED", "Counts", "RatingCounts", "Ranked", "Scope", "counts"]
 CLOSED_STATUSES = ("closed", "expired")
-SATISFIED = ("satisfied", "basic")
-RATED = ("satisfied", "basic", "unsatisfied")
 HOUR_KINDS = ("claim", "answer", "close")
 
 Key = ColumnElement[Any] | None  # the SQL expression a grouping groups by; None = one group
@@ -100,42 +100,41 @@ def _grouped(stmt: Any, key: Key) -> Any:
     return stmt.add_columns(key.label("k")).group_by(key)
 
 
-def counts(session: Session, w: Window, key: Key) -> dict[Any, Counts]:
-    """Case counts per value of `key` over the report's cases."""
+def counts(session: Session, w: Window, key: Key) -> dict[Any, tuple[Counts, RatingCounts]]:
+    """Case counts and the window's rating counts per value of `key` over the report's cases."""
+    base = R.c.in_base  # a row only rated in the window counts its ratings, nothing else
     due_or_answered = and_(
+        base,
         R.c.status != "merged",
         R.c.answer_due_at.is_not(None),
         or_(_in(R.c.answer_due_at, w), _in(R.c.first_answered_at, w)),
     )
-    got = collected(w)
+    got = and_(base, collected(w))
     stmt = select(
         _n(got),
-        _n(and_(opened(w), R.c.status == "merged")),
+        _n(and_(base, opened(w), R.c.status == "merged")),
         _n(and_(got, R.c.first_answered_at < w.end)),
         _n(due_or_answered),
         _n(and_(due_or_answered, R.c.first_answered_at <= R.c.answer_due_at)),
         _n(and_(got, R.c.status.in_(CLOSED_STATUSES), R.c.closed_at < w.end)),
         _n(and_(got, R.c.status == "rejected")),
         _n(and_(got, R.c.rework_count > 0)),
-    ).where(R.c.in_base)
-    rows = session.execute(_grouped(stmt, key)).all()
-    return {row[-1]: Counts(*(int(v) for v in row[:-1])) for row in rows}
-
-
-def rating_counts(session: Session, w: Window, key: Key) -> dict[Any, RatingCounts]:
-    """Ratings given in the window per value of `key` (of the rated case)."""
-    stmt = (
-        select(
-            _n(Rating.value.in_(RATED)),
-            _n(Rating.value.in_(SATISFIED)),
-            _n(Rating.value == "unrated"),
-        )
-        .select_from(Rating)
-        .join(R, R.c.id == Rating.case_id)
-        .where(_in(Rating.created_at, w))
+        func.coalesce(func.sum(R.c.rated), 0),
+        func.coalesce(func.sum(R.c.satisfied), 0),
+        func.coalesce(func.sum(R.c.unrated), 0),
     )
     rows = session.execute(_grouped(stmt, key)).all()
-    return {row[-1]: RatingCounts(*(int(v) for v in row[:-1])) for row in rows}
+    return {
+        row[-1]: (Counts(*(int(v) for v in row[:8])), RatingCounts(*(int(v) for v in row[8:11])))
+        for row in rows
+    }
+
+
+def collected_counts(session: Session, w: Window, key: Key) -> dict[Any, int]:
+    """Only the `collected` count per value of `key`, for the groups of the same report rows
+    as `counts` (a group whose cases were only rated in the window counts 0)."""
+    stmt = select(_n(and_(R.c.in_base, collected(w))))
+    return {row[-1]: int(row[0]) for row in session.execute(_grouped(stmt, key))}
 
 
 def _pool(kind: str, w: Window) -> tuple[Any, ColumnElement[bool]]:
@@ -154,14 +153,20 @@ def ranked_hours(session: Session, w: Window, key: Key) -> dict[tuple[Any, str],
     parts = []
     for kind in HOUR_KINDS:
         column, pool = _pool(kind, w)
-        partition = [key] if key is not None else []
+        # one window (the whole partition as frame) for both, so the database sorts once and
+        # makes one pass; row_number ignores the frame
+        window = {
+            "partition_by": [key] if key is not None else [],
+            "order_by": column,
+            "rows": (None, None),
+        }
         parts.append(
             select(
                 (key if key is not None else literal(None)).label("k"),
                 literal(kind).label("kind"),
                 column.label("h"),
-                func.row_number().over(partition_by=partition, order_by=column).label("rn"),
-                func.count().over(partition_by=partition).label("n"),
+                func.row_number().over(**window).label("rn"),
+                func.count().over(**window).label("n"),
             ).where(pool, column.is_not(None))
         )
     ranked = union_all(*parts).subquery()

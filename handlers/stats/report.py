@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from handlers import queries
 from handlers.insight.category_set import active
-from handlers.stats import aggregate, spans
-from handlers.stats.aggregate import HOUR_KINDS, Counts, Key, RatingCounts, Scope
+from handlers.stats import aggregate
+from handlers.stats.aggregate import HOUR_KINDS, Key, Scope
 from handlers.stats.definitions import (
     DEFINITIONS,
     GROUPINGS,
@@ -141,12 +141,12 @@ def build_reports(
     calendar: WorkCalendar,
     groupings: Sequence[str | None],
     station_ids: frozenset[int] | None = None,
-    group_hours: bool = True,
+    charts_only: bool = False,
 ) -> dict[str | None, StatsReport]:
     """Several groupings of one report (a page with several charts), each counted in SQL.
 
-    `group_hours=False` leaves the working-hour figures out of the groups (not the totals), for
-    a page that charts only the groups' counts.
+    `charts_only=True` gives the groups (not the totals) only their `collected` figure, for a
+    page that charts the groups' counts: one sum per group instead of every figure.
     """
     for by in groupings:
         if by is not None and by not in GROUPINGS:
@@ -154,11 +154,8 @@ def build_reports(
     region = resolve_region(session, region_code)
     subtree = queries.region_subtree_ids(session, region.id) if region is not None else None
     scope = Scope(frozenset(subtree) if subtree is not None else None, station_ids)
-    spans.refresh(
-        session, calendar, and_(spans.collected_in(window.start, window.end), scope.where())
-    )
     name = region.name if region is not None else "全部地区"
-    with report_rows(session, scope.where(), window):
+    with report_rows(session, scope.where(), window, calendar):
         totals = _figures(session, window, None, hours=True)[None]
         return {
             by: StatsReport(
@@ -167,7 +164,7 @@ def build_reports(
                 window,
                 by,
                 totals,
-                _groups(session, by, region, window, group_hours),
+                _groups(session, by, region, window, charts_only),
             )
             for by in groupings
         }
@@ -182,27 +179,34 @@ def _figures(
 ) -> dict[Any, dict[str, Figure]]:
     """The figures of every value of `key` that has a case or a rating in the report."""
     counts = aggregate.counts(session, window, key)
-    ratings = aggregate.rating_counts(session, window, key)
     ranked = aggregate.ranked_hours(session, window, key) if hours else {}
     return {
         k: assemble(
-            counts.get(k, Counts()),
-            ratings.get(k, RatingCounts()),
+            cases,
+            ratings,
             {kind: ranked.get((k, kind)) for kind in HOUR_KINDS} if hours else None,
         )
-        for k in set(counts) | set(ratings)
+        for k, (cases, ratings) in counts.items()
     }
 
 
 def _groups(
-    session: Session, by: str | None, region: Region | None, window: Window, hours: bool
+    session: Session, by: str | None, region: Region | None, window: Window, charts_only: bool
 ) -> list[Group]:
     if by is None:
         return []
     key = _key_expression(session, by, region, window)
-    found = _figures(session, window, key if key is not None else _ONE_GROUP, hours=hours)
+    grouped = key if key is not None else _ONE_GROUP
+    found = (
+        {
+            k: {"collected": Figure("collected", n)}
+            for k, n in aggregate.collected_counts(session, window, grouped).items()
+        }
+        if charts_only
+        else _figures(session, window, grouped, hours=True)
+    )
     by_key = {("" if k is None or key is None else str(k)): f for k, f in found.items()}
-    labels = _labels(session, by)
+    labels = _labels(session, by, R.c.category)
     out = []
     for key_text in sorted(by_key):
         figures = by_key[key_text]
@@ -274,7 +278,9 @@ def _child_regions(session: Session, region: Region | None) -> dict[int, int]:
     return out
 
 
-def _labels(session: Session, by: str) -> dict[str, str]:
+def _labels(session: Session, by: str, stored: Any = None) -> dict[str, str]:
+    """Each group key's label; `stored` is the column the categories are read from (a report
+    reads its own rows' categories, which its keys come from; None: every case's)."""
     if by == "station":
         return {str(s.id): s.name for s in session.scalars(select(Station))}
     if by == "deputy":
@@ -284,11 +290,11 @@ def _labels(session: Session, by: str) -> dict[str, str]:
     if by == "source":
         return dict(SOURCE_LABELS)
     if by == "category":  # a category this deployment removed still shows, marked 已停用
-        return _category_labels(session)
+        return _category_labels(session, Case.category if stored is None else stored)
     return {}
 
 
-def _category_labels(session: Session) -> dict[str, str]:
+def _category_labels(session: Session, column: Any) -> dict[str, str]:
     cats = active()
-    stored = session.scalars(select(Case.category).where(Case.category.is_not(None)).distinct())
+    stored = session.scalars(select(column).where(column.is_not(None)).distinct())
     return {cats.canonical(s) or s: cats.label(s) for s in stored if s}

@@ -2,18 +2,20 @@
 
 A median of working hours needs one span per case, and spans need the working calendar, which
 SQL does not know. So spans are computed here once per case and stored with their inputs (the
-case's timestamps and a key of the calendar); `refresh` recomputes exactly the rows that are
-missing or whose inputs changed, and reports then rank the stored values in SQL.
+case's timestamps and a key of the calendar); a report marks the rows that are missing or whose
+inputs changed (`stale`, while it copies its cases), `store` recomputes exactly those, and the
+report then ranks the stored values in SQL.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import chinese_calendar
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,7 +42,9 @@ def calendar_key(cal: WorkCalendar) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
-def _stale(key: str) -> ColumnElement[bool]:
+def stale(cal: WorkCalendar) -> ColumnElement[bool]:
+    """Over `cases` outer-joined with `case_hours`: the stored hours are missing or stale."""
+    key = calendar_key(cal)
     return or_(
         CaseHours.case_id.is_(None),
         CaseHours.calendar_key != key,
@@ -58,18 +62,12 @@ def _span(clock: WorkClock, start: datetime, stop: datetime | None) -> float | N
     return clock.between(start, stop) / 3600
 
 
-def refresh(session: Session, cal: WorkCalendar, cases: ColumnElement[bool]) -> int:
-    """Store fresh hours for every case matching `cases` whose stored hours are missing or stale."""
-    key = calendar_key(cal)
-    stmt = (
-        select(Case.id, Case.created_at, Case.claimed_at, Case.first_answered_at, Case.closed_at)
-        .outerjoin(CaseHours, CaseHours.case_id == Case.id)
-        .where(cases, _stale(key))
-        .order_by(Case.id)  # one order for every writer, so concurrent refreshes cannot deadlock
-    )
-    rows = session.execute(stmt).all()
+def store(session: Session, cal: WorkCalendar, rows: Sequence[Any]) -> int:
+    """Compute and store the hours of these cases (id, created_at, claimed_at,
+    first_answered_at, closed_at each), in id order so concurrent reports cannot deadlock."""
     if not rows:
         return 0
+    key = calendar_key(cal)
     first = min(r.created_at for r in rows).astimezone(cal.hours.tz).date()
     clock = WorkClock(cal, first - timedelta(days=1))
     values = [
@@ -84,7 +82,7 @@ def refresh(session: Session, cal: WorkCalendar, cases: ColumnElement[bool]) -> 
             "to_answer": _span(clock, r.created_at, r.first_answered_at),
             "to_close": _span(clock, r.created_at, r.closed_at),
         }
-        for r in rows
+        for r in sorted(rows, key=lambda r: r.id)
     ]
     # Core executemany (batched by the driver): a compiled multi-row VALUES is far slower
     connection = session.connection()

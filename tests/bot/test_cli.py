@@ -135,6 +135,41 @@ def test_bad_options_exit_2_with_what_is_allowed(
     assert "lambda" not in err and "Traceback" not in err
 
 
+def test_cases_mask_texts_stores_the_missing_masks_in_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from handlers.privacy import mask_text
+    from storage.db import make_engine
+    from storage.models import CaseMask
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIANXIN_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert main(["db", "upgrade"]) == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    texts = [f"第{i}件：电话1391234567{i}" for i in range(3)]
+    with Session(engine) as s, s.begin():
+        person = Constituent(channel="wecom_kf", external_id="wm1")
+        s.add(person)
+        s.flush()
+        opened = datetime(2026, 12, 1, 7, 33, tzinfo=UTC)
+        s.add_all(
+            Case(status="new", constituent_id=person.id, text=t, created_at=opened) for t in texts
+        )
+    capsys.readouterr()
+    assert main(["cases", "mask-texts", "--batch", "2"]) == 0
+    assert "检查 3 件诉求，新保存脱敏文本 3 件" in capsys.readouterr().out
+    with Session(engine) as s:
+        stored = list(s.scalars(select(CaseMask.masked).order_by(CaseMask.case_id)))
+    assert stored == [mask_text(t) for t in texts] and "13912345670" not in stored[0]
+    assert main(["cases", "mask-texts"]) == 0
+    assert "检查 0 件诉求，新保存脱敏文本 0 件" in capsys.readouterr().out
+    assert main(["cases", "mask-texts", "--all"]) == 0
+    assert "检查 3 件诉求，新保存脱敏文本 0 件" in capsys.readouterr().out
+
+
 def test_db_current_and_history(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):

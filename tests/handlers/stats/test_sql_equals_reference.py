@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -93,24 +94,24 @@ SCOPES: list[tuple[str | None, frozenset[int] | None]] = [("K", None), ("C", Non
 def _both(world: World, region: str | None, stations: frozenset[int] | None, w: Window) -> None:
     groupings: list[str | None] = [None, *GROUPINGS]
     with world.sessions() as session, session.begin():  # committed: keeps the stored hours
-        new = build_reports(
-            session,
-            region_code=region,
-            window=w,
-            calendar=CAL,
-            groupings=groupings,
-            station_ids=stations,
-        )
-        old = reference.build_reports(
-            session,
-            region_code=region,
-            window=w,
-            calendar=CAL,
-            groupings=groupings,
-            station_ids=stations,
-        )
+        kw: dict[str, Any] = {
+            "region_code": region,
+            "window": w,
+            "calendar": CAL,
+            "groupings": groupings,
+            "station_ids": stations,
+        }
+        new = build_reports(session, **kw)
+        old = reference.build_reports(session, **kw)
+        charts = build_reports(session, **kw, charts_only=True)
         for by in groupings:
             assert new[by].as_dict() == old[by].as_dict(), (region, stations, w, by)
+            # a charts page's groups: the same groups, labels and collected counts, nothing else
+            assert charts[by].totals == new[by].totals
+            assert [(g.key, g.label, g.small_sample, g.figures) for g in charts[by].groups] == [
+                (g.key, g.label, g.small_sample, {"collected": g.figures["collected"]})
+                for g in new[by].groups
+            ], (region, stations, w, by)
 
 
 def test_sql_figures_equal_the_reference_on_random_cases(world: World) -> None:
