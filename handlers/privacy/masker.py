@@ -42,11 +42,35 @@ def _resolve(spans: Iterable[Span]) -> list[Span]:
     """Non-overlapping spans, sorted: longer first, then by type priority."""
     chosen: list[Span] = []
     taken: set[int] = set()
-    for s in sorted(set(spans), key=lambda s: (s.start - s.end, _PRIORITY[s.type], s.start)):
+    ordered = sorted(
+        set(_addresses_after_numbers(list(spans))),
+        key=lambda s: (s.start - s.end, _PRIORITY[s.type], s.start),
+    )
+    for s in ordered:
         if not taken.intersection(range(s.start, s.end)):
             chosen.append(s)
             taken.update(range(s.start, s.end))
     return sorted(chosen)
+
+
+_NUMBERS = ("mobile", "landline", "id_card", "bank_card")
+
+
+def _addresses_after_numbers(spans: list[Span]) -> Iterator[Span]:
+    """Spans, with each address that swallowed a phone or card number cut to what follows it.
+
+    No address holds such a number, but the village and road patterns read whatever precedes
+    村/路 as a name (「手机一五九…八村12-2-601」): the number is the number, the rest the address.
+    """
+    numbers = [s for s in spans if s.type in _NUMBERS]
+    for s in spans:
+        if s.type == "address":
+            for n in numbers:
+                if s.start <= n.start and n.end <= s.end:
+                    s = Span(n.end, s.end, s.type)
+            if s.start >= s.end:
+                continue
+        yield s
 
 
 def _candidates(text: str) -> Iterator[Span]:

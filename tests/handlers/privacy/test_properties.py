@@ -80,3 +80,14 @@ def test_masking_is_idempotent(text: str) -> None:
     once = mask(text).text
     assert mask(once).text == once
     assert find_spans(once) == []
+
+
+def test_a_spoken_mobile_before_a_village_door_plate_is_a_mobile_then_an_address() -> None:
+    # found by the property above: the village pattern read the digits as the village's name
+    text = "手机一五九一二三四五六七八村12-2-601"
+    result = mask(text)
+    assert [(s.type, text[s.start : s.end]) for s in result.spans] == [
+        ("mobile", "一五九一二三四五六七八"),
+        ("address", "村12-2-601"),
+    ]
+    assert mask(result.text).text == result.text
