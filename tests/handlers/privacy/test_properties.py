@@ -53,7 +53,7 @@ texts = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)  # CI sees the same examples
 @given(texts)
 def test_masking_changes_only_the_spans(text: str) -> None:
     result = mask(text)
@@ -74,7 +74,7 @@ def test_masking_changes_only_the_spans(text: str) -> None:
     assert len(out) == len(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)  # CI sees the same examples
 @given(texts)
 def test_masking_is_idempotent(text: str) -> None:
     once = mask(text).text
