@@ -70,6 +70,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--target", type=float, default=95.0, help="required %% of 20 QPS")
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds the simulator takes to answer each batchSend (the real API: ~0.05-0.1)",
+    )
+    p.add_argument(
         "--solicit", action="store_true", help="a 意见征集 (handlers.duties) instead of a notice"
     )
     p.add_argument(
@@ -253,6 +259,9 @@ def main() -> int:
         ) as sim,
     ):
         tmp = Path(tmpdir)
+        if args.latency:
+            sim.set_latency(BATCH_SEND, args.latency)
+            print(f"simulator answers each batchSend after {args.latency * 1000:.0f} ms")
         for u in users:
             sim.add_user(u, u)
         rt = build(args, sim, tmp)
