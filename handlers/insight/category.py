@@ -4,22 +4,35 @@ The model (scikit-learn, TF-IDF of character 1–3-grams into logistic regressio
 at first use from the examples of the active category set (`category_set.active()`: the
 shipped examples of the default categories plus a deployment's own), or up front by `warm_up`
 (a worker calls it before taking jobs, so no case waits seconds for it), and kept per process
-and set. The lexicon adds weight to the categories its words point at, and insight.md's
-borderline rules (井盖 → 市政设施, 炸街 → 噪音, 电梯 → 物业 …) decide outright.
+and set. `warm_up(cache_dir)` also keeps the trained model in a file named by a hash of the
+training examples, the model's parameters and scikit-learn's version, so a restarted worker
+loads it in milliseconds instead of training again (the file is a pickle: the directory must be
+as private as var/ itself). The lexicon adds weight to the categories its words point at, and
+insight.md's borderline rules (井盖 → 市政设施, 炸街 → 噪音, 电梯 → 物业 …) decide outright.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import logging
+import os
+import pickle
 import threading
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from handlers.insight.category_set import CategorySet, active
 from handlers.insight.normalise import compact
 
 LEXICON_WEIGHT = 0.06  # one lexicon point in units of model probability
+# the model's parameters; a change here must change the cache key too (it is part of it)
+_PARAMS = {"ngram_range": (1, 3), "C": 20.0, "max_iter": 2000}
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,16 +76,59 @@ def _train(cats: CategorySet) -> Any:
 
     texts, labels = zip(*cats.training(), strict=True)
     model = make_pipeline(
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1),
-        LogisticRegression(C=20.0, max_iter=2000),
+        TfidfVectorizer(
+            analyzer="char", ngram_range=_PARAMS["ngram_range"], sublinear_tf=True, min_df=1
+        ),
+        LogisticRegression(C=_PARAMS["C"], max_iter=_PARAMS["max_iter"]),
     )
     model.fit([compact(t) for t in texts], list(labels))
     return model
 
 
-def warm_up() -> None:
-    """Train the active set's model now (seconds of CPU) rather than in the first case's job."""
-    _model(active())
+def warm_up(cache_dir: Path | None = None) -> None:
+    """Train the active set's model now (seconds of CPU) rather than in the first case's job;
+    with `cache_dir`, load the one a process trained before (and keep a new one there)."""
+    cats = active()
+    if cache_dir is None:
+        _model(cats)
+        return
+    with _LOCK:
+        if cats not in _MODELS:
+            if len(_MODELS) >= 4:
+                _MODELS.clear()
+            _MODELS[cats] = _load_or_train(cats, cache_dir)
+
+
+def model_file(cats: CategorySet, cache_dir: Path) -> Path:
+    """The cache file of `cats`' model: named by everything the trained model depends on."""
+    import sklearn
+
+    key = json.dumps([cats.training(), repr(_PARAMS), sklearn.__version__], ensure_ascii=False)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    return cache_dir / f"category-model-{digest}.pickle"
+
+
+def _load_or_train(cats: CategorySet, cache_dir: Path) -> Any:
+    path = model_file(cats, cache_dir)
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)  # noqa: S301 - our own file under the service's private dir
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # a truncated or foreign file: train anew and replace it
+        log.warning("category model cache %s unreadable (%s); training again", path, exc)
+    model = _train(cats)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")  # workers start together
+        try:
+            tmp.write_bytes(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, path)  # a reader sees the whole file or none
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only var/ still runs, only without the cache
+        log.warning("category model not cached in %s (%s)", cache_dir, exc)
+    return model
 
 
 @functools.lru_cache(maxsize=4)

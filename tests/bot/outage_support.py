@@ -37,6 +37,7 @@ class OutageRun:
     workdir: Path
     database_url: str
     prefix: str
+    model_cache_dir: Path | None = None  # where the worker finds the trained category model
     redis: RedisServer = field(init=False)
     rt: Runtime = field(init=False)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -74,6 +75,8 @@ class OutageRun:
             LIANXIN_REDIS__QUEUE_PREFIX=self.prefix,
             LIANXIN_QUEUE__SWEEP_SECONDS="1",
         )
+        if self.model_cache_dir is not None:
+            env["LIANXIN_INSIGHT__MODEL_CACHE_DIR"] = str(self.model_cache_dir)
         return subprocess.Popen(
             [sys.executable, "-m", "tests.bot.crash_support", command],
             cwd=ROOT,

@@ -18,9 +18,14 @@ OUTAGE_SECONDS = float(os.environ.get("LIANXINTEST_OUTAGE_SECONDS", "6"))
 
 @pytest.mark.slow
 def test_redis_outage_mid_traffic_then_everything_once(
-    tmp_path: Path, database_url: str, sessions: sessionmaker[Session], engine: object
+    tmp_path: Path,
+    database_url: str,
+    sessions: sessionmaker[Session],
+    engine: object,
+    model_cache_dir: Path,
 ):
-    run = OutageRun(tmp_path, database_url, f"lxtest-heal-{uuid.uuid4().hex[:8]}")
+    prefix = f"lxtest-heal-{uuid.uuid4().hex[:8]}"
+    run = OutageRun(tmp_path, database_url, prefix, model_cache_dir)
     run.start()
     try:
         before = [f"before{i}" for i in range(5)]

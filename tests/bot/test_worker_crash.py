@@ -30,6 +30,7 @@ def _worker(rt: Runtime, log: Path) -> subprocess.Popen[bytes]:
         LIANXIN_REDIS__QUEUE_PREFIX=rt.settings.redis.queue_prefix,
         LIANXIN_QUEUE__LEASE_SECONDS=str(rt.settings.queue.lease_seconds),
         LIANXIN_SANDBOX="off",
+        LIANXIN_INSIGHT__MODEL_CACHE_DIR=str(rt.settings.insight.model_cache_dir),
     )
     env.pop("LIANXIN_CONFIG", None)
     return subprocess.Popen(
@@ -80,7 +81,8 @@ def test_sigkill_mid_job_then_restart_effect_exactly_once(rt: Runtime, tmp_path:
     marker.unlink()
     second = _worker(rt, log)
     try:
-        time.sleep(rt.settings.queue.lease_seconds + 1.5)  # the dead worker's lease runs out
+        # sweeping as `lianxin scheduler` would: once the dead worker's lease has run out, the
+        # sweeper hands the row to the new worker (before that it leaves the row alone)
         _wait(lambda: sweep()["inbox"] >= 0 and inbox_status() == "done", 60, "the rerun", log)
     finally:
         second.send_signal(signal.SIGTERM)

@@ -75,6 +75,8 @@ def service_env(rt: Runtime) -> dict[str, str]:
             "LIANXIN_QUEUE__LEASE_SECONDS": "1.5",
         }
     )
+    if s.insight.model_cache_dir is not None:  # the run's cache: no worker trains it again
+        env["LIANXIN_INSIGHT__MODEL_CACHE_DIR"] = str(s.insight.model_cache_dir)
     return env
 
 

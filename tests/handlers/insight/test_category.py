@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from handlers.insight.category import categories, categorise, training_examples
+from handlers.insight.category import (
+    categories,
+    categorise,
+    model_file,
+    training_examples,
+    warm_up,
+)
+from handlers.insight.category_set import CategoryChange, CategorySet, build_set, use
 from handlers.insight.evaluate import macro_f1
 from tests.handlers.insight.support import labelled
 
@@ -50,3 +60,56 @@ def test_accuracy_on_the_labelled_set() -> None:
     accuracy = sum(p == t for p, t in zip(predicted, truth, strict=True)) / len(rows)
     assert accuracy >= 0.9
     assert macro_f1(truth, predicted) >= 0.88
+
+
+def _tiny_set(word: str, extra: int = 0) -> CategorySet:
+    """Two categories with five examples each (trains in milliseconds); `word` only changes the
+    lexicon, `extra` adds training examples."""
+    lamps = tuple(f"{n}号楼门口的路灯不亮了" for n in range(5 + extra))
+    water = tuple(f"{n}栋的自来水发黄有味道" for n in range(5))
+    return build_set(
+        base="none",
+        add=[CategoryChange("路灯", {word: 3.0}, lamps), CategoryChange("供水", {}, water)],
+        min_examples=5,
+    )
+
+
+@pytest.fixture()
+def restore_set() -> Iterator[None]:
+    yield
+    use(None)  # back to the default set for the other tests of this process
+
+
+def test_warm_up_keeps_the_model_in_the_cache_and_a_later_process_loads_it(
+    tmp_path: Path, restore_set: None
+) -> None:
+    first = _tiny_set("灯杆")
+    use(first)
+    warm_up(tmp_path)
+    path = model_file(first, tmp_path)
+    assert path.is_file()
+    assert categorise("3号楼门口的路灯坏了").category == "路灯"
+    inode = path.stat().st_ino
+    # same training examples, other lexicon: a set this process has no model for, whose model
+    # is the cached one (loaded: a retrained one would have replaced the file)
+    same_training = _tiny_set("灯泡")
+    assert model_file(same_training, tmp_path) == path
+    use(same_training)
+    warm_up(tmp_path)
+    assert path.stat().st_ino == inode
+    assert categorise("8栋的自来水又发黄了").category == "供水"
+    # one more example is another model, in another file
+    assert model_file(_tiny_set("灯杆", extra=1), tmp_path) != path
+
+
+def test_an_unreadable_cache_file_is_trained_again_and_replaced(
+    tmp_path: Path, restore_set: None
+) -> None:
+    cats = _tiny_set("路灯杆")
+    path = model_file(cats, tmp_path)
+    path.write_bytes(b"not a pickle")
+    use(cats)
+    warm_up(tmp_path)
+    assert categorise("5号楼门口的路灯不亮").category == "路灯"
+    model = pickle.loads(path.read_bytes())  # noqa: S301 - the file this test had written
+    assert sorted(model.classes_) == ["供水", "路灯"]
