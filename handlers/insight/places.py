@@ -55,6 +55,8 @@ class Resolution:
     mentioned: frozenset[int] = field(default_factory=frozenset)
     spans: tuple[tuple[int, int], ...] = ()  # of the normalised text, for removing names
     adjacent: frozenset[int] = field(default_factory=frozenset)  # road ↔ landmark beside it
+    # when no place is resolved: the places a loose mention fits (我们小区 → the estates)
+    hints: frozenset[int] = field(default_factory=frozenset)
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -192,6 +194,9 @@ class Gazetteer:
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
         self._located = [p for p in self.places.values() if p.lat is not None and p.lng is not None]
         self._beside: dict[int, frozenset[int]] = {}  # place id → adjacent ids, filled on use
+        from handlers.insight.vague import VagueIndex  # vague.py reads PlaceInfo from here
+
+        self.vague = VagueIndex(self.places, self.variants, names, parents)
 
     def mentions(self, text: str) -> list[Mention]:
         """Places named in normalised `text`, in order, longest name first at each position."""
@@ -258,20 +263,49 @@ class Gazetteer:
         """The place `text` (already normalised) complains about, and how it was found."""
         found = self.mentions(text)
         spans = tuple((m.start, m.end) for m in found)
-        complaint = [m.place_id for m in found if not m.home]
+        complaint = [m for m in found if not m.home]
         # 「我住阳光花园，电梯坏了」: with no other place named, the home is the place
-        chosen = complaint or [m.place_id for m in found]
+        chosen, beside = self._beside_first(text, complaint or found)
         if chosen:
-            return Resolution(
-                chosen[0], "text", frozenset(chosen), spans, self.adjacent(frozenset(chosen))
-            )
+            named = frozenset(chosen)
+            near = (self.adjacent(named) | beside) - named
+            return Resolution(chosen[0], "text", named, spans, frozenset(near))
         if lat is not None and lng is not None:
             near = self.nearest(lat, lng)
             if near is not None:
                 return Resolution(near.id, "location", frozenset({near.id}), spans)
+        hints, by_region = self.vague.hints(text)
+        if by_region and len(hints) == 1:
+            # 「塘湾那边的幼儿园」: the region and the kind leave one place
+            (only,) = hints
+            return Resolution(only, "text", hints, spans, self.adjacent(hints))
         for how, extra in (("plate", plate), ("station", station_text)):
             if extra:
                 named = [m.place_id for m in self.mentions(normalise(extra))]
                 if named:
                     return Resolution(named[0], how, frozenset(named[:1]), spans)
-        return Resolution(None, "none", frozenset(), spans)
+        return Resolution(None, "none", frozenset(), spans, hints=hints)
+
+    def _beside_first(self, text: str, named: list[Mention]) -> tuple[list[int], set[int]]:
+        """The complained-about place ids and the places only beside them.
+
+        「江滨公园边上那条马路」 is about the road: the road is the place, the park beside it.
+        「二中门口的路」 is at the school's gate: the school stays the place, the road beside it
+        (so only the same object on that road matches, as for any adjacent place).
+        """
+        chosen: list[int] = []
+        beside: set[int] = set()
+        for m in named:
+            found = self.vague.beside(text, m.place_id, m.end)
+            if found is None:
+                if m.place_id not in chosen:
+                    chosen.append(m.place_id)
+            elif found[1]:
+                if found[0] not in chosen:
+                    chosen.append(found[0])
+                beside.add(m.place_id)
+            else:
+                if m.place_id not in chosen:
+                    chosen.append(m.place_id)
+                beside.add(found[0])
+        return chosen, beside - set(chosen)

@@ -49,6 +49,8 @@ class Features:
     confidence: float | None = None  # of the predicted category
     # places beside the named ones (a landmark on a named road); not stored, see same_place
     nearby: frozenset[int] = frozenset()
+    # no place resolved: the places a loose mention fits (我们小区 → the estates); stored
+    hints: frozenset[int] = frozenset()
 
     @property
     def key(self) -> str:
@@ -178,6 +180,7 @@ def features(
         words=wording.content_words(asked),
         confidence=confidence,
         nearby=resolution.adjacent,
+        hints=resolution.hints,
     )
 
 
@@ -281,6 +284,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         if place == "unknown":
             if new.places or new.lat is not None:
                 continue  # a placed report joins placed reports, not a group of unknowns
+            if not hints_fit(new, cand.features):
+                continue  # 我们小区 cannot be a road's case, 我们村 not an estate's
             if not in_episode or score < cfg.threshold_no_place:
                 continue  # a recurrence needs a known place
             unknown_roots.add(cand.root_id)
@@ -308,6 +313,15 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
     if best is not None and best.place == "unknown" and len(unknown_roots) > 1:
         return None
     return best
+
+
+def hints_fit(new: Features, old: Features) -> bool:
+    """Whether an unplaced message's loose place (its hints) allows the other's place."""
+    if not new.hints:
+        return True
+    if old.places:
+        return bool(old.places & new.hints)
+    return not old.hints or bool(old.hints & new.hints)
 
 
 def _rank(m: Match) -> tuple[bool, bool, float, float]:
