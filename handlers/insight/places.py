@@ -267,9 +267,9 @@ class Gazetteer:
         # 「我住阳光花园，电梯坏了」: with no other place named, the home is the place
         chosen, beside = self._beside_first(text, complaint or found)
         if chosen:
-            named = frozenset(chosen)
-            near = (self.adjacent(named) | beside) - named
-            return Resolution(chosen[0], "text", named, spans, frozenset(near))
+            said = frozenset(chosen)
+            beside_said = (self.adjacent(said) | beside) - said
+            return Resolution(chosen[0], "text", said, spans, frozenset(beside_said))
         if lat is not None and lng is not None:
             near = self.nearest(lat, lng)
             if near is not None:
