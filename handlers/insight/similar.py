@@ -286,6 +286,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
                 continue  # a placed report joins placed reports, not a group of unknowns
             if not hints_fit(new, cand.features):
                 continue  # 我们小区 cannot be a road's case, 我们村 not an estate's
+            if _categories_disagree(new, cand.features):
+                continue  # with no place to go by, two sure categories are two problems
             if not in_episode or score < cfg.threshold_no_place:
                 continue  # a recurrence needs a known place
             unknown_roots.add(cand.root_id)
@@ -313,6 +315,16 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
     if best is not None and best.place == "unknown" and len(unknown_roots) > 1:
         return None
     return best
+
+
+UNKNOWN_CATEGORY_SURE = 0.45  # both predictions this sure and different: no unplaced join
+
+
+def _categories_disagree(a: Features, b: Features) -> bool:
+    """Both confidently predicted, in different categories."""
+    if a.category is None or b.category is None or a.category == b.category:
+        return False
+    return min(a.confidence or 1.0, b.confidence or 1.0) >= UNKNOWN_CATEGORY_SURE
 
 
 def hints_fit(new: Features, old: Features) -> bool:
