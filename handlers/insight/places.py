@@ -295,6 +295,11 @@ class Gazetteer:
         """
         chosen: list[int] = []
         beside: set[int] = set()
+        for a, b in zip(named, named[1:], strict=False):
+            if text[a.end : b.start] == "的" and a.place_id != b.place_id:
+                # 「文庙的日间照料中心」: the first only says where the second is
+                beside.add(a.place_id)
+        named = [m for m in named if m.place_id not in beside] or named
         for m in named:
             found = self.vague.beside(text, m.place_id, m.end)
             if found is None:
