@@ -117,17 +117,32 @@ def _request_words() -> re.Pattern[str]:
     return re.compile("|".join(re.escape(str(w)) for w in words) or "(?!)")
 
 
+@functools.cache
+def _place_words() -> re.Pattern[str]:
+    """Words that say where, not what is wrong (村口, 楼下, 小区): cut from the wording."""
+    data = load_yaml("places.yaml")
+    words = sorted({*data["vague"], *data["locative_words"]}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(str(w)) for w in words))
+
+
 def objects_in(text: str) -> frozenset[str]:
     """The problem objects named in compact normalised text."""
     return _objects(text)
 
 
+@functools.cache
+def _vehicle_verbs() -> tuple[str, ...]:
+    return tuple(str(v) for v in load_yaml("problems.yaml").get("vehicle_verbs", []))
+
+
 def _objects(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
     pattern, term_object, _ = _lexicon()
+    verbs = _vehicle_verbs()
     return frozenset(
         term_object[m.group(0)]
         for m in pattern.finditer(text)
-        if cuts is None or not wording.straddles(m.start(), m.end(), cuts)
+        if (cuts is None or not wording.straddles(m.start(), m.end(), cuts))
+        and not text[max(0, m.start() - 2) : m.start()].endswith(verbs)
     )
 
 
@@ -163,7 +178,7 @@ def features(
     rest = "".join(kept)
     flat = rest.replace(" ", "")
     cuts = wording.boundaries(flat)
-    asked = _request_words().sub(" ", rest)
+    asked = _place_words().sub(" ", _request_words().sub(" ", rest))
     core = _STOP.sub("", asked)
     grams = frozenset(
         part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
@@ -212,6 +227,8 @@ TUNE: dict[str, float] = {
     "cat_floor": 0.3,
     "cat_penalty": 0.15,
     "cat_sure": 0.7,
+    "bare_wording": 0.04,
+    "bare_factor": 0.85,
 }
 
 
@@ -241,6 +258,10 @@ def problem_score(a: Features, b: Features) -> float:
     else:
         obj = 0.5  # one side names no object: faults, wording and category decide
     score = 0.45 * obj + 0.25 * fault + 0.30 * words
+    if obj == 0.5 and 0.0 < fault < 1.0 and words < TUNE["bare_wording"]:
+        # no shared object, faults only compatible (垂下来 / 断了) and not one word alike:
+        # what two reports at one 村口 share is the place, not the problem
+        score *= TUNE["bare_factor"]
     if fault == 0.0:
         score *= 0.75  # the same thing with another fault (水压低 / 水发黄) is another case
     if a.category and b.category and a.category != b.category:
