@@ -30,6 +30,7 @@ class Settings:
     near_m: float = 100.0
     threshold: float = 0.42  # same place, score at least this: the same problem
     threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
+    threshold_hinted: float = 0.45  # the same, but its loose place (我们小区) fits the other's
     adjacent_margin: float = 0.1  # a road and a landmark beside it: surer of the problem
 
 
@@ -290,7 +291,9 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
     exactly one recent group reports the same problem: otherwise it starts its own case.
     """
     best: Match | None = None
-    unknown_roots: set[int] = set()
+    # groups an unplaced message could join: sure (score ≥ threshold_no_place) and, only
+    # when no group is sure, those its loose place fits at threshold_hinted
+    unknown_roots: tuple[set[int], set[int]] = (set(), set())
     for cand in candidates:
         place = same_place(new, cand.features, cfg)
         if place is None:
@@ -303,15 +306,10 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
             score += category_bonus(new, cand.features)
         in_episode = days <= cfg.episode_days
         if place == "unknown":
-            if new.places or new.lat is not None:
-                continue  # a placed report joins placed reports, not a group of unknowns
-            if not hints_fit(new, cand.features):
-                continue  # 我们小区 cannot be a road's case, 我们村 not an estate's
-            if _categories_disagree(new, cand.features):
-                continue  # with no place to go by, two sure categories are two problems
-            if not in_episode or score < cfg.threshold_no_place:
-                continue  # a recurrence needs a known place
-            unknown_roots.add(cand.root_id)
+            tier = _unknown_tier(new, cand.features, score, in_episode, cfg)
+            if tier is None:
+                continue
+            unknown_roots[tier].add(cand.root_id)
         elif place == "adjacent" and not new.objects & cand.features.objects:
             continue  # beside the named place: only the same named object (this pothole)
         elif score < cfg.threshold + (cfg.adjacent_margin if place == "adjacent" else 0.0):
@@ -333,9 +331,29 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
                     "matched_case": cand.case_id,
                 },
             )
-    if best is not None and best.place == "unknown" and len(unknown_roots) > 1:
-        return None
+    if best is not None and best.place == "unknown":
+        sure, hinted = unknown_roots
+        if len(sure or hinted) > 1:
+            return None
     return best
+
+
+def _unknown_tier(
+    new: Features, old: Features, score: float, in_episode: bool, cfg: Settings
+) -> int | None:
+    """0 (sure) or 1 (only by its loose place) when an unplaced message may join `old`."""
+    if new.places or new.lat is not None:
+        return None  # a placed report joins placed reports, not a group of unknowns
+    if not in_episode:
+        return None  # a recurrence needs a known place
+    if not hints_fit(new, old):
+        return None  # 我们小区 cannot be a road's case, 我们村 not an estate's
+    if _categories_disagree(new, old):
+        return None  # with no place to go by, two sure categories are two problems
+    if score >= cfg.threshold_no_place:
+        return 0
+    # a loose place that fits the other's (我们小区 and an estate) is half a place
+    return 1 if new.hints & old.places and score >= cfg.threshold_hinted else None
 
 
 UNKNOWN_CATEGORY_SURE = 0.45  # both predictions this sure and different: no unplaced join
