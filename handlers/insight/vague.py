@@ -73,6 +73,7 @@ class VagueIndex:
     ) -> None:
         self.places = places
         self.variants = variants
+        self._by_kind: dict[_Kind, frozenset[int]] = {}
         # every region's places, its descendants' included (塘湾社区 → 塘湾新村, 塘湾幼儿园)
         within: dict[str, set[int]] = {}
         for place in places.values():
@@ -92,9 +93,11 @@ class VagueIndex:
         self._regions = re.compile("|".join(re.escape(n) for n in names)) if names else None
 
     def _kind_places(self, kind: _Kind) -> frozenset[int]:
-        return frozenset(
-            p.id for p in self.places.values() if _fits(p, kind, self.variants.get(p.id, ()))
-        )
+        if kind not in self._by_kind:  # once per word and gazetteer, not per message
+            self._by_kind[kind] = frozenset(
+                p.id for p in self.places.values() if _fits(p, kind, self.variants.get(p.id, ()))
+            )
+        return self._by_kind[kind]
 
     def hints(self, text: str) -> tuple[frozenset[int], bool]:
         """Places an unresolved message may be about, and whether a region narrowed them.
