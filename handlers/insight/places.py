@@ -274,8 +274,8 @@ class Gazetteer:
             near = self.nearest(lat, lng)
             if near is not None:
                 return Resolution(near.id, "location", frozenset({near.id}), spans)
-        hints, by_region = self.vague.hints(text)
-        if by_region and len(hints) == 1:
+        hints, pinned = self.vague.hints(text)
+        if pinned and len(hints) == 1:
             # 「塘湾那边的幼儿园」: the region and the kind leave one place
             (only,) = hints
             return Resolution(only, "text", hints, spans, self.adjacent(hints))

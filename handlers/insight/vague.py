@@ -100,27 +100,30 @@ class VagueIndex:
         return self._by_kind[kind]
 
     def hints(self, text: str) -> tuple[frozenset[int], bool]:
-        """Places an unresolved message may be about, and whether a region narrowed them.
+        """Places an unresolved message may be about, and whether both a region and a kind
+        word narrowed them (then a single place left is the place: 塘湾那边的幼儿园).
 
         Each clue (a region's name; kind words such as 小区, 村口, 卫生院) is the set of places it
         fits; the hint is their intersection, a clue that would leave nothing being skipped
         (小区门口的马路: the estate and a road). Empty: no clue.
         """
         pattern, vague, _, _ = _rules()
-        clues: list[tuple[frozenset[int], bool]] = []
+        clues: list[tuple[frozenset[int], str]] = []
         if self._regions is not None:
             regions = {m.group(0) for m in self._regions.finditer(text)}
             if regions:
-                clues.append((frozenset().union(*(self._region_places[r] for r in regions)), True))
+                ids = frozenset().union(*(self._region_places[r] for r in regions))
+                clues.append((ids, "region"))
         for word in dict.fromkeys(m.group(0) for m in pattern.finditer(text)):
-            clues.append((self._kind_places(vague[word]), False))
+            clues.append((self._kind_places(vague[word]), "kind"))
         hint: frozenset[int] | None = None
-        by_region = False
-        for ids, region in clues:
+        used: set[str] = set()
+        for ids, clue in clues:
             narrowed = ids if hint is None else hint & ids
             if narrowed:
-                hint, by_region = narrowed, by_region or region
-        return hint or frozenset(), by_region
+                hint = narrowed
+                used.add(clue)
+        return hint or frozenset(), used == {"region", "kind"}
 
     def beside(self, text: str, anchor: int, end: int) -> tuple[int, bool] | None:
         """The road or square a message places by `anchor` (named just before `end` in text),

@@ -22,8 +22,14 @@ from tests.handlers.insight.support import place_id
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 # a made-up county, not one of the labelled sets: 0.001° of latitude ≈ 111 m
-REGIONS = {"ql": "青岭县", "ql-cz": "城中街道", "ql-dq": "东桥社区", "ql-xh": "西河村"}
-PARENTS = {"ql": None, "ql-cz": "ql", "ql-dq": "ql-cz", "ql-xh": "ql"}
+REGIONS = {
+    "ql": "青岭县",
+    "ql-cz": "城中街道",
+    "ql-dq": "东桥社区",
+    "ql-xh": "西河村",
+    "ql-nb": "南坝社区",
+}
+PARENTS = {"ql": None, "ql-cz": "ql", "ql-dq": "ql-cz", "ql-xh": "ql", "ql-nb": "ql"}
 PLACES = [
     PlaceInfo(1, "梧桐苑", "estate", "ql-dq", 30.0000, 120.0000),
     PlaceInfo(2, "桂香园", "estate", "ql-cz", 30.0100, 120.0100),
@@ -33,6 +39,7 @@ PLACES = [
     PlaceInfo(6, "城中幼儿园", "landmark", "ql-cz", 30.0110, 120.0100),
     PlaceInfo(7, "西河村", "village", "ql-xh", 30.0300, 120.0300),
     PlaceInfo(8, "人民广场", "landmark", "ql-cz", 29.9985, 120.0000),
+    PlaceInfo(9, "南坝菜市场", "landmark", "ql-nb", 30.0400, 120.0400),
 ]
 G = Gazetteer(PLACES, REGIONS, PARENTS)
 
@@ -55,6 +62,10 @@ def test_a_region_and_a_kind_that_leave_one_place_resolve_it() -> None:
     # the region alone leaves two places: a hint, not a guess
     loose = _resolve("东桥这边自来水压力不够")
     assert loose.place_id is None and loose.hints == {1, 5}
+    # a region with one listed place is not that place without a kind word (it may be unlisted)
+    only = _resolve("南坝这边自来水压力不够")
+    assert only.place_id is None and only.hints == {9}
+    assert _resolve("南坝那边卖菜的菜场积水严重").place_id == place_id(G, "南坝菜市场")
 
 
 def test_a_road_or_square_beside_a_named_place_is_the_place() -> None:
