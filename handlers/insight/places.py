@@ -218,10 +218,18 @@ class Gazetteer:
             found.append(Mention(self.by_variant[m.group(0)][0], m.start(), m.end(), home))
         return found
 
-    def nearest(self, lat: float, lng: float, within_m: float = NEAR_M) -> PlaceInfo | None:
-        """The place nearest to a point, if within `within_m` metres."""
+    def nearest(
+        self,
+        lat: float,
+        lng: float,
+        within_m: float = NEAR_M,
+        among: frozenset[int] | None = None,
+    ) -> PlaceInfo | None:
+        """The place nearest to a point (of `among`, if given), if within `within_m` metres."""
         best, best_d = None, within_m
         for place in self._located:
+            if among is not None and place.id not in among:
+                continue
             assert place.lat is not None and place.lng is not None
             d = distance_m(lat, lng, place.lat, place.lng)
             if d <= best_d:
@@ -270,11 +278,14 @@ class Gazetteer:
             said = frozenset(chosen)
             beside_said = (self.adjacent(said) | beside) - said
             return Resolution(chosen[0], "text", said, spans, frozenset(beside_said))
+        hints, pinned = self.vague.hints(text)
         if lat is not None and lng is not None:
-            near = self.nearest(lat, lng)
+            # 「我们小区…」 with a location: the nearest estate, before any nearer landmark
+            near = (self.nearest(lat, lng, among=hints) if hints else None) or self.nearest(
+                lat, lng
+            )
             if near is not None:
                 return Resolution(near.id, "location", frozenset({near.id}), spans)
-        hints, pinned = self.vague.hints(text)
         if pinned and len(hints) == 1:
             # 「塘湾那边的幼儿园」: the region and the kind leave one place
             (only,) = hints

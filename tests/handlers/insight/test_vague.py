@@ -160,3 +160,14 @@ def test_the_writers_vehicle_is_not_the_problem_object() -> None:
 def test_locative_words_are_not_wording() -> None:
     f = features(normalise("村口那根网线垂下来了"), G.resolve(""), T0)
     assert "村口" not in f.words and "村口" not in f.grams
+
+
+def test_a_location_with_a_kind_word_picks_the_nearest_place_of_that_kind() -> None:
+    # 56 m from 人民广场, 111 m from 梧桐苑
+    at = (29.9990, 120.0000)
+    estate = G.resolve(normalise("我们小区电梯又坏了"), *at)
+    assert estate.place_id == place_id(G, "梧桐苑") and estate.how == "location"
+    assert G.resolve(normalise("电梯又坏了"), *at).place_id == place_id(G, "人民广场")
+    # no estate within 150 m: the nearest place, as before
+    far = G.resolve(normalise("我们小区电梯又坏了"), 29.9975, 120.0000)
+    assert far.place_id == place_id(G, "人民广场")
