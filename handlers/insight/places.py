@@ -55,6 +55,8 @@ class Resolution:
     mentioned: frozenset[int] = field(default_factory=frozenset)
     spans: tuple[tuple[int, int], ...] = ()  # of the normalised text, for removing names
     adjacent: frozenset[int] = field(default_factory=frozenset)  # road ↔ landmark beside it
+    # when no place is resolved: the places a loose mention fits (我们小区 → the estates)
+    hints: frozenset[int] = field(default_factory=frozenset)
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -192,6 +194,9 @@ class Gazetteer:
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
         self._located = [p for p in self.places.values() if p.lat is not None and p.lng is not None]
         self._beside: dict[int, frozenset[int]] = {}  # place id → adjacent ids, filled on use
+        from handlers.insight.vague import VagueIndex  # vague.py reads PlaceInfo from here
+
+        self.vague = VagueIndex(self.places, self.variants, names, parents)
 
     def mentions(self, text: str) -> list[Mention]:
         """Places named in normalised `text`, in order, longest name first at each position."""
@@ -213,10 +218,18 @@ class Gazetteer:
             found.append(Mention(self.by_variant[m.group(0)][0], m.start(), m.end(), home))
         return found
 
-    def nearest(self, lat: float, lng: float, within_m: float = NEAR_M) -> PlaceInfo | None:
-        """The place nearest to a point, if within `within_m` metres."""
+    def nearest(
+        self,
+        lat: float,
+        lng: float,
+        within_m: float = NEAR_M,
+        among: frozenset[int] | None = None,
+    ) -> PlaceInfo | None:
+        """The place nearest to a point (of `among`, if given), if within `within_m` metres."""
         best, best_d = None, within_m
         for place in self._located:
+            if among is not None and place.id not in among:
+                continue
             assert place.lat is not None and place.lng is not None
             d = distance_m(lat, lng, place.lat, place.lng)
             if d <= best_d:
@@ -258,20 +271,57 @@ class Gazetteer:
         """The place `text` (already normalised) complains about, and how it was found."""
         found = self.mentions(text)
         spans = tuple((m.start, m.end) for m in found)
-        complaint = [m.place_id for m in found if not m.home]
+        complaint = [m for m in found if not m.home]
         # 「我住阳光花园，电梯坏了」: with no other place named, the home is the place
-        chosen = complaint or [m.place_id for m in found]
+        chosen, beside = self._beside_first(text, complaint or found)
         if chosen:
-            return Resolution(
-                chosen[0], "text", frozenset(chosen), spans, self.adjacent(frozenset(chosen))
-            )
+            said = frozenset(chosen)
+            beside_said = (self.adjacent(said) | beside) - said
+            return Resolution(chosen[0], "text", said, spans, frozenset(beside_said))
+        hints, pinned = self.vague.hints(text)
         if lat is not None and lng is not None:
-            near = self.nearest(lat, lng)
+            # 「我们小区…」 with a location: the nearest estate, before any nearer landmark
+            near = (self.nearest(lat, lng, among=hints) if hints else None) or self.nearest(
+                lat, lng
+            )
             if near is not None:
                 return Resolution(near.id, "location", frozenset({near.id}), spans)
+        if pinned and len(hints) == 1:
+            # 「塘湾那边的幼儿园」: the region and the kind leave one place
+            (only,) = hints
+            return Resolution(only, "text", hints, spans, self.adjacent(hints))
         for how, extra in (("plate", plate), ("station", station_text)):
             if extra:
                 named = [m.place_id for m in self.mentions(normalise(extra))]
                 if named:
                     return Resolution(named[0], how, frozenset(named[:1]), spans)
-        return Resolution(None, "none", frozenset(), spans)
+        return Resolution(None, "none", frozenset(), spans, hints=hints)
+
+    def _beside_first(self, text: str, named: list[Mention]) -> tuple[list[int], set[int]]:
+        """The complained-about place ids and the places only beside them.
+
+        「江滨公园边上那条马路」 is about the road: the road is the place, the park beside it.
+        「二中门口的路」 is at the school's gate: the school stays the place, the road beside it
+        (so only the same object on that road matches, as for any adjacent place).
+        """
+        chosen: list[int] = []
+        beside: set[int] = set()
+        for a, b in zip(named, named[1:], strict=False):
+            if text[a.end : b.start] == "的" and a.place_id != b.place_id:
+                # 「文庙的日间照料中心」: the first only says where the second is
+                beside.add(a.place_id)
+        named = [m for m in named if m.place_id not in beside] or named
+        for m in named:
+            found = self.vague.beside(text, m.place_id, m.end)
+            if found is None:
+                if m.place_id not in chosen:
+                    chosen.append(m.place_id)
+            elif found[1]:
+                if found[0] not in chosen:
+                    chosen.append(found[0])
+                beside.add(m.place_id)
+            else:
+                if m.place_id not in chosen:
+                    chosen.append(m.place_id)
+                beside.add(found[0])
+        return chosen, beside - set(chosen)

@@ -30,6 +30,7 @@ class Settings:
     near_m: float = 100.0
     threshold: float = 0.42  # same place, score at least this: the same problem
     threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
+    threshold_hinted: float = 0.45  # the same, but its loose place (我们小区) fits the other's
     adjacent_margin: float = 0.1  # a road and a landmark beside it: surer of the problem
 
 
@@ -49,6 +50,8 @@ class Features:
     confidence: float | None = None  # of the predicted category
     # places beside the named ones (a landmark on a named road); not stored, see same_place
     nearby: frozenset[int] = frozenset()
+    # no place resolved: the places a loose mention fits (我们小区 → the estates); stored
+    hints: frozenset[int] = frozenset()
 
     @property
     def key(self) -> str:
@@ -115,17 +118,32 @@ def _request_words() -> re.Pattern[str]:
     return re.compile("|".join(re.escape(str(w)) for w in words) or "(?!)")
 
 
+@functools.cache
+def _place_words() -> re.Pattern[str]:
+    """Words that say where, not what is wrong (村口, 楼下, 小区): cut from the wording."""
+    data = load_yaml("places.yaml")
+    words = sorted({*data["vague"], *data["locative_words"]}, key=len, reverse=True)
+    return re.compile("|".join(re.escape(str(w)) for w in words))
+
+
 def objects_in(text: str) -> frozenset[str]:
     """The problem objects named in compact normalised text."""
     return _objects(text)
 
 
+@functools.cache
+def _vehicle_verbs() -> tuple[str, ...]:
+    return tuple(str(v) for v in load_yaml("problems.yaml").get("vehicle_verbs", []))
+
+
 def _objects(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
     pattern, term_object, _ = _lexicon()
+    verbs = _vehicle_verbs()
     return frozenset(
         term_object[m.group(0)]
         for m in pattern.finditer(text)
-        if cuts is None or not wording.straddles(m.start(), m.end(), cuts)
+        if (cuts is None or not wording.straddles(m.start(), m.end(), cuts))
+        and not text[max(0, m.start() - 2) : m.start()].endswith(verbs)
     )
 
 
@@ -161,7 +179,7 @@ def features(
     rest = "".join(kept)
     flat = rest.replace(" ", "")
     cuts = wording.boundaries(flat)
-    asked = _request_words().sub(" ", rest)
+    asked = _place_words().sub(" ", _request_words().sub(" ", rest))
     core = _STOP.sub("", asked)
     grams = frozenset(
         part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
@@ -178,6 +196,7 @@ def features(
         words=wording.content_words(asked),
         confidence=confidence,
         nearby=resolution.adjacent,
+        hints=resolution.hints,
     )
 
 
@@ -209,6 +228,8 @@ TUNE: dict[str, float] = {
     "cat_floor": 0.3,
     "cat_penalty": 0.15,
     "cat_sure": 0.7,
+    "bare_wording": 0.04,
+    "bare_factor": 0.85,
 }
 
 
@@ -238,6 +259,10 @@ def problem_score(a: Features, b: Features) -> float:
     else:
         obj = 0.5  # one side names no object: faults, wording and category decide
     score = 0.45 * obj + 0.25 * fault + 0.30 * words
+    if obj == 0.5 and 0.0 < fault < 1.0 and words < TUNE["bare_wording"]:
+        # no shared object, faults only compatible (垂下来 / 断了) and not one word alike:
+        # what two reports at one 村口 share is the place, not the problem
+        score *= TUNE["bare_factor"]
     if fault == 0.0:
         score *= 0.75  # the same thing with another fault (水压低 / 水发黄) is another case
     if a.category and b.category and a.category != b.category:
@@ -266,7 +291,9 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
     exactly one recent group reports the same problem: otherwise it starts its own case.
     """
     best: Match | None = None
-    unknown_roots: set[int] = set()
+    # groups an unplaced message could join: sure (score ≥ threshold_no_place) and, only
+    # when no group is sure, those its loose place fits at threshold_hinted
+    unknown_roots: tuple[set[int], set[int]] = (set(), set())
     for cand in candidates:
         place = same_place(new, cand.features, cfg)
         if place is None:
@@ -279,11 +306,10 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
             score += category_bonus(new, cand.features)
         in_episode = days <= cfg.episode_days
         if place == "unknown":
-            if new.places or new.lat is not None:
-                continue  # a placed report joins placed reports, not a group of unknowns
-            if not in_episode or score < cfg.threshold_no_place:
-                continue  # a recurrence needs a known place
-            unknown_roots.add(cand.root_id)
+            tier = _unknown_tier(new, cand.features, score, in_episode, cfg)
+            if tier is None:
+                continue
+            unknown_roots[tier].add(cand.root_id)
         elif place == "adjacent" and not new.objects & cand.features.objects:
             continue  # beside the named place: only the same named object (this pothole)
         elif score < cfg.threshold + (cfg.adjacent_margin if place == "adjacent" else 0.0):
@@ -305,9 +331,48 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
                     "matched_case": cand.case_id,
                 },
             )
-    if best is not None and best.place == "unknown" and len(unknown_roots) > 1:
-        return None
+    if best is not None and best.place == "unknown":
+        sure, hinted = unknown_roots
+        if len(sure or hinted) > 1:
+            return None
     return best
+
+
+def _unknown_tier(
+    new: Features, old: Features, score: float, in_episode: bool, cfg: Settings
+) -> int | None:
+    """0 (sure) or 1 (only by its loose place) when an unplaced message may join `old`."""
+    if new.places or new.lat is not None:
+        return None  # a placed report joins placed reports, not a group of unknowns
+    if not in_episode:
+        return None  # a recurrence needs a known place
+    if not hints_fit(new, old):
+        return None  # 我们小区 cannot be a road's case, 我们村 not an estate's
+    if _categories_disagree(new, old):
+        return None  # with no place to go by, two sure categories are two problems
+    if score >= cfg.threshold_no_place:
+        return 0
+    # a loose place that fits the other's (我们小区 and an estate) is half a place
+    return 1 if new.hints & old.places and score >= cfg.threshold_hinted else None
+
+
+UNKNOWN_CATEGORY_SURE = 0.45  # both predictions this sure and different: no unplaced join
+
+
+def _categories_disagree(a: Features, b: Features) -> bool:
+    """Both confidently predicted, in different categories."""
+    if a.category is None or b.category is None or a.category == b.category:
+        return False
+    return min(a.confidence or 1.0, b.confidence or 1.0) >= UNKNOWN_CATEGORY_SURE
+
+
+def hints_fit(new: Features, old: Features) -> bool:
+    """Whether an unplaced message's loose place (its hints) allows the other's place."""
+    if not new.hints:
+        return True
+    if old.places:
+        return bool(old.places & new.hints)
+    return not old.hints or bool(old.hints & new.hints)
 
 
 def _rank(m: Match) -> tuple[bool, bool, float, float]:

@@ -31,7 +31,7 @@ def features_to_json(feats: Features) -> dict[str, Any]:
         "category": feats.category,
         "words": sorted(feats.words),
         "confidence": feats.confidence,
-    }
+    } | ({"hints": sorted(feats.hints)} if feats.hints else {})
 
 
 def place_rows(case_id: int, feats: Features) -> list[CasePlace]:
@@ -54,6 +54,7 @@ def _features(row: Any) -> Features:
         words=frozenset(data.get("words", ())),
         # a corrected category is certain (1.0); the column follows corrections
         confidence=row.category_confidence,
+        hints=frozenset(data.get("hints", ())),
     )
 
 

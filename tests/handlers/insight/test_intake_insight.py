@@ -106,3 +106,27 @@ def test_card_correction_checks_who_may_act_like_the_text_command(world: World) 
     [event] = [e for e in world.events(n) if e.kind == "category_corrected"]
     assert (event.payload["before"], event.payload["after"]) == ("停车", "道路交通")
     assert event.actor_kind == "deputy"  # logged as the deputy who clicked
+
+
+def test_unplaced_report_joins_the_estate_its_loose_place_fits(world: World) -> None:
+    _places(world)
+    with world.sessions() as session, session.begin():
+        town = session.scalars(select(Region).where(Region.code == "T")).one()
+        session.add(Place(name="新坝路", kind="road", region_id=town.id, lat=34.2, lng=119.0))
+    world.enter("s1")
+    world.say("新坝路上有个井盖松了 一过车就哐当响")
+    road = world.last_case_id()
+    world.tick(hours=3)
+    world.enter("s1", who="wm-bob")
+    world.say("阳光花园门口的井盖松了 一过车就哐当响", who="wm-bob")
+    estate = world.last_case_id()
+    assert world.case(estate).similar_to_id is None
+    world.tick(days=1)
+    world.enter("s1", who="wm-carol")
+    world.say("我们小区门口井盖一直响 能不能来固定一下", who="wm-carol")
+    loose = world.case(world.last_case_id())
+    assert loose.place_id is None and loose.insight is not None
+    with world.sessions() as session:
+        estates = set(session.scalars(select(Place.id).where(Place.kind == "estate")))
+    assert set(loose.insight["hints"]) == estates  # stored, for later unplaced reports
+    assert loose.similar_to_id == estate and loose.similar_to_id != road

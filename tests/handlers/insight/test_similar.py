@@ -77,7 +77,7 @@ def test_a_road_and_a_landmark_beside_it_match_only_the_same_problem() -> None:
     g = gazetteer("fresh2")
     at = datetime(2026, 10, 2, 8, 0, tzinfo=UTC)
     road = analyse(g, "府前街路面有个大坑 电瓶车差点翻了", at).features
-    shop = analyse(g, "华联对面马路上那个坑啥时候补啊", at).features
+    shop = analyse(g, "华联超市附近那个坑啥时候补啊", at).features
     estate = analyse(g, "翡翠湾小区门口路面有个大坑", at).features
     assert same_place(shop, road, Settings()) == "adjacent"
     assert same_place(estate, road, Settings()) is None
