@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -312,12 +313,14 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         ]
         with workers(rt, count, tmp / "workers.log") as pids:
             before = cpu_split(pids)
+            calls_before = len(sims.dingtalk.calls)
             start = time.monotonic()
             # one page of sync_msg holds a burst of many constituents, interleaved
             record(rt, [m for n in range(4) for msgs in batch for m in msgs[n : n + 1]])
             wait_quiet(rt, args.timeout)
             elapsed = time.monotonic() - start
             used = {k: v - before[k] for k, v in cpu_split(pids).items()}
+            ding = Counter(path for _m, path, _b in sims.dingtalk.calls[calls_before:])
         rows = 4 * len(people)
         lat = card_latencies(rt)
     rate = rows / elapsed
@@ -326,6 +329,11 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         f"card latency p50 {pct(lat, 0.5):.2f} s p99 {pct(lat, 0.99):.2f} s (burst, not sustained)",
         flush=True,
     )
+    # DingTalk allows 20 calls/s per API: a path near that rate bounds the drain, not the workers
+    busiest = ", ".join(
+        f"{p.rsplit('/', 1)[-1]} {n} ({n / elapsed:.1f}/s)" for p, n in ding.most_common(3)
+    )
+    print(f"   DingTalk calls: {busiest}", flush=True)
     total = sum(used.values())
     parts = ", ".join(f"{k} {1000 * v / rows:.1f}" for k, v in used.items())
     print(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -195,8 +195,14 @@ class DingTalkApi:
         except redis.RedisError as exc:  # the slot then counts until its in-flight cap
             log.warning("could not record the answer of a %s call: %s", admission.path, exc)
 
-    def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One OpenAPI call; raises ApiError (with `retryable`) when it did not succeed."""
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """One OpenAPI call; raises ApiError (with `retryable`) when it did not succeed.
+
+        `body` may be a function: it is called once the limiter has admitted the call, so what
+        queued up while the call waited for its slot can still go with it.
+        """
         refreshed = False
         qps_refusals = 0
         patience: float | None = None
@@ -207,7 +213,7 @@ class DingTalkApi:
                         self.http,
                         method,
                         self.cfg.endpoint + path,
-                        body,
+                        body() if callable(body) else body,
                         {"x-acs-dingtalk-access-token": token},
                         self.cfg.timeout,
                     )

@@ -34,7 +34,7 @@ from bot.dingtalk import cards
 from bot.dingtalk.api import ApiError, DingTalkApi
 from bot.runtime import Runtime
 from storage.models import Deputy, OutboxItem, Staff
-from storage.outbox import add_outbound, take_new_outbox_ids
+from storage.outbox import MERGE_PREFIX, add_outbound, fold_followers, take_new_outbox_ids
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -166,8 +166,21 @@ def send_oto(ctx: SendContext, item: OutboxItem) -> dict[str, Any]:
         payloads = [{**p, "user_ids": chunk} for chunk in chunks]
         ids = _spawn(ctx, item, "chunk", payloads, {"split_into": len(chunks)})
         return {"split_into": len(chunks), "children": ids}
+    if (item.ordering_key or "").startswith(MERGE_PREFIX):
+        return _batch_send(ctx, item, users, "", None, compose=lambda: _fold_late(ctx, item))
     text, title = _with_choices(p["text"], p.get("title"), p.get("choices"))
     return _batch_send(ctx, item, users, text, title)
+
+
+def _fold_late(ctx: SendContext, item: OutboxItem) -> tuple[str, str | None]:
+    """`item`'s text once its call is admitted, with the notices that queued up behind it
+    while it waited for DingTalk's limiter folded in (storage.outbox.fold_followers)."""
+    with ctx.rt.sessions.begin() as session:
+        row = session.get(OutboxItem, item.id, with_for_update=True)
+        if row is not None and row.status == "sending" and fold_followers(session, row):
+            item.payload = dict(row.payload)  # what a flow-control retry sends
+    p = item.payload
+    return _with_choices(p["text"], p.get("title"), p.get("choices"))
 
 
 def _with_choices(text: str, title: str | None, choices: Any) -> tuple[str, str | None]:
@@ -179,10 +192,18 @@ def _with_choices(text: str, title: str | None, choices: Any) -> tuple[str, str 
 
 
 def _batch_send(
-    ctx: SendContext, item: OutboxItem, users: list[str], text: str, title: str | None
+    ctx: SendContext,
+    item: OutboxItem,
+    users: list[str],
+    text: str,
+    title: str | None,
+    *,
+    compose: Callable[[], tuple[str, str | None]] | None = None,
 ) -> dict[str, Any]:
-    key, param = _message(text, title)
-    body = {"robotCode": ctx.api.robot_code, "userIds": users, "msgKey": key, "msgParam": param}
+    def body() -> dict[str, Any]:
+        key, param = _message(*(compose() if compose else (text, title)))
+        return {"robotCode": ctx.api.robot_code, "userIds": users, "msgKey": key, "msgParam": param}
+
     resp = once(ctx, item, "batchSend", lambda: ctx.api.call("POST", BATCH_SEND, body))
     limited = [u for u in resp.get("flowControlledStaffIdList") or [] if u in users]
     result = {

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import select
 
+from bot.dingtalk.jobs import api_client
 from bot.dingtalk.send import BATCH_SEND
 from bot.pipeline.context import dispatch_event
-from bot.pipeline.outbox_jobs import enqueue_send
+from bot.pipeline.outbox_jobs import enqueue_send, send_one
 from bot.runtime import Runtime
 from bot.simulators.dingtalk import DingTalkSimulator
 from handlers.events import ConstituentMessage
@@ -74,3 +77,43 @@ def test_supplements_waiting_behind_one_go_out_as_one_message(
         enqueue_send(rt, outbox_id)
     drain(rt)
     assert len(_supplement_notices(sim)) == 2 and "今天又有人摔了" in _supplement_notices(sim)[1]
+
+
+def test_supplements_that_arrive_while_one_waits_for_its_slot_go_with_it(
+    rt: Runtime, sim: DingTalkSimulator, directory: Directory
+) -> None:
+    case_id = open_case(rt)
+    drain(rt)
+    # DingTalk's allowance is used up for a while (as in a burst): the next notice waits
+    api_client(rt).limiter.pause(BATCH_SEND, 1.5)
+    [first] = [i for i in _supplement(rt, "晚上七点以后全黑") if _kind(rt, i) == "oto"]
+    sender = threading.Thread(target=send_one, args=(rt, first))
+    sender.start()
+    _wait_for(lambda: _status(rt, first) == "sending")  # leased, waiting for its slot
+    later = [i for t in ("已经一个月了", "老人摔过一次") for i in _supplement(rt, t)]
+    sender.join(timeout=10)
+    for outbox_id in later:
+        enqueue_send(rt, outbox_id)
+    drain(rt)
+    [notice] = _supplement_notices(sim)
+    assert notice.count(f"群众补充（#{case_id}）") == 3 and notice.index("七点") < notice.index(
+        "摔过"
+    )
+    assert _status(rt, first) == "sent"
+
+
+def _kind(rt: Runtime, outbox_id: int) -> str:
+    with rt.sessions() as s:
+        return str(s.scalar(select(OutboxItem.kind).where(OutboxItem.id == outbox_id)))
+
+
+def _status(rt: Runtime, outbox_id: int) -> str:
+    with rt.sessions() as s:
+        return str(s.scalar(select(OutboxItem.status).where(OutboxItem.id == outbox_id)))
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
