@@ -90,6 +90,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     # before taking jobs: the first case must not wait seconds for the model (a restarted
     # worker loads the one trained before from the cache)
     warm_up(settings.insight.model_cache_dir or settings.var_dir / "cache")
+    from handlers.privacy.model import warm_up as warm_up_masker
+
+    warm_up_masker()  # every new case is masked (and segmented by the insight) in a worker
     from bot.heap import freeze_startup_heap
 
     freeze_startup_heap()

@@ -34,6 +34,12 @@ def segmenter() -> Any:
         return jieba.dt
 
 
+def warm_up() -> None:
+    """Load jieba and the name lexicon now (≈ 1.3 s of CPU), not in the first masking job."""
+    segmenter()
+    lexicon()
+
+
 @cache
 def lexicon() -> Lexicon:
     """Parts of speech of surname-initial words, and given-name characters, from dict.txt."""
