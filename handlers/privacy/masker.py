@@ -113,8 +113,36 @@ def find_spans(text: str) -> list[Span]:
 
 
 def mask(text: str, style: MaskStyle | None = None) -> MaskResult:
-    """Mask every span of personal data in `text` according to `style`."""
+    """Mask every span of personal data in `text` according to `style`.
+
+    Masked once more, the result must not change: where a style that keeps lengths leaves
+    something a second look would mask (a door number read again once its room is starred),
+    that is masked too and its span merged with the one it touches.
+    """
     style = style or MaskStyle()
+    result = _mask_once(text, style)
+    for _ in range(2):
+        again = _mask_once(result.text, style)
+        if not again.spans or len(again.text) != len(result.text):
+            break
+        result = MaskResult(again.text, _merged(result.spans + again.spans))
+    return result
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    """Overlapping spans joined; the joined span keeps the type of its longest part."""
+    out: list[tuple[Span, Span]] = []  # (joined span, its longest part)
+    for s in sorted(spans):
+        if out and s.start < out[-1][0].end:
+            joined, longest = out[-1]
+            longer = s if s.end - s.start > longest.end - longest.start else longest
+            out[-1] = (Span(joined.start, max(joined.end, s.end), longer.type), longer)
+        else:
+            out.append((s, s))
+    return [joined for joined, _ in out]
+
+
+def _mask_once(text: str, style: MaskStyle) -> MaskResult:
     spans = find_spans(text)
     out: list[str] = []
     pos = 0

@@ -179,7 +179,7 @@ class CardRef(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     out_track_id: Mapped[str] = mapped_column(String(64), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    space: Mapped[str] = mapped_column(String(160))  # group:<cid> | user:<userId>
+    space: Mapped[str] = mapped_column(String(160))  # group:<cid> | user:<id>, ";"-joined
 
 
 class Notice(Base):
