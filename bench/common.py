@@ -69,47 +69,33 @@ def postgres_up(url: str) -> bool:
     return True
 
 
-def cpu_by_command(names: tuple[str, ...]) -> float:
-    """User + system CPU so far of every process whose command name is one of `names`."""
+def _processes() -> Iterator[tuple[int, int, str, float]]:
+    """(pid, ppid, command name, user + system CPU seconds) of every process (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, tail = stat.read_text().rsplit(")", 1)
         except OSError:
             continue
-        if head.split("(", 1)[1] in names:
-            fields = tail.split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        fields = tail.split()
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        yield int(stat.parent.name), int(fields[1]), head.split("(", 1)[1], cpu
+
+
+def cpu_by_command(names: tuple[str, ...]) -> float:
+    """User + system CPU so far of every process whose command name is one of `names`."""
+    return sum(cpu for _pid, _ppid, name, cpu in _processes() if name in names)
 
 
 def cpu_of(pids: list[int]) -> float:
-    """User + system CPU so far of the given processes (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """User + system CPU so far of the given processes."""
+    wanted = set(pids)
+    return sum(cpu for pid, _ppid, _name, cpu in _processes() if pid in wanted)
 
 
 def cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of a process and its children so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if root_pid in (pid, ppid):
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """User + system CPU of a process and its children so far."""
+    return sum(cpu for pid, ppid, _name, cpu in _processes() if root_pid in (pid, ppid))
 
 
 @contextmanager

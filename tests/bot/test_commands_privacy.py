@@ -44,6 +44,29 @@ def test_mask_input_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert out[2]["masked"] == "住阳光花园3幢2单元***室"
 
 
+def test_masked_output_fed_back_in_comes_out_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the two texts the idempotence property found; the contract's shape holds for both passes
+    texts = ["手机一五九一二三四五六七八村12-2-601", "0号012-2-601"]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": n, "text": t}) + "\n" for n, t in enumerate(texts)))
+    code, first, _ = _run(capsys, "mask", "--input", str(src))
+    assert code == 0 and all(set(o) == {"id", "masked", "spans"} for o in first)
+    assert [(sp["type"], sp["start"], sp["end"]) for sp in first[0]["spans"]] == [
+        ("mobile", 2, 13),
+        ("address", 13, 22),
+    ]
+    again = tmp_path / "again.jsonl"
+    again.write_text(
+        "".join(json.dumps({"id": o["id"], "text": o["masked"]}) + "\n" for o in first)
+    )
+    code, second, _ = _run(capsys, "mask", "--input", str(again))
+    assert code == 0
+    assert [o["masked"] for o in second] == [o["masked"] for o in first]
+    assert all(o["spans"] == [] for o in second)
+
+
 def test_mask_output_is_not_ascii_escaped(capsys: pytest.CaptureFixture[str]) -> None:
     main(["mask", "--text", "我叫王建华"])
     assert "王**" in capsys.readouterr().out
