@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -145,7 +146,10 @@ def test_two_worker_gunicorn_shares_one_server(tmp_path: Path, stop: signal.Sign
     )
     try:
         answered = set()
-        for _ in range(300):
+        # by the clock, not a count: one worker may answer hundreds of requests while the other
+        # is still importing the app
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 res = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 if res.status_code == 200:
@@ -154,6 +158,7 @@ def test_two_worker_gunicorn_shares_one_server(tmp_path: Path, stop: signal.Sign
                 pass
             if len(answered) == 2 or proc.poll() is not None:
                 break
+            time.sleep(0.02)
         assert len(answered) == 2, log.read_text()[-3000:]  # both workers are up
         assert len(redis_servers(var)) == 1
     finally:
