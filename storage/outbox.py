@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxItem
 from storage.timeutil import utcnow
@@ -57,48 +57,74 @@ def take_new_outbox_ids(session: Session) -> list[int]:
     return ids
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Ready to (re)send: pending and due, or `sending` whose worker lease has run out."""
+    return or_(
+        (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now),
+        (OutboxItem.status == "sending") & (OutboxItem.lease_until < now),
+    )
+
+
 def due_outbox_ids(session: Session, *, now: datetime, limit: int = 500) -> list[int]:
     """Rows ready to (re)send: pending and due, or `sending` whose worker lease has run out."""
-    stmt = (
-        select(OutboxItem.id)
-        .where(
-            or_(
-                (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now),
-                (OutboxItem.status == "sending") & (OutboxItem.lease_until < now),
-            )
-        )
-        .order_by(OutboxItem.id)
-        .limit(limit)
-    )
+    stmt = select(OutboxItem.id).where(_due(now)).order_by(OutboxItem.id).limit(limit)
     return list(session.scalars(stmt))
 
 
-def blocking_predecessor(session: Session, item: OutboxItem) -> int | None:
-    """An earlier unsent row with the same ordering key, which must go first."""
-    if item.ordering_key is None:
-        return None
-    stmt = (
-        select(OutboxItem.id)
+def lease_due(
+    session: Session, outbox_id: int, *, now: datetime, until: datetime
+) -> OutboxItem | None:
+    """Lease the row if it is due and no earlier row of its ordering key is unsent.
+
+    One UPDATE … RETURNING (the row lock, the checks and the lease in a single round trip);
+    None when another worker holds it, it is not due, or a predecessor must go first (whose
+    success enqueues this one, see `next_in_order`).
+    """
+    earlier = aliased(OutboxItem)
+    predecessor = (
+        select(earlier.id)
         .where(
-            OutboxItem.ordering_key == item.ordering_key,
-            OutboxItem.id < item.id,
-            OutboxItem.status.in_(BLOCKING),
+            earlier.ordering_key == OutboxItem.ordering_key,
+            earlier.id < OutboxItem.id,
+            earlier.status.in_(BLOCKING),
         )
-        .order_by(OutboxItem.id)
-        .limit(1)
+        .exists()
     )
-    return session.scalars(stmt).first()
+    stmt = (
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id, _due(now), ~predecessor)
+        .values(status="sending", attempts=OutboxItem.attempts + 1, lease_until=until)
+        .returning(OutboxItem)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalars(stmt).one_or_none()
 
 
-def next_in_order(session: Session, item: OutboxItem) -> int | None:
-    """The next unsent row after `item` with the same ordering key."""
-    if item.ordering_key is None:
+def settle(session: Session, outbox_id: int, **values: Any) -> str | None:
+    """Set a leased row's outcome (status and its fields) in one UPDATE; its ordering key."""
+    stmt = (
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(lease_until=None, **values)
+        .returning(OutboxItem.ordering_key)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        raise LookupError(f"outbox row {outbox_id} is gone")
+    key: str | None = row[0]
+    return key
+
+
+def next_in_order(session: Session, ordering_key: str | None, after_id: int) -> int | None:
+    """The next unsent row after `after_id` with the same ordering key."""
+    if ordering_key is None:
         return None
     stmt = (
         select(OutboxItem.id)
         .where(
-            OutboxItem.ordering_key == item.ordering_key,
-            OutboxItem.id > item.id,
+            OutboxItem.ordering_key == ordering_key,
+            OutboxItem.id > after_id,
             OutboxItem.status == "pending",
         )
         .order_by(OutboxItem.id)

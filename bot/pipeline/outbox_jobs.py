@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from rq import Queue
-from sqlalchemy import select
 
 from bot import metrics, runtime
 from bot.outcomes import report_outcome, reports_to_case
@@ -24,7 +23,7 @@ from bot.pipeline.registry import HoldSend, SendError, registry
 from bot.queue import OUTBOUND_QUEUE
 from bot.runtime import Runtime
 from storage.models import OutboxItem
-from storage.outbox import blocking_predecessor, fold_followers, next_in_order
+from storage.outbox import fold_followers, lease_due, next_in_order, settle
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -103,28 +102,16 @@ def _send_leased(rt: Runtime, item: OutboxItem) -> str:
 
 def _lease(rt: Runtime, outbox_id: int) -> OutboxItem | None:
     with rt.sessions() as session, session.begin():
-        item = session.execute(
-            select(OutboxItem).where(OutboxItem.id == outbox_id).with_for_update()
-        ).scalar_one_or_none()
         now = utcnow()  # queue timing runs on the wall clock, cases on the service clock
-        if item is None or not _is_due(item, now):
+        until = now + timedelta(seconds=rt.settings.queue.lease_seconds)
+        item = lease_due(session, outbox_id, now=now, until=until)
+        if item is None:
             return None
-        if blocking_predecessor(session, item) is not None:
-            return None  # the predecessor's success enqueues this one
-        item.status = "sending"
-        item.attempts += 1
-        item.lease_until = now + timedelta(seconds=rt.settings.queue.lease_seconds)
         if item.attempts == 1:  # a retry sends what its first attempt may already have sent
             fold_followers(session, item)
         session.flush()
         session.expunge(item)
         return item
-
-
-def _is_due(item: OutboxItem, now: object) -> bool:
-    if item.status == "pending":
-        return item.next_attempt_at <= now  # type: ignore[operator]
-    return item.status == "sending" and item.lease_until is not None and item.lease_until < now  # type: ignore[operator]
 
 
 def _finish(
@@ -135,17 +122,13 @@ def _finish(
     result: dict | None = None,
     error: str | None = None,
 ) -> None:
+    values: dict[str, object] = {"status": status, "last_error": error}
+    if status == "sent":
+        values.update(sent_at=utcnow(), result=result)
     with rt.sessions() as session, session.begin():
-        item = session.get(OutboxItem, outbox_id, with_for_update=True)
-        assert item is not None
-        item.status = status
-        item.lease_until = None
-        item.last_error = error
-        if status == "sent":
-            item.sent_at = utcnow()
-            item.result = result
+        ordering_key = settle(session, outbox_id, **values)
         # a held row does not block the ones behind it (storage.outbox.BLOCKING)
-        follower = next_in_order(session, item) if status in ("sent", "held") else None
+        follower = next_in_order(session, ordering_key, outbox_id)
     if follower is not None:
         enqueue_send(rt, follower)
 
@@ -167,7 +150,7 @@ def _retry_or_fail(rt: Runtime, outbox_id: int, exc: SendError) -> str:
         if not exc.retryable or item.attempts >= rt.settings.queue.max_attempts:
             item.status = "failed"
             log.error("outbox %s failed for good: %s", outbox_id, item.last_error)
-            follower = next_in_order(session, item)
+            follower = next_in_order(session, item.ordering_key, item.id)
             delay = None
         else:
             delay = backoff_seconds(rt, item.attempts, exc.retry_after)
