@@ -206,9 +206,10 @@ def claim_head(
 ) -> InboxItem | None:
     """Lease the oldest pending row of `conversation` if it is claimable; None otherwise.
 
-    The head is found first and only then locked: SKIP LOCKED on an `ORDER BY id LIMIT 1`
-    would skip a head another worker is claiming and hand out the row behind it. A locked or
-    leased head means another worker holds the conversation; it continues with the next row.
+    One UPDATE … RETURNING. The head is found first and only then locked: SKIP LOCKED on an
+    `ORDER BY id LIMIT 1` would skip a head another worker is claiming and hand out the row
+    behind it. A locked or leased head means another worker holds the conversation; it
+    continues with the next row.
     """
     now = utcnow()
     head = (
@@ -216,17 +217,42 @@ def claim_head(
         .where(InboxItem.conversation == conversation, InboxItem.status == "pending")
         .scalar_subquery()
     )
-    stmt = select(InboxItem).where(
+    target = select(InboxItem.id).where(
         InboxItem.id == head, InboxItem.status == "pending", _claimable(now)
     )
     if skip_locked:
-        stmt = stmt.with_for_update(skip_locked=True)
-    item = session.execute(stmt).scalar_one_or_none()
+        target = target.with_for_update(skip_locked=True)
+    stmt = (
+        update(InboxItem)
+        .where(InboxItem.id == target.scalar_subquery())
+        .values(attempts=InboxItem.attempts + 1, lease_until=now + lease)
+        .returning(InboxItem)
+        .execution_options(synchronize_session=False)
+    )
+    item = session.scalars(stmt).one_or_none()
     if item is not None:
-        item.attempts += 1
-        item.lease_until = now + lease
         relax_commit(session)  # a lost lease only makes the row claimable again
     return item
+
+
+def finish_leased(session: Session, item: InboxItem) -> bool:
+    """Mark a leased row done if its lease is still this worker's (pending, same attempt).
+
+    Commit it with the row's effects. False when another worker took the row over after the
+    lease ran out: roll the effects back, the row is that worker's now.
+    """
+    stmt = (
+        update(InboxItem)
+        .where(
+            InboxItem.id == item.id,
+            InboxItem.status == "pending",
+            InboxItem.attempts == item.attempts,
+        )
+        .values(status="done", processed_at=utcnow(), lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return result.rowcount == 1
 
 
 def claimable_conversations(

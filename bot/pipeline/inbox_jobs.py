@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -25,9 +26,9 @@ from bot.pipeline.wake import wake, wake_later
 from bot.runtime import Runtime
 from handlers.workbench.masked import take_cases_to_mask
 from storage.db import is_postgres
-from storage.inbox import claim_head, lock_pending, mark_done, mark_failed, retry_at
+from storage.inbox import claim_head, finish_leased, lock_pending, mark_failed, retry_at
 from storage.models import InboxItem
-from storage.outbox import NEW_OUTBOX_KEY, take_new_outbox_ids
+from storage.outbox import take_new_outbox_ids
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,12 @@ def process_head(rt: Runtime, table: Registry, conversation: str) -> str:
         item = claim_head(session, conversation, lease, skip_locked=is_postgres(rt.engine))
         if item is None:
             return "idle"
-        inbox_id, source = item.id, item.source
-    if source in table.io_processors:
-        outcome = _run_io_processor(rt, table.io_processors[source], inbox_id, conversation)
+        session.expunge(item)  # its claimed state, detached: the processing session adopts it
+    inbox_id = item.id
+    if item.source in table.io_processors:
+        outcome = _run_io_processor(rt, table.io_processors[item.source], inbox_id, conversation)
     else:
-        outcome = _run_processor(rt, table, inbox_id, conversation)
+        outcome = _run_processor(rt, table, item, conversation)
     if outcome == "retry":  # after the commit: the delayed wake-up must find the backoff saved
         wake_later(rt, conversation, _retry_delay(rt, inbox_id))
     return outcome
@@ -85,29 +87,54 @@ def _retry_delay(rt: Runtime, inbox_id: int) -> float:
     return max((until - utcnow()).total_seconds(), 0.0) if until is not None else 0.0
 
 
-def _run_processor(rt: Runtime, table: Registry, inbox_id: int, conversation: str) -> str:
-    with rt.sessions() as session, session.begin():
-        item = lock_pending(session, inbox_id)
-        if item is None:
-            return "done"  # a worker whose lease we took over finished it meanwhile
-        fn = table.processors.get(item.source)
-        if fn is None:
-            return _give_up(rt, item, f"no processor for source {item.source!r}")
-        try:
-            with session.begin_nested():
-                fn(rt, session, item)
-        except Exception as exc:
-            session.info.pop(NEW_OUTBOX_KEY, None)
-            take_cases_to_mask(session)  # rolled back with the savepoint
-            log.exception("inbox %s (%s) failed", inbox_id, item.source)
-            return _failed(rt, item, _short_trace(exc), conversation)
-        mark_done(item)
-        new_ids = take_new_outbox_ids(session)
-        to_mask = take_cases_to_mask(session)
+class _LeaseLost(Exception):
+    """Another worker took the row over (our lease ran out): our effects roll back."""
+
+
+def _run_processor(rt: Runtime, table: Registry, claimed: InboxItem, conversation: str) -> str:
+    lease = Lease(claimed.id, claimed.source, claimed.attempts)  # `claimed` expires at commit
+    fn = table.processors.get(lease.source)
+    if fn is None:
+        return _record_failure(rt, lease, f"no processor for source {lease.source!r}", None)
+    try:
+        # the effects and the `done` mark commit together, or (an exception) neither does
+        with rt.sessions() as session, session.begin():
+            session.add(claimed)
+            fn(rt, session, claimed)
+            if not finish_leased(session, claimed):
+                raise _LeaseLost
+            new_ids = take_new_outbox_ids(session)
+            to_mask = take_cases_to_mask(session)
+    except _LeaseLost:
+        log.warning("inbox %s was taken over by another worker; its effects are theirs", lease.id)
+        return "done"
+    except Exception as exc:
+        log.exception("inbox %s (%s) failed", lease.id, lease.source)
+        return _record_failure(rt, lease, _short_trace(exc), conversation)
     metrics.incr(rt, "inbox_processed")
     enqueue_sends(rt, new_ids)
     enqueue_masks(rt, to_mask)  # after the sends: the ack never waits for the masker
     return "done"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """What a worker holds of a claimed row."""
+
+    id: int
+    source: str
+    attempts: int
+
+
+def _record_failure(rt: Runtime, lease: Lease, error: str, conversation: str | None) -> str:
+    """In a transaction of its own: retry the row later or give up on it (None: at once)."""
+    with rt.sessions() as session, session.begin():
+        item = lock_pending(session, lease.id)
+        if item is None or item.attempts != lease.attempts:
+            return "done"  # another worker took the row over meanwhile
+        if conversation is None:
+            return _give_up(rt, item, error)
+        return _failed(rt, item, error, conversation)
 
 
 def _run_io_processor(rt: Runtime, fn: IOProcessor, inbox_id: int, conversation: str) -> str:

@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 from storage.db import is_postgres
 from storage.inbox import claim_head
 from storage.models import InboxItem, KeyValue
+from storage.timeutil import utcnow
 from tests.support import drain
 
 SOURCE = "test_ordered"
@@ -26,11 +27,23 @@ def _append(rt: Runtime, session: Session, item: InboxItem) -> None:
     """Append the row's key to its conversation's log; payload "fail" raises instead."""
     if item.payload == "fail":
         raise RuntimeError("this row always fails")
+    if item.payload == "overtaken" and item.attempts == 1:
+        _take_over(rt, item)
     row = session.get(KeyValue, f"log:{item.conversation}")
     if row is None:
         session.add(KeyValue(key=f"log:{item.conversation}", value=item.key))
     else:  # read-modify-write: two rows of one conversation at once would lose an update
         row.value += f",{item.key}"
+
+
+def _take_over(rt: Runtime, item: InboxItem) -> None:
+    """While this worker runs, its lease runs out and another worker claims the row."""
+    with rt.sessions.begin() as other:
+        row = other.get(InboxItem, item.id)
+        assert row is not None
+        row.lease_until = utcnow() - timedelta(seconds=1)
+    with rt.sessions.begin() as other:
+        assert claim_head(other, item.conversation, timedelta(minutes=5), skip_locked=True)
 
 
 def _log(rt: Runtime, conversation: str) -> list[str]:
@@ -132,3 +145,17 @@ def test_postgres_skips_a_head_being_claimed_instead_of_taking_the_row_behind(
     finally:
         first.close()
         second.close()
+
+
+def test_a_worker_overtaken_after_its_lease_ran_out_commits_nothing(rt: Runtime) -> None:
+    if not is_postgres(rt.engine):
+        pytest.skip("SQLite's single writer keeps another worker out while this one processes")
+    _record(rt, "c1", ["slow"], payload="overtaken")
+    assert process_conversation("c1") == "done=1 idle=1"  # the row is the other worker's now
+    assert _log(rt, "c1") == [] and _status(rt, "slow") == "pending"
+    with rt.sessions.begin() as s:  # that worker dies too; its lease runs out
+        item = s.scalars(select(InboxItem).where(InboxItem.key == "slow")).one()
+        assert item.attempts == 2 and item.lease_until is not None
+        item.lease_until = utcnow() - timedelta(seconds=1)
+    process_conversation("c1")
+    assert _log(rt, "c1") == ["slow"] and _status(rt, "slow") == "done"  # once, not twice
