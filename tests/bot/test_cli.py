@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -353,7 +354,10 @@ def test_busy_port_is_one_clear_error_and_no_ready_line(tmp_path: Path, command:
 
 
 def test_no_command_creates_a_database_in_the_current_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ):
     home = tmp_path / "site"
     home.mkdir()
@@ -365,6 +369,10 @@ def test_no_command_creates_a_database_in_the_current_directory(
     monkeypatch.setenv("LIANXIN_CONFIG", str(home / "lianxin.toml"))
     monkeypatch.delenv("LIANXIN_VAR_DIR", raising=False)
     monkeypatch.delenv("LIANXIN_DATABASE__URL", raising=False)
-    assert main(["--config", str(home / "lianxin.toml"), "cases", "list"]) == 0
+    with caplog.at_level(logging.INFO, logger="lianxin"):
+        assert main(["--config", str(home / "lianxin.toml"), "cases", "list"]) == 0
     assert (home / "data" / "lianxin.db").exists()  # next to the config file
+    # said at start, so an operator sees which data a command works on
+    said = [r.getMessage() for r in caplog.records if r.name == "lianxin"]
+    assert f"data: {home / 'data'} (config: {home / 'lianxin.toml'})" in said, said
     assert list(elsewhere.iterdir()) == []
