@@ -1,4 +1,5 @@
-"""The house stays livable: no import circle in bot/, and the pipeline never imports an adapter.
+"""The house stays livable: no import circle in bot/, the pipeline never imports an adapter, and
+handlers/ and storage/ never import upward or a platform SDK.
 
 Edges are module-level imports between lianxin's own modules (imports inside functions are
 deliberate late bindings). `from pkg import sub` is an edge to the submodule; a submodule's
@@ -72,3 +73,41 @@ def test_the_pipeline_imports_no_platform_adapter() -> None:
         if name.startswith("bot.pipeline"):
             adapters = [t for t in targets if t.startswith(("bot.wecom", "bot.dingtalk"))]
             assert adapters == [], f"{name} imports {adapters}"
+
+
+SDKS = ("dingtalk_stream", "wechatpy", "flask", "rq")
+
+
+def _every_import(path: Path) -> list[tuple[int, str]]:
+    """All imports of a file with their lines, those inside functions and blocks included."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.lineno, node.module))
+    return out
+
+
+def _offending(package: str, banned: tuple[str, ...]) -> list[str]:
+    bad = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for line, module in _every_import(path):
+            if module.split(".")[0] in banned:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    return bad
+
+
+def test_handlers_import_no_sdk_and_nothing_from_bot() -> None:
+    assert list((ROOT / "handlers").rglob("*.py"))  # the walk sees the package
+    assert _offending("handlers", (*SDKS, "bot")) == []
+
+
+def test_storage_imports_neither_handlers_nor_bot_nor_an_sdk() -> None:
+    assert _offending("storage", (*SDKS, "bot", "handlers")) == []
+
+
+def test_the_check_sees_a_late_import(tmp_path: Path) -> None:
+    sample = tmp_path / "late.py"
+    sample.write_text("def f() -> None:\n    from flask import Flask\n    import rq.job\n")
+    assert _every_import(sample) == [(2, "flask"), (3, "rq.job")]

@@ -341,6 +341,12 @@ def _phone_journeys(page: Any, expect: Any) -> None:
     expect(card).to_contain_text(re.compile(r"已由.+接单"), timeout=STEP)
     page.screenshot(path=str(ARTIFACTS / "sandbox-phone-card.png"))
 
+    # 快进 from the staff tab, so the reset has a clock to put back (and a pane to leave)
+    page.locator(".tab[data-pane='pane-staff']").tap()
+    page.tap("#btn-ff")
+    expect(page.locator("#clock-lead")).to_contain_text("比实际时间快", timeout=STEP)
+    expect(page.locator("#pane-wechat")).to_be_hidden()
+
     # 重置沙盒: no cases, no chats, the real clock, the example county's QR codes
     page.tap("#btn-reset")
     expect(page.locator("#toast")).to_contain_text("沙盒已重置", timeout=STEP)

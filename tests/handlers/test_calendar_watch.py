@@ -94,3 +94,30 @@ def test_open_cases_timed_before_the_check_are_marked_by_the_job(world: World) -
     assert world.case(n).due_provisional is True
     assert [e.kind for e in world.events(n)].count("due_provisional") == 1
     assert world.run(calendar_watch.warn_missing) == 0 and world.new_outbox() == []
+
+
+def test_a_case_opened_on_the_imported_schedule_skips_its_holidays_and_counts_its_saturday(
+    world: World,
+) -> None:
+    from storage.calendar import import_calendar, load_office_calendar
+
+    with world.sessions.begin() as session:  # stored as `lianxin calendar import` stores it
+        import_calendar(session, read_calendar(EXAMPLE), EXAMPLE.name)
+    with world.sessions() as session:
+        office = load_office_calendar(session)
+    world.ctx_overrides["calendar"] = WorkCalendar(
+        extra_holidays=office.holidays,
+        extra_workdays=office.workdays,
+        office_years=office.years,
+    )
+    # Friday 2027-02-05 10:00: one working day to claim skips the (fictional) 春节 02-06..14
+    world.now = bj(2027, 2, 5, 10)
+    case = world.case(_open(world))
+    assert not case.due_provisional
+    assert case.claim_due_at == bj(2027, 2, 15, 10)
+    # Thursday 2027-02-18 10:00: three working days to answer are Fri, Sat 02-20 (调休), Mon
+    world.now = bj(2027, 2, 18, 10)
+    case = world.case(_open(world))
+    assert not case.due_provisional
+    assert case.claim_due_at == bj(2027, 2, 19, 10)
+    assert case.answer_due_at == bj(2027, 2, 22, 10)
