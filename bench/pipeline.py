@@ -334,11 +334,21 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         f"{p.rsplit('/', 1)[-1]} {n} ({n / elapsed:.1f}/s)" for p, n in ding.most_common(3)
     )
     print(f"   DingTalk calls: {busiest}", flush=True)
+    if ding:
+        # each API admits qps_limit calls per second: the busiest one sets a floor on the drain
+        qps: int = rt.settings.dingtalk.qps_limit
+        busiest_calls: int = ding.most_common(1)[0][1]
+        bound = rows * qps / busiest_calls
+        print(
+            f"   DingTalk's {qps} calls/s per API allow at most {bound:.0f} events/s "
+            f"({busiest_calls} calls on the busiest API for {rows} events)",
+            flush=True,
+        )
     total = sum(used.values())
     parts = ", ".join(f"{k} {1000 * v / rows:.1f}" for k, v in used.items())
     print(
         f"   CPU per event (ms): {parts}; total {1000 * total / rows:.1f} "
-        f"→ {os.cpu_count()} CPUs allow at most {os.cpu_count() * rows / total:.0f} events/s",
+        f"→ {os.cpu_count()} CPUs allow at most {(os.cpu_count() or 1) * rows / total:.0f} events/s",
         flush=True,
     )
     return rate

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from rq import Queue
-from sqlalchemy import Engine
+from sqlalchemy import Engine, ScalarSelect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import queue as q
@@ -53,6 +53,16 @@ def clock_offset(session: Session) -> float:
     """Seconds the service clock runs ahead of the wall clock (sandbox 快进)."""
     row = session.get(KeyValue, CLOCK_OFFSET_KEY)
     return float(row.value) if row else 0.0
+
+
+def clock_offset_column() -> ScalarSelect[str]:
+    """The stored offset as a scalar subquery (NULL: none), to share another query's trip."""
+    return select(KeyValue.value).where(KeyValue.key == CLOCK_OFFSET_KEY).scalar_subquery()
+
+
+def service_time(offset: str | None) -> datetime:
+    """The service clock for a stored offset value (see `clock_offset_column`)."""
+    return datetime.now(UTC) + timedelta(seconds=float(offset) if offset else 0.0)
 
 
 def build_runtime(

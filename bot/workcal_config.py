@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from handlers.workcal import WorkCalendar, WorkingHours
 from storage.calendar import load_office_calendar
+from storage.calendar.store import Stamp
 
 
 def service_zone(settings: Settings) -> ZoneInfo:
@@ -31,9 +32,9 @@ def working_hours(settings: Settings) -> WorkingHours:
     )
 
 
-def work_calendar(settings: Settings, session: Session) -> WorkCalendar:
+def work_calendar(settings: Settings, session: Session, stamp: Stamp | None = None) -> WorkCalendar:
     """Office hours on the office's calendar data, ahead of the chinese_calendar library."""
-    office = load_office_calendar(session)
+    office = load_office_calendar(session, stamp)
     return WorkCalendar(
         working_hours(settings),
         extra_holidays=office.holidays,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers import actions, cards, delivery, intake, queries, texts
@@ -27,6 +26,7 @@ from handlers.events import (
 )
 from handlers.lifecycle import InvalidTransition
 from handlers.notices import ToConstituent, queue_notice
+from storage.db import insert_unless_present
 from storage.models import Case, Constituent, Message
 
 log = logging.getLogger(__name__)
@@ -70,25 +70,22 @@ def dedupe_key(event: InboundEvent) -> str:
 
 def record(session: Session, event: InboundEvent, ctx: HandlerContext) -> Message | None:
     """Store the event as an inbound message; None when it was seen before."""
-    msg = Message(
-        direction="in",
-        channel=_channel(event),
-        platform_id=dedupe_key(event),
-        sender=event.external_id
-        if hasattr(event, "external_id")
-        else getattr(event, "user_id", None),
-        kind=_kind(event),
-        text=_text(event),
-        media_path=event.media_path if isinstance(event, ConstituentMessage) else None,
-        created_at=ctx.now,
+    return insert_unless_present(
+        session,
+        Message,
+        {
+            "direction": "in",
+            "channel": _channel(event),
+            "platform_id": dedupe_key(event),
+            "sender": event.external_id
+            if hasattr(event, "external_id")
+            else getattr(event, "user_id", None),
+            "kind": _kind(event),
+            "text": _text(event),
+            "media_path": event.media_path if isinstance(event, ConstituentMessage) else None,
+            "created_at": ctx.now,
+        },
     )
-    try:
-        with session.begin_nested():
-            session.add(msg)
-            session.flush()
-    except IntegrityError:
-        return None
-    return msg
 
 
 def _channel(event: InboundEvent) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from handlers import cards, cosign, escalation, insight, queries, rating, routing, texts
@@ -34,10 +34,7 @@ def constituent_for(
     session: Session, channel: str, external_id: str, open_kfid: str | None, ctx: HandlerContext
 ) -> Constituent:
     """The constituent behind (channel, external_id), created on first contact."""
-    stmt = select(Constituent).where(
-        Constituent.channel == channel, Constituent.external_id == external_id
-    )
-    person = session.scalars(stmt).first()
+    person = find_constituent(session, channel, external_id)
     if person is None:
         person = Constituent(
             channel=channel, external_id=external_id, sends_since_inbound=0, created_at=ctx.now
@@ -46,6 +43,26 @@ def constituent_for(
     if open_kfid:
         person.open_kfid = open_kfid
     session.flush()
+    session.info.setdefault(_FOUND, {})[(channel, external_id)] = person
+    return person
+
+
+_FOUND = "lianxin.constituents"  # session.info: (channel, external_id) → Constituent
+
+
+def find_constituent(session: Session, channel: str, external_id: str) -> Constituent | None:
+    """The constituent behind (channel, external_id), if any; asked once per session (the
+    adapter and the handlers both look them up for every message)."""
+    found: dict[tuple[str, str], Constituent] = session.info.setdefault(_FOUND, {})
+    person = found.get((channel, external_id))
+    if person is not None and person in session and inspect(person).persistent:
+        return person
+    stmt = select(Constituent).where(
+        Constituent.channel == channel, Constituent.external_id == external_id
+    )
+    person = session.scalars(stmt).first()
+    if person is not None:
+        found[(channel, external_id)] = person
     return person
 
 

@@ -6,18 +6,22 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import wal
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -35,8 +39,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out. A busy
+# worker checks out a connection several times per event; a ping on each (pool_pre_ping) cost
+# a round trip every time. A server that went away meanwhile is noticed by the ping after an
+# idle spell, or by the next statement's error, which invalidates the pool (the job retries).
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("checked_in_at")
+        if last is None or time.monotonic() - last < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("ping failed")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -86,6 +119,17 @@ def make_autocommit_engine(engine: Engine) -> Engine:
     return create_engine(
         engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None
     )
+
+
+def insert_unless_present(session: Session, model: type[M], values: dict[str, Any]) -> M | None:
+    """Insert a row as a session object, or None when a unique key already holds it.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint to catch the duplicate, which
+    cost two round trips on every event.
+    """
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = module.insert(model).values(**values).on_conflict_do_nothing().returning(model)
+    return session.scalars(stmt).one_or_none()
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -6,7 +6,6 @@ import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import runtime
@@ -19,6 +18,7 @@ from bot.wecom import app, budget, kf, senders
 from bot.wecom.callbacks import APP_SOURCE, KF_EVENT_SOURCE, KF_MSG_SOURCE
 from bot.wecom.crypto import parse_inner
 from handlers.events import ConstituentMessage
+from handlers.intake import find_constituent
 from storage.models import Constituent, InboxItem, OutboxItem
 from storage.timeutil import utcnow
 
@@ -61,10 +61,7 @@ def process_kf_message(rt: Runtime, session: Session, item: InboxItem) -> None:
 
 
 def _kf_constituent(session: Session, event: ConstituentMessage) -> Constituent | None:
-    stmt = select(Constituent).where(
-        Constituent.channel == kf.CHANNEL, Constituent.external_id == event.external_id
-    )
-    return session.scalars(stmt).first()
+    return find_constituent(session, kf.CHANNEL, event.external_id)
 
 
 @processor(APP_SOURCE)

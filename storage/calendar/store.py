@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ScalarSelect, delete, func, select
 from sqlalchemy.orm import Session
 
 from storage.calendar.fileformat import CalendarFile, YearSchedule
@@ -45,8 +45,35 @@ class CalendarImport:
     errors: list[RowError] = field(default_factory=list)
 
 
-def load_office_calendar(session: Session) -> OfficeCalendar:
-    """Every stored day and year (a few dozen rows per year)."""
+# Every import rewrites the years it changes with a new `imported_at`, so (years stored, the
+# latest import) changes whenever the data does: one small query tells a process whether the
+# calendar it loaded before is still the office's.
+Stamp = tuple[int, datetime | None]
+_LOADED: dict[tuple[str, Stamp], OfficeCalendar] = {}
+
+
+def calendar_stamp_columns() -> tuple[ScalarSelect[int], ScalarSelect[datetime]]:
+    """The stamp as two scalar subqueries, to fold into another query's round trip."""
+    return (
+        select(func.count(CalendarYear.year)).scalar_subquery(),
+        select(func.max(CalendarYear.imported_at)).scalar_subquery(),
+    )
+
+
+def load_office_calendar(session: Session, stamp: Stamp | None = None) -> OfficeCalendar:
+    """Every stored day and year; loaded again only when the stamp shows an import since."""
+    if stamp is None:
+        count, latest = session.execute(select(*calendar_stamp_columns())).one()
+        stamp = (count, latest)
+    key = (session.get_bind().engine.url.render_as_string(), stamp)
+    if key not in _LOADED:
+        if len(_LOADED) > 64:  # tests and tools open many databases in one process
+            _LOADED.clear()
+        _LOADED[key] = _load(session)
+    return _LOADED[key]
+
+
+def _load(session: Session) -> OfficeCalendar:
     holidays: set[date] = set()
     workdays: set[date] = set()
     for day, kind in session.execute(select(CalendarDay.day, CalendarDay.kind)):
