@@ -35,8 +35,10 @@ SETS = [
     "fresh5",
     "fresh7",
     "fresh8",
+    "fresh9",
+    "fresh10",
 ]
-BLIND = ["fresh4", "fresh5", "fresh7", "fresh8"]
+BLIND = ["fresh4", "fresh5", "fresh7", "fresh8", "fresh9", "fresh10"]
 
 
 @pytest.mark.parametrize("which", SETS)
