@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from handlers.privacy.addresses import find_addresses
 from handlers.privacy.codes import find_emails, find_plates
@@ -92,9 +93,15 @@ def _starred(text: str, spans: list[Span]) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=64)
+def _found(text: str) -> tuple[Span, ...]:
+    # cached because mask() looks again at the very text find_spans just starred and searched
+    return tuple(_resolve(_candidates(text)))
+
+
 def find_spans(text: str) -> list[Span]:
     """Spans of personal data in `text`, sorted and non-overlapping."""
-    spans = _resolve(_candidates(text))
+    spans = list(_found(text))
     # masking changes the context of what is left (digits the segmenter read with a name, a
     # cue freed from a number): look again at the masked text until nothing new turns up, so
     # that masking masked text finds nothing
@@ -103,7 +110,7 @@ def find_spans(text: str) -> list[Span]:
             break
         extra = [
             s
-            for s in _resolve(_candidates(_starred(text, spans)))
+            for s in _found(_starred(text, spans))
             if all(s.end <= t.start or t.end <= s.start for t in spans)
         ]
         if not extra:
@@ -121,6 +128,8 @@ def mask(text: str, style: MaskStyle | None = None) -> MaskResult:
     """
     style = style or MaskStyle()
     result = _mask_once(text, style)
+    if not result.spans:
+        return result  # the text is unchanged, so a second look would find nothing either
     for _ in range(2):
         again = _mask_once(result.text, style)
         if not again.spans or len(again.text) != len(result.text):
