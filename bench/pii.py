@@ -10,6 +10,7 @@ labeled span counts as found if a predicted span of its type overlaps it (recall
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -19,6 +20,8 @@ from handlers.privacy import Span, find_spans
 from handlers.privacy.spans import TYPES
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "privacy"
+# an order or refund number as the sets write them, found independently of the masker's labels
+ORDER = re.compile(r"(?:订单|退款|退货)[单编]?号?码?[：:\s是为]{0,3}([0-9A-Za-z][0-9A-Za-z\-]{5,})")
 
 
 def load(path: Path) -> list[dict]:
@@ -43,6 +46,16 @@ def score(records: list[dict], predicted: list[list[Span]]) -> dict[str, Counter
             c[p.type]["exact"] += p in gold
             c[p.type]["pred_overlap"] += any(_overlaps(p, g) for g in gold)
     return c
+
+
+def orders_masked(records: list[dict], predicted: list[list[Span]]) -> tuple[int, int]:
+    """(order/refund numbers a predicted span touches, order/refund numbers in the set)."""
+    hit = total = 0
+    for rec, pred in zip(records, predicted, strict=True):
+        for m in ORDER.finditer(rec["text"]):
+            total += 1
+            hit += any(p.start < m.end(1) and m.start(1) < p.end for p in pred)
+    return hit, total
 
 
 def _ratio(n: int, d: int) -> str:
@@ -78,6 +91,7 @@ def report(path: Path) -> None:
             f"{_ratio(k['gold_overlap'], k['gold']):7}"
         )
     print(f"clean messages touched: {len(touched)} of {len(clean)} {touched}")
+    print("order/refund numbers masked: {} of {}".format(*orders_masked(records, predicted)))
     print(f"speed: {rate:,.0f} messages/s wall clock, {cpu_rate:,.0f} per CPU second (one process)")
     for rec, pred in zip(records, predicted, strict=True):
         gold = {(s["start"], s["end"], s["type"]) for s in rec["spans"]}

@@ -92,9 +92,20 @@ def _starred(text: str, spans: list[Span]) -> str:
     return "".join(out)
 
 
+def _found(text: str, seen: dict[str, list[Span]]) -> list[Span]:
+    # `seen` lives for one mask() call: its second look is at the very text find_spans starred
+    if text not in seen:
+        seen[text] = _resolve(_candidates(text))
+    return seen[text]
+
+
 def find_spans(text: str) -> list[Span]:
     """Spans of personal data in `text`, sorted and non-overlapping."""
-    spans = _resolve(_candidates(text))
+    return _find_spans(text, {})
+
+
+def _find_spans(text: str, seen: dict[str, list[Span]]) -> list[Span]:
+    spans = list(_found(text, seen))
     # masking changes the context of what is left (digits the segmenter read with a name, a
     # cue freed from a number): look again at the masked text until nothing new turns up, so
     # that masking masked text finds nothing
@@ -103,7 +114,7 @@ def find_spans(text: str) -> list[Span]:
             break
         extra = [
             s
-            for s in _resolve(_candidates(_starred(text, spans)))
+            for s in _found(_starred(text, spans), seen)
             if all(s.end <= t.start or t.end <= s.start for t in spans)
         ]
         if not extra:
@@ -120,9 +131,12 @@ def mask(text: str, style: MaskStyle | None = None) -> MaskResult:
     that is masked too and its span merged with the one it touches.
     """
     style = style or MaskStyle()
-    result = _mask_once(text, style)
+    seen: dict[str, list[Span]] = {}
+    result = _mask_once(text, style, seen)
+    if not result.spans:
+        return result  # the text is unchanged, so a second look would find nothing either
     for _ in range(2):
-        again = _mask_once(result.text, style)
+        again = _mask_once(result.text, style, seen)
         if not again.spans or len(again.text) != len(result.text):
             break
         result = MaskResult(again.text, _merged(result.spans + again.spans))
@@ -142,8 +156,8 @@ def _merged(spans: list[Span]) -> list[Span]:
     return [joined for joined, _ in out]
 
 
-def _mask_once(text: str, style: MaskStyle) -> MaskResult:
-    spans = find_spans(text)
+def _mask_once(text: str, style: MaskStyle, seen: dict[str, list[Span]]) -> MaskResult:
+    spans = _find_spans(text, seen)
     out: list[str] = []
     pos = 0
     for s in spans:

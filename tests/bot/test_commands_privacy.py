@@ -72,6 +72,50 @@ def test_mask_output_is_not_ascii_escaped(capsys: pytest.CaptureFixture[str]) ->
     assert "王**" in capsys.readouterr().out
 
 
+def test_mask_text_is_one_line_of_the_same_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys, "mask", "--text", "我叫王建华，手机13812345678")
+    assert code == 0 and err == ""
+    assert out == [
+        {
+            "id": None,
+            "masked": "我叫王**，手机138****5678",
+            "spans": [
+                {"start": 2, "end": 5, "type": "name"},
+                {"start": 8, "end": 19, "type": "mobile"},
+            ],
+        }
+    ]
+
+
+def test_many_lines_keep_their_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every type, and clean lines between them: one output line per input line, same order
+    texts = [
+        "手机13812345678",
+        "订单号13812345678",
+        "座机0579-85236617",
+        "身份证440305195907210499",
+        "车牌浙A·12345",
+        "我叫李秀英",
+        "住阳光花园3幢2单元501室",
+        "卡号6217007777412157",
+        "邮箱zhangsan@qq.com",
+        "王阿姨说的",
+    ] * 30
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+    src.write_text("\n".join(lines) + "\n", "utf-8")
+    code, out, _ = _run(capsys, "mask", "--input", str(src))
+    assert code == 0 and [o["id"] for o in out] == list(range(len(texts)))
+    kinds = [[sp["type"] for sp in o["spans"]] for o in out[:10]]
+    assert kinds == [["mobile"], [], ["landline"], ["id_card"], ["plate"], ["name"],
+                     ["address"], ["bank_card"], ["email"], []]  # fmt: skip
+    for o, t in zip(out, texts, strict=True):
+        assert all(t[sp["start"] : sp["end"]] for sp in o["spans"])
+        assert len(o["masked"]) == len(t)
+
+
 def test_bad_lines_are_reported_and_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     src = tmp_path / "in.jsonl"
     good = json.dumps(LINES[0], ensure_ascii=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.pii import orders_masked
 from bench.pii_fixture import compile_line
 from handlers.privacy import Span, find_spans
 from handlers.privacy.checks import luhn_ok, valid_id_card
@@ -99,3 +100,10 @@ def test_targets_on_the_set(name: str) -> None:
         assert tp_r >= floor * len(gold), (kind, "recall", tp_r, len(gold))
     touched = [r["id"] for r, p in zip(records, predicted, strict=True) if not r["spans"] and p]
     assert len(touched) <= 2, touched
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_no_order_or_refund_number_is_masked(name: str) -> None:
+    records = _records(name)
+    hit, total = orders_masked(records, [find_spans(r["text"]) for r in records])
+    assert total >= 1 and hit == 0, (hit, total)

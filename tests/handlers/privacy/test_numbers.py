@@ -125,6 +125,41 @@ def test_numbers_that_are_not_personal(text: str) -> None:
     assert found(text) == []
 
 
+@pytest.mark.parametrize(
+    "label",
+    [
+        "退款单",  # a head word + 单: the slip's number, not a phone
+        "快递单",
+        "物流单：",
+        "退货单",
+        "付款单号",
+        "缴费单",
+        "账单",
+        "单据号",
+        "订单编码",
+        "退款编码：",
+        "订单ID：",
+        "订单No.",
+        "退款流水",
+        "工单流水号",
+    ],
+)
+def test_order_and_refund_labels_with_a_qualifier(label: str) -> None:
+    assert found(f"{label}15906781234，麻烦查一下") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "快递单上写的电话15906781234",  # the label is not just before the number
+        "退款单号找不到，我手机15906781234",
+        "订单的联系人电话15906781234",
+    ],
+)
+def test_a_phone_near_an_order_word_is_still_a_phone(text: str) -> None:
+    assert found(text) == [("15906781234", "mobile")]
+
+
 def test_mobile_inside_an_email_is_the_email() -> None:
     assert found("邮件17705796688@163.com") == [("17705796688@163.com", "email")]
 
