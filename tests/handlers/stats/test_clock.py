@@ -17,7 +17,7 @@ instants = st.integers(min_value=0, max_value=330 * 24 * 60).map(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)  # CI sees the same examples
 @given(instants, st.integers(min_value=0, max_value=40 * 24 * 60))
 def test_clock_equals_working_seconds_between(a: datetime, minutes: int) -> None:
     b = a + timedelta(minutes=minutes)
