@@ -142,6 +142,20 @@ class SqlIndex:
                 .group_by(Case.similar_to_id)
             ).all()
         )
+        # the objects each group names between them (its main case and the cases matched to it)
+        objects: dict[int, set[str]] = {}
+        named = (
+            select(func.coalesce(Case.similar_to_id, Case.id), CasePlace.object)
+            .join(CasePlace, CasePlace.case_id == Case.id)
+            .where(
+                Case.similar_to_id.in_(roots) | Case.id.in_(roots),
+                Case.status.not_in(_EXCLUDED),
+                CasePlace.object != "",
+            )
+            .distinct()
+        )
+        for root, obj in self.session.execute(named).all():
+            objects.setdefault(root, set()).add(obj)
         return [
             Candidate(
                 case_id=r.id,
@@ -149,6 +163,7 @@ class SqlIndex:
                 root_at=root_at.get(r.similar_to_id or r.id, r.created_at),
                 features=_features(r),
                 reporters=1 + counts.get(r.similar_to_id or r.id, 0),
+                group_objects=frozenset(objects.get(r.similar_to_id or r.id, ())),
             )
             for r in rows
         ]
