@@ -134,7 +134,7 @@ class SqlIndex:
         missing = roots - set(root_at)
         if missing:
             stmt = select(Case.id, Case.created_at).where(Case.id.in_(sorted(missing)))
-            root_at.update(self.session.execute(stmt).tuples())
+            root_at.update((i, at) for i, at in self.session.execute(stmt).all())
         counts = dict(
             self.session.execute(
                 select(Case.similar_to_id, func.count(Case.id))
