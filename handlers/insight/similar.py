@@ -150,6 +150,30 @@ def _related() -> frozenset[tuple[str, str]]:
     return frozenset(pairs)
 
 
+@functools.cache
+def _where_objects() -> frozenset[str]:
+    return frozenset(str(o) for o in load_yaml("problems.yaml").get("where_objects", []))
+
+
+@functools.cache
+def _object_faults() -> dict[str, str]:
+    return {str(k): str(v) for k, v in load_yaml("problems.yaml").get("object_faults", {}).items()}
+
+
+@functools.cache
+def _harm_faults() -> frozenset[str]:
+    return frozenset(str(k) for k in load_yaml("problems.yaml").get("harm_faults", []))
+
+
+def _shared_objects(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """The objects two reports share; one that only says where (楼道) does not count when each
+    names another object too."""
+    shared = a & b
+    if shared and shared <= _where_objects() and (a - shared) and (b - shared):
+        return frozenset()
+    return shared
+
+
 def _object_of(lex: _Lexicon, term: str) -> str:
     found = lex.term_object.get(term)
     if found is not None:
@@ -292,14 +316,23 @@ def wording_score(a: Features, b: Features, lexicon_free: bool = True) -> float:
     return min(1.0, max(dice * 1.6, cos * TUNE["cos"], shared * TUNE["anchor"]))
 
 
+def _stated_faults(f: Features, other: Features) -> frozenset[str]:
+    """Its faults; when it names none and `other` names a harm (noise, smell …), the harm its
+    objects are in themselves (粉尘 is dirt, 油烟 a smell: neither is a machine's noise)."""
+    if f.faults or not other.faults & _harm_faults():
+        return f.faults
+    implied = _object_faults()
+    return frozenset(implied[o] for o in f.objects if o in implied)
+
+
 def problem_score(a: Features, b: Features) -> float:
     """How surely two messages report the same problem, in [0, 1]."""
-    fault = _fault_agreement(a.faults, b.faults)
+    fault = _fault_agreement(_stated_faults(a, b), _stated_faults(b, a))
     # conflicting faults are the lexicon's verdict (水压低 / 水发黄): shared words such as
     # 校车 or 燃气 must not outvote it, so only the plain bigram overlap counts then
     words = wording_score(a, b, lexicon_free=fault > 0.0)
     if a.objects and b.objects:
-        shared = a.objects & b.objects
+        shared = _shared_objects(a.objects, b.objects)
         related = _related()
         if not shared and any((x, y) in related for x in a.objects for y in b.objects):
             obj = TUNE["related"]  # two names of one thing (水沟 / 下水道), less sure
@@ -397,7 +430,7 @@ def _fits_group(new: Features, cand: Candidate) -> bool:
     related one) or none: a loose manhole does not join the dark streetlights' group through
     a member that named no object."""
     group = cand.group_objects
-    if not new.objects or not group or new.objects & group:
+    if not new.objects or not group or _shared_objects(new.objects, group):
         return True
     related = _related()
     return any((x, y) in related for x in new.objects for y in group)

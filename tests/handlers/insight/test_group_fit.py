@@ -87,3 +87,22 @@ def test_dialect_words_are_read_as_mandarin() -> None:
     assert normalise("成日冇水 好嘈") == "天天没水 好吵"
     assert normalise("俺们小区埋汰") == "我们小区脏"
     assert "tap_water" in _a("阳光花园又冇水了").features.objects
+
+
+def test_a_shared_where_object_is_no_shared_problem() -> None:
+    drain = _a("阳光花园下水道堵了 整个楼道一股味").features
+    shed = _a("阳光花园的电动车棚给拆了 电动车只能放楼道里", days=1).features
+    stairs = _a("阳光花园楼道里堆满了杂物 也没人清", days=1).features
+    assert "stairwell" in drain.objects & shed.objects
+    assert problem_score(drain, shed) < 0.25  # each names what is wrong: two problems
+    # a report about the stairwell itself still shares it
+    assert problem_score(shed, stairs) > problem_score(drain, shed)
+
+
+def test_a_harm_object_is_compared_as_that_harm() -> None:
+    noise = _a("阳光花园旁边粮库的烘干机整夜轰隆隆的 睡不着").features
+    dust = _a("阳光花园旁边粮库烘干的时候粉尘扬得到处都是", days=1).features
+    other_dust = _a("阳光花园门口灰尘太大了 车一过全是灰", days=1).features
+    assert dust.faults == frozenset()  # stored as read: no fault named
+    assert problem_score(noise, dust) < Settings().threshold
+    assert problem_score(dust, other_dust) >= Settings().threshold
