@@ -103,7 +103,9 @@ def model_file(cats: CategorySet, cache_dir: Path) -> Path:
     """The cache file of `cats`' model: named by everything the trained model depends on."""
     import sklearn
 
-    key = json.dumps([cats.training(), repr(_PARAMS), sklearn.__version__], ensure_ascii=False)
+    # the model sees the normalised texts, so a change to normalise.yaml is a new model too
+    texts = [(compact(t), c) for t, c in cats.training()]
+    key = json.dumps([texts, repr(_PARAMS), sklearn.__version__], ensure_ascii=False)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
     return cache_dir / f"category-model-{digest}.pickle"
 

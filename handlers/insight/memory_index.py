@@ -32,6 +32,7 @@ class MemoryIndex:
     unplaced: list[_Entry] = field(default_factory=list)  # neither place nor location, by time
     root_at: dict[int, Features] = field(default_factory=dict)
     reporters: dict[int, int] = field(default_factory=dict)
+    group_objects: dict[int, set[str]] = field(default_factory=dict)
 
     def add(self, case_id: int, root_id: int, feats: Features) -> None:
         """Remember a processed case (root_id == case_id for the first of a group)."""
@@ -45,6 +46,9 @@ class MemoryIndex:
         if root_id == case_id:
             self.root_at[root_id] = feats
         self.reporters[root_id] = self.reporters.get(root_id, 0) + 1
+        group = self.group_objects.setdefault(root_id, set())
+        if feats.places:  # as the SQL index knows them: from case_places rows
+            group.update(feats.objects)
 
     def candidates(self, new: Features, cfg: Settings) -> list[Candidate]:
         """Same place or nearby within the recurrence window; anything recent if unplaced."""
@@ -80,6 +84,7 @@ class MemoryIndex:
                 root_at=self.root_at[e.root_id].at,
                 features=e.features,
                 reporters=self.reporters[e.root_id],
+                group_objects=frozenset(self.group_objects[e.root_id]),
             )
             for e in found.values()
             if e.features.at >= since

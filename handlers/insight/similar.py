@@ -68,6 +68,8 @@ class Candidate:
     root_at: datetime
     features: Features
     reporters: int = 1
+    # the objects the group's reports name between them (empty: none, or not known)
+    group_objects: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -101,15 +103,82 @@ def _fault_agreement(a: frozenset[str], b: frozenset[str]) -> float:
     return 0.8 if any((x, y) in pairs for x in a for y in b) else 0.0
 
 
+@dataclass(frozen=True)
+class _Lexicon:
+    objects: re.Pattern[str]  # terms longest first, then the patterns
+    term_object: dict[str, str]
+    patterns: tuple[tuple[re.Pattern[str], str], ...]
+    faults: re.Pattern[str]  # terms longest first
+    term_faults: dict[str, frozenset[str]]
+    false_terms: re.Pattern[str]
+
+
 @functools.cache
-def _lexicon() -> tuple[re.Pattern[str], dict[str, str], dict[str, tuple[str, ...]]]:
+def _lexicon() -> _Lexicon:
     data = load_yaml("problems.yaml")
     term_object = {str(w): k for k, words in data["objects"].items() for w in words}
-    # longest term first at each position: 红绿灯坏了 is a signal, not a street lamp (灯坏)
-    ordered = sorted(term_object, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(w) for w in ordered))
-    faults = {k: tuple(str(w) for w in v) for k, v in data["faults"].items()}
-    return pattern, term_object, faults
+    patterns = tuple(
+        (re.compile(str(p)), k) for k, ps in data.get("object_patterns", {}).items() for p in ps
+    )
+    # longest term first at each position: 红绿灯坏了 is a signal, not a street lamp (灯坏);
+    # the patterns (灯 … 不亮) come last, so a listed term at the same position wins
+    ordered = [re.escape(w) for w in sorted(term_object, key=len, reverse=True)]
+    objects = re.compile("|".join(ordered + [p.pattern for p, _ in patterns]))
+    term_faults: dict[str, set[str]] = {}
+    for k, words in data["faults"].items():
+        for w in words:
+            term_faults.setdefault(str(w), set()).add(k)
+    # faults too are read longest term first and without overlap: 电压低 is not 低 (sag)
+    faults = re.compile("|".join(re.escape(w) for w in sorted(term_faults, key=len, reverse=True)))
+    false = sorted((str(w) for w in data.get("false_terms", [])), key=len, reverse=True)
+    return _Lexicon(
+        objects=objects,
+        term_object=term_object,
+        patterns=patterns,
+        faults=faults,
+        term_faults={k: frozenset(v) for k, v in term_faults.items()},
+        false_terms=re.compile("|".join(re.escape(w) for w in false) or "(?!)"),
+    )
+
+
+@functools.cache
+def _related() -> frozenset[tuple[str, str]]:
+    """Pairs of objects that can name one thing (a village 水沟 and a 下水道)."""
+    pairs: set[tuple[str, str]] = set()
+    for group in load_yaml("problems.yaml").get("related_objects", []):
+        pairs.update((a, b) for a in group for b in group if a != b)
+    return frozenset(pairs)
+
+
+@functools.cache
+def _where_objects() -> frozenset[str]:
+    return frozenset(str(o) for o in load_yaml("problems.yaml").get("where_objects", []))
+
+
+@functools.cache
+def _object_faults() -> dict[str, str]:
+    return {str(k): str(v) for k, v in load_yaml("problems.yaml").get("object_faults", {}).items()}
+
+
+@functools.cache
+def _harm_faults() -> frozenset[str]:
+    return frozenset(str(k) for k in load_yaml("problems.yaml").get("harm_faults", []))
+
+
+def _shared_objects(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
+    """The objects two reports share; one that only says where (楼道) does not count when each
+    names another object too."""
+    shared = a & b
+    if shared and shared <= _where_objects() and (a - shared) and (b - shared):
+        return frozenset()
+    return shared
+
+
+def _object_of(lex: _Lexicon, term: str) -> str:
+    found = lex.term_object.get(term)
+    if found is not None:
+        return found
+    return next(k for p, k in lex.patterns if p.fullmatch(term))
 
 
 @functools.cache
@@ -136,30 +205,31 @@ def _vehicle_verbs() -> tuple[str, ...]:
     return tuple(str(v) for v in load_yaml("problems.yaml").get("vehicle_verbs", []))
 
 
+def _unmasked(text: str) -> str:
+    """`text` with words that only look like a problem term (坑人, 黑心) blanked, same length."""
+    return _lexicon().false_terms.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def _objects(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
-    pattern, term_object, _ = _lexicon()
+    lex = _lexicon()
     verbs = _vehicle_verbs()
+    text = _unmasked(text)
     return frozenset(
-        term_object[m.group(0)]
-        for m in pattern.finditer(text)
+        _object_of(lex, m.group(0))
+        for m in lex.objects.finditer(text)
         if (cuts is None or not wording.straddles(m.start(), m.end(), cuts))
         and not text[max(0, m.start() - 2) : m.start()].endswith(verbs)
     )
 
 
 def _faults(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
-    _, _, faults = _lexicon()
-    return frozenset(k for k, words in faults.items() if any(_found(w, text, cuts) for w in words))
-
-
-def _found(term: str, text: str, cuts: frozenset[int] | None) -> bool:
-    """`term` in `text`, not as a false hit across two words (停电 in 乱停电瓶车)."""
-    at = text.find(term)
-    while at >= 0:
-        if cuts is None or not wording.straddles(at, at + len(term), cuts):
-            return True
-        at = text.find(term, at + 1)
-    return False
+    lex = _lexicon()
+    text = _unmasked(text)
+    found: set[str] = set()
+    for m in lex.faults.finditer(text):
+        if cuts is None or not wording.straddles(m.start(), m.end(), cuts):
+            found |= lex.term_faults[m.group(0)]
+    return frozenset(found)
 
 
 def features(
@@ -230,6 +300,8 @@ TUNE: dict[str, float] = {
     "cat_sure": 0.7,
     "bare_wording": 0.04,
     "bare_factor": 0.85,
+    "related": 0.6,
+    "veto_wording": 0.6,
 }
 
 
@@ -244,18 +316,31 @@ def wording_score(a: Features, b: Features, lexicon_free: bool = True) -> float:
     return min(1.0, max(dice * 1.6, cos * TUNE["cos"], shared * TUNE["anchor"]))
 
 
+def _stated_faults(f: Features, other: Features) -> frozenset[str]:
+    """Its faults; when it names none and `other` names a harm (noise, smell …), the harm its
+    objects are in themselves (粉尘 is dirt, 油烟 a smell: neither is a machine's noise)."""
+    if f.faults or not other.faults & _harm_faults():
+        return f.faults
+    implied = _object_faults()
+    return frozenset(implied[o] for o in f.objects if o in implied)
+
+
 def problem_score(a: Features, b: Features) -> float:
     """How surely two messages report the same problem, in [0, 1]."""
-    fault = _fault_agreement(a.faults, b.faults)
+    fault = _fault_agreement(_stated_faults(a, b), _stated_faults(b, a))
     # conflicting faults are the lexicon's verdict (水压低 / 水发黄): shared words such as
     # 校车 or 燃气 must not outvote it, so only the plain bigram overlap counts then
     words = wording_score(a, b, lexicon_free=fault > 0.0)
     if a.objects and b.objects:
-        shared = a.objects & b.objects
-        if not shared:
+        shared = _shared_objects(a.objects, b.objects)
+        related = _related()
+        if not shared and any((x, y) in related for x in a.objects for y in b.objects):
+            obj = TUNE["related"]  # two names of one thing (水沟 / 下水道), less sure
+        elif not shared:
             return round(0.25 * words, 4)
-        # one shared object is most of the evidence; extra objects on one side weigh little
-        obj = 0.7 + 0.3 * len(shared) / max(len(a.objects), len(b.objects))
+        else:
+            # one shared object is most of the evidence; extra objects on one side weigh little
+            obj = 0.7 + 0.3 * len(shared) / max(len(a.objects), len(b.objects))
     else:
         obj = 0.5  # one side names no object: faults, wording and category decide
     score = 0.45 * obj + 0.25 * fault + 0.30 * words
@@ -298,6 +383,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         place = same_place(new, cand.features, cfg)
         if place is None:
             continue
+        if not _fits_group(new, cand) and wording_score(new, cand.features) < TUNE["veto_wording"]:
+            continue
         days = (new.at - cand.root_at).total_seconds() / 86400
         if days < 0 or days > cfg.recurrence_days:
             continue
@@ -336,6 +423,17 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         if len(sure or hinted) > 1:
             return None
     return best
+
+
+def _fits_group(new: Features, cand: Candidate) -> bool:
+    """A report naming objects joins a group only when the group names one of them (or a
+    related one) or none: a loose manhole does not join the dark streetlights' group through
+    a member that named no object."""
+    group = cand.group_objects
+    if not new.objects or not group or _shared_objects(new.objects, group):
+        return True
+    related = _related()
+    return any((x, y) in related for x in new.objects for y in group)
 
 
 def _unknown_tier(

@@ -126,15 +126,45 @@ class SqlIndex:
                 .limit(_MAX_CANDIDATES)
             )
         )
-        return self._as_candidates(rows)
+        return self._as_candidates(new, rows)
 
-    def _as_candidates(self, rows: list[Any]) -> list[Candidate]:
+    def _group_objects(self, new: Features, rows: list[Any]) -> dict[int, set[str]]:
+        """The objects each group names between them (its main case and the cases matched to
+        it), for the groups where they can matter: the new case names objects and a candidate
+        of the group names none (a candidate naming objects either shares one, and so does its
+        group, or cannot match anyway)."""
+        if not new.objects:
+            return {}
+        roots = sorted(
+            {r.similar_to_id or r.id for r in rows if not (r.insight or {}).get("objects")}
+        )
+        if not roots:
+            return {}
+        objects: dict[int, set[str]] = {}
+        named = CasePlace.object != ""
+        live = Case.status.not_in(_EXCLUDED)
+        # two indexed legs (the main cases by id, the matched ones by similar_to_id)
+        legs = (
+            select(Case.id, CasePlace.object)
+            .join(CasePlace, CasePlace.case_id == Case.id)
+            .where(Case.id.in_(roots), named, live),
+            select(Case.similar_to_id, CasePlace.object)
+            .join(CasePlace, CasePlace.case_id == Case.id)
+            .where(Case.similar_to_id.in_(roots), named, live),
+        )
+        for stmt in legs:
+            for root, obj in self.session.execute(stmt.distinct()).all():
+                if root is not None:
+                    objects.setdefault(root, set()).add(obj)
+        return objects
+
+    def _as_candidates(self, new: Features, rows: list[Any]) -> list[Candidate]:
         roots = {r.similar_to_id or r.id for r in rows}
         root_at = {r.id: r.created_at for r in rows if r.id in roots}
         missing = roots - set(root_at)
         if missing:
             stmt = select(Case.id, Case.created_at).where(Case.id.in_(sorted(missing)))
-            root_at.update(self.session.execute(stmt).tuples())
+            root_at.update((i, at) for i, at in self.session.execute(stmt).all())
         counts = dict(
             self.session.execute(
                 select(Case.similar_to_id, func.count(Case.id))
@@ -142,6 +172,7 @@ class SqlIndex:
                 .group_by(Case.similar_to_id)
             ).all()
         )
+        objects = self._group_objects(new, rows)
         return [
             Candidate(
                 case_id=r.id,
@@ -149,6 +180,7 @@ class SqlIndex:
                 root_at=root_at.get(r.similar_to_id or r.id, r.created_at),
                 features=_features(r),
                 reporters=1 + counts.get(r.similar_to_id or r.id, 0),
+                group_objects=frozenset(objects.get(r.similar_to_id or r.id, ())),
             )
             for r in rows
         ]

@@ -62,10 +62,10 @@ def test_accuracy_on_the_labelled_set() -> None:
     assert macro_f1(truth, predicted) >= 0.88
 
 
-def _tiny_set(word: str, extra: int = 0) -> CategorySet:
+def _tiny_set(word: str, extra: int = 0, tail: str = "") -> CategorySet:
     """Two categories with five examples each (trains in milliseconds); `word` only changes the
-    lexicon, `extra` adds training examples."""
-    lamps = tuple(f"{n}号楼门口的路灯不亮了" for n in range(5 + extra))
+    lexicon, `extra` adds training examples, `tail` is appended to the lamp examples."""
+    lamps = tuple(f"{n}号楼门口的路灯不亮了{tail}" for n in range(5 + extra))
     water = tuple(f"{n}栋的自来水发黄有味道" for n in range(5))
     return build_set(
         base="none",
@@ -100,6 +100,14 @@ def test_warm_up_keeps_the_model_in_the_cache_and_a_later_process_loads_it(
     assert categorise("8栋的自来水又发黄了").category == "供水"
     # one more example is another model, in another file
     assert model_file(_tiny_set("灯杆", extra=1), tmp_path) != path
+
+
+def test_the_cache_file_is_named_by_the_texts_the_model_sees(tmp_path: Path) -> None:
+    # the model is trained on normalised text: what normalisation removes (a sticker) is the
+    # same model, and what it keeps is another one
+    path = model_file(_tiny_set("灯杆"), tmp_path)
+    assert model_file(_tiny_set("灯杆", tail="[捂脸]"), tmp_path) == path
+    assert model_file(_tiny_set("灯杆", tail="好几天"), tmp_path) != path
 
 
 def test_an_unreadable_cache_file_is_trained_again_and_replaced(

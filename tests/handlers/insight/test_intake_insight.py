@@ -130,3 +130,20 @@ def test_unplaced_report_joins_the_estate_its_loose_place_fits(world: World) -> 
         estates = set(session.scalars(select(Place.id).where(Place.kind == "estate")))
     assert set(loose.insight["hints"]) == estates  # stored, for later unplaced reports
     assert loose.similar_to_id == estate and loose.similar_to_id != road
+
+
+def test_object_report_does_not_join_another_objects_group_at_intake(world: World) -> None:
+    # the stored cases say which objects a group names (case_places): a loose manhole does not
+    # join the streetlight group through its report that named no object
+    _places(world)
+    world.enter("s1")
+    world.say("阳光花园的路灯坏了好几天了，晚上黑漆漆的")
+    lamp = world.last_case_id()
+    world.tick(hours=5)
+    world.enter("s1", who="wm-bob")
+    world.say("阳光花园门口这几天一到晚上就黑黑的 走着晃得厉害", who="wm-bob")
+    assert world.case(world.last_case_id()).similar_to_id == lamp
+    world.tick(hours=5)
+    world.enter("s1", who="wm-carol")
+    world.say("阳光花园门口有个井盖松了 车一压哐当哐当的", who="wm-carol")
+    assert world.case(world.last_case_id()).similar_to_id is None

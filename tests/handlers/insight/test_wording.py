@@ -28,13 +28,13 @@ def _match(first: Analysis, new: Analysis) -> Match | None:
 
 def test_the_new_words_are_not_in_the_lexicon() -> None:
     # the premise of these tests: neither side names a lexicon object
-    for text in ("金桂苑楼顶的水箱漏水", "东湖路野猪下山拱了红薯地", "阳光花园的冷却塔整夜嗡嗡"):
+    for text in ("金桂苑7幢的水箱漏水", "东湖路野猪下山拱了红薯地", "阳光花园的冷却塔整夜嗡嗡"):
         assert not _a(text).features.objects
 
 
 def test_unseen_object_shared_by_two_wordings_matches() -> None:
-    first = _a("金桂苑7幢楼顶水箱漏水 顶楼住户天花板天天滴水")
-    second = _a("金桂苑顶楼家里墙面渗水发霉 说是上面的水箱破了", days=1)
+    first = _a("金桂苑7幢的水箱漏水 最上面一层住户天花板天天滴水")
+    second = _a("金桂苑7幢家里墙面渗水发霉 说是上面的水箱破了", days=1)
     match = _match(first, second)
     assert match is not None and match.kind == "same"
 
@@ -47,8 +47,8 @@ def test_unseen_animal_pest_matches() -> None:
 
 
 def test_unseen_problem_at_another_place_stays_apart() -> None:
-    first = _a("金桂苑7幢楼顶水箱漏水 顶楼住户天花板天天滴水")
-    second = _a("翠苑小区7幢楼顶水箱漏水 顶楼住户天花板天天滴水", days=1)
+    first = _a("金桂苑7幢的水箱漏水 最上面一层住户天花板天天滴水")
+    second = _a("翠苑小区7幢的水箱漏水 最上面一层住户天花板天天滴水", days=1)
     assert _match(first, second) is None
 
 
@@ -60,7 +60,7 @@ def test_unseen_problem_after_the_episode_is_a_recurrence() -> None:
 
 
 def test_another_unseen_problem_at_the_same_place_stays_apart() -> None:
-    first = _a("金桂苑7幢楼顶水箱漏水 顶楼住户天花板天天滴水")
+    first = _a("金桂苑7幢的水箱漏水 最上面一层住户天花板天天滴水")
     other = _a("金桂苑的快递柜被人占满 放了杂物也不清", days=1)
     assert _match(first, other) is None
 
@@ -94,8 +94,8 @@ def test_lexicon_term_inside_two_words_is_no_hit() -> None:
 
 def test_words_are_stored_and_score_without_them() -> None:
     # cases stored before this change have no words: the score still works on bigrams
-    a = _a("金桂苑7幢楼顶水箱漏水 顶楼住户天花板天天滴水")
-    b = _a("金桂苑顶楼家里墙面渗水发霉 说是上面的水箱破了", days=1)
+    a = _a("金桂苑7幢的水箱漏水 最上面一层住户天花板天天滴水")
+    b = _a("金桂苑7幢家里墙面渗水发霉 说是上面的水箱破了", days=1)
     assert "水箱" in a.features.words
     old = features(a.normalised, a.resolution, a.features.at)
     bare = type(old)(**{**old.__dict__, "words": frozenset()})
@@ -103,7 +103,7 @@ def test_words_are_stored_and_score_without_them() -> None:
 
 
 def test_generic_fault_classes_read_unlisted_objects() -> None:
-    assert "leak" in _a("金桂苑楼顶水箱漏水").features.faults
+    assert "leak" in _a("金桂苑的水箱漏水").features.faults
     assert "cold" in _a("东湖新村活动室的空调不制热").features.faults
     assert "refused" in _a("县养老中心说失智老人不能入住").features.faults
 
