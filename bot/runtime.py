@@ -72,7 +72,9 @@ def build_runtime(
     from bot.insight_config import install_categories
 
     install_categories(settings)  # the deployment's category set, for every job of the process
-    engine = make_engine(settings.database_url)
+    # the web pings every pooled connection before use: a page must not fail once after a
+    # database restart; workers ping only after an idle spell (storage.db.IDLE_PING_SECONDS)
+    engine = make_engine(settings.database_url, pool_pre_ping=web)
     if migrate_db if migrate_db is not None else not settings.database.url:
         # the embedded default migrates itself; gunicorn's workers start together: one at a time
         with locked(settings.var_dir / "migrate.lock"):

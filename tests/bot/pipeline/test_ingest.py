@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -165,7 +166,7 @@ def test_insert_on_a_connection_the_server_dropped_is_retried_on_a_fresh_one(rt:
     from sqlalchemy import event, text
 
     from bot.pipeline.ingest import ack_engine
-    from storage.db import is_postgres
+    from storage.db import IDLE_PING_SECONDS, is_postgres
 
     if not is_postgres(rt.engine):
         pytest.skip("SQLite connections are not dropped by a server")
@@ -180,5 +181,6 @@ def test_insert_on_a_connection_the_server_dropped_is_retried_on_a_fresh_one(rt:
     invalidated: list[object] = []
     event.listen(ack_engine(rt), "invalidate", lambda *args: invalidated.append(args))
     assert ingest(rt, source=SOURCE, key="after", payload="x")
+    time.sleep(IDLE_PING_SECONDS)  # the test's own pooled connections are pinged after a rest
     assert len(_inbox_rows(rt, "after")) == 1
     assert len(invalidated) == 1  # the dead connection was seen, dropped and replaced
