@@ -346,9 +346,10 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         )
     total = sum(used.values())
     parts = ", ".join(f"{k} {1000 * v / rows:.1f}" for k, v in used.items())
+    cpus = os.cpu_count() or 1
     print(
         f"   CPU per event (ms): {parts}; total {1000 * total / rows:.1f} "
-        f"→ {os.cpu_count()} CPUs allow at most {(os.cpu_count() or 1) * rows / total:.0f} events/s",
+        f"→ {cpus} CPUs allow at most {cpus * rows / total:.0f} events/s",
         flush=True,
     )
     return rate
