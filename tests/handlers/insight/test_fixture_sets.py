@@ -37,8 +37,10 @@ SETS = [
     "fresh8",
     "fresh9",
     "fresh10",
+    "fresh11",
+    "fresh12",
 ]
-BLIND = ["fresh4", "fresh5", "fresh7", "fresh8", "fresh9", "fresh10"]
+BLIND = ["fresh4", "fresh5", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12"]
 
 
 @pytest.mark.parametrize("which", SETS)
