@@ -29,6 +29,7 @@ from handlers.insight.places import Gazetteer  # noqa: E402
 from handlers.insight.similar import (  # noqa: E402
     Settings,
     category_bonus,
+    place_bonus,
     problem_score,
     same_place,
     wording_score,
@@ -62,7 +63,7 @@ def classify(a: Analysis, b: Analysis, cfg: Settings, merged: bool) -> tuple[str
     days = abs((fa.at - fb.at).total_seconds()) / 86400
     score = problem_score(fa, fb)
     if place in ("place", "near"):
-        score += category_bonus(fa, fb)
+        score += category_bonus(fa, fb) + place_bonus(fa, fb)
     info = {
         "place": place,
         "days": round(days, 1),

@@ -232,6 +232,20 @@ def _faults(text: str, cuts: frozenset[int] | None = None) -> frozenset[str]:
     return frozenset(found)
 
 
+@functools.cache
+def _fault_objects() -> dict[str, frozenset[str]]:
+    data = load_yaml("problems.yaml").get("fault_objects", {})
+    return {str(k): frozenset(str(o) for o in v) for k, v in data.items()}
+
+
+def _scoped(faults: frozenset[str], objects: frozenset[str]) -> frozenset[str]:
+    """`faults` less those that none of the named objects can have (a gas supply does not sag)."""
+    if not objects:
+        return faults
+    scope = _fault_objects()
+    return frozenset(f for f in faults if f not in scope or scope[f] & objects)
+
+
 def features(
     text: str,
     resolution: Resolution,
@@ -254,13 +268,14 @@ def features(
     grams = frozenset(
         part[i : i + 2] for part in core.split() for i in range(max(len(part) - 1, 0))
     )
+    objects = _objects(flat, cuts)
     return Features(
         at=at,
         places=resolution.mentioned,
         lat=lat,
         lng=lng,
-        objects=_objects(flat, cuts),
-        faults=_faults(flat, cuts),
+        objects=objects,
+        faults=_scoped(_faults(flat, cuts), objects),
         grams=grams,
         category=category,
         words=wording.content_words(asked),
@@ -302,6 +317,8 @@ TUNE: dict[str, float] = {
     "bare_factor": 0.85,
     "related": 0.6,
     "veto_wording": 0.6,
+    "place_cat": 0.08,  # most the unknown-problem bonus adds at one place
+    "place_cat_w": 0.4,  # … as this much more weight on the wording
 }
 
 
@@ -369,6 +386,19 @@ def category_bonus(a: Features, b: Features) -> float:
     return round(TUNE["cat"] * max(0.0, min(a.confidence, b.confidence) - TUNE["cat_floor"]), 4)
 
 
+def place_bonus(a: Features, b: Features) -> float:
+    """At one place, one predicted category, neither side naming a known object and no
+    conflicting fault: the lexicon cannot compare the problems, so their own wording counts
+    more (冰溜子 / 结冰 on one street, 没大夫 / 值班 at one clinic)."""
+    if a.category is None or a.category != b.category:
+        return 0.0
+    if a.objects or b.objects:
+        return 0.0  # a known object decides (shared, or two things: the other-problem trap)
+    if _fault_agreement(_stated_faults(a, b), _stated_faults(b, a)) == 0.0:
+        return 0.0  # conflicting faults (水压低 / 水发黄): two problems
+    return min(TUNE["place_cat"], TUNE["place_cat_w"] * wording_score(a, b))
+
+
 def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) -> Match | None:
     """The group this message belongs to, or the case it recurs, or None.
 
@@ -390,7 +420,7 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
             continue
         score = problem_score(new, cand.features)
         if place in ("place", "near"):
-            score += category_bonus(new, cand.features)
+            score += category_bonus(new, cand.features) + place_bonus(new, cand.features)
         in_episode = days <= cfg.episode_days
         if place == "unknown":
             tier = _unknown_tier(new, cand.features, score, in_episode, cfg)
