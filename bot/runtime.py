@@ -42,7 +42,7 @@ class Runtime:
     def now(self, session: Session | None = None) -> datetime:
         """The service clock: wall time plus the sandbox's fast-forward offset."""
         offset = clock_offset(session) if session is not None else self._offset_fresh()
-        return datetime.now(UTC) + timedelta(seconds=offset)
+        return _ahead_by(offset)
 
     def _offset_fresh(self) -> float:
         with self.sessions() as session:
@@ -62,7 +62,11 @@ def clock_offset_column() -> ScalarSelect[str]:
 
 def service_time(offset: str | None) -> datetime:
     """The service clock for a stored offset value (see `clock_offset_column`)."""
-    return datetime.now(UTC) + timedelta(seconds=float(offset) if offset else 0.0)
+    return _ahead_by(float(offset) if offset else 0.0)
+
+
+def _ahead_by(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
 def build_runtime(

@@ -127,9 +127,15 @@ def insert_unless_present(session: Session, model: type[M], values: dict[str, An
     One INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint to catch the duplicate, which
     cost two round trips on every event.
     """
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = module.insert(model).values(**values).on_conflict_do_nothing().returning(model)
+    insert = upsert_insert(session.get_bind().dialect.name)
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(model)
     return session.scalars(stmt).one_or_none()
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The dialect's `insert` construct, which has `on_conflict_do_nothing` (PostgreSQL or
+    SQLite)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -27,10 +27,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.db import relax_commit
+from storage.db import relax_commit, upsert_insert
 from storage.models import InboxItem
 from storage.timeutil import utcnow
 
@@ -152,10 +151,9 @@ def _insert_statement(dialect: str) -> Insert:
     and a fresh cache key) cost more CPU than the insert itself on the ack path."""
     stmt = _INSERTS.get(dialect)
     if stmt is None:
-        module = postgresql if dialect == "postgresql" else sqlite
         table = InboxItem.__table__
         stmt = _INSERTS[dialect] = (
-            module.insert(table)
+            upsert_insert(dialect)(table)
             .values({name: bindparam(name) for name in _INSERT_PARAMS})
             .on_conflict_do_nothing()  # any unique key: (source, key) or the nonce
             .returning(table.c.id)
