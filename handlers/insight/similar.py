@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from handlers.insight import wording
+from handlers.insight import pair_model, wording
 from handlers.insight.data_files import load_yaml
 from handlers.insight.places import Resolution, distance_m
 
@@ -28,10 +28,10 @@ class Settings:
     episode_days: float = 10.0
     recurrence_days: float = 365.0
     near_m: float = 100.0
-    threshold: float = 0.42  # same place, score at least this: the same problem
+    # same place: the pair model's probability that accepts (None: the model's own, 0.5)
+    threshold: float | None = None
     threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
     threshold_hinted: float = 0.45  # the same, but its loose place (我们小区) fits the other's
-    adjacent_margin: float = 0.1  # a road and a landmark beside it: surer of the problem
 
 
 @dataclass(frozen=True)
@@ -322,15 +322,22 @@ TUNE: dict[str, float] = {
 }
 
 
+def _dice(a: Features, b: Features) -> float:
+    return 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams)) if a.grams or b.grams else 0.0
+
+
+def _combined(dice: float, cos: float, shared: float) -> float:
+    return min(1.0, max(dice * 1.6, cos * TUNE["cos"], shared * TUNE["anchor"]))
+
+
 def wording_score(a: Features, b: Features, lexicon_free: bool = True) -> float:
     """How alike the two messages' own words are, in [0, 1]: bigram Dice, and unless
     `lexicon_free` is off, IDF cosine and the rarest shared word (no problem lexicon needed)."""
-    dice = 2 * len(a.grams & b.grams) / (len(a.grams) + len(b.grams)) if a.grams or b.grams else 0.0
+    dice = _dice(a, b)
     if not lexicon_free:
         return min(1.0, dice * 1.6)
     cos = wording.similarity(a.grams, a.words, b.grams, b.words)
-    shared = wording.anchor(a.words, b.words)
-    return min(1.0, max(dice * 1.6, cos * TUNE["cos"], shared * TUNE["anchor"]))
+    return _combined(dice, cos, wording.anchor(a.words, b.words))
 
 
 def _stated_faults(f: Features, other: Features) -> frozenset[str]:
@@ -399,6 +406,82 @@ def place_bonus(a: Features, b: Features) -> float:
     return min(TUNE["place_cat"], TUNE["place_cat_w"] * wording_score(a, b))
 
 
+BARE_WORDING = 0.2  # wording below this, with nothing else shared, is no evidence at all
+
+
+def pair_features(new: Features, old: Features, place: str) -> dict[str, float]:
+    """The evidence `pair_model` weighs for two reports at one place (`same_place`'s kind)."""
+    fault = _fault_agreement(_stated_faults(new, old), _stated_faults(old, new))
+    both = bool(new.objects and old.objects)
+    shared = bool(_shared_objects(new.objects, old.objects))
+    related = any((x, y) in _related() for x in new.objects for y in old.objects)
+    sure = min(new.confidence or 0.0, old.confidence or 0.0)
+    agree = new.category is not None and new.category == old.category
+    dice = _dice(new, old)
+    cos = wording.similarity(new.grams, new.words, old.grams, old.words)
+    anchor = wording.anchor(new.words, old.words)
+    words = _combined(dice, cos, anchor)
+    unshared = not (both and shared) and fault != 1.0
+    return {
+        "obj_shared": float(both and shared),
+        "obj_related": float(both and not shared and related),
+        "obj_disjoint": float(both and not shared and not related),
+        "obj_one": float(bool(new.objects) != bool(old.objects)),
+        "fault_shared": float(fault == 1.0),
+        "fault_compatible": float(fault == 0.8),
+        "fault_conflict": float(fault == 0.0),
+        "wording": words,
+        "cosine": cos,
+        "anchor": anchor,
+        "dice": dice,
+        "same_category": sure if agree else 0.0,
+        "other_category": 0.0 if agree else sure,
+        "near": float(place == "near"),
+        "adjacent": float(place == "adjacent"),
+        # trained on pairs within one episode: a recurrence months later is judged as if at
+        # its end, by the problem, not by the months between
+        "days": min(1.0, abs((new.at - old.at).total_seconds()) / 86400 / 10),
+        "same_object_other_fault": float(both and shared and fault == 0.0),
+        "bare": float(unshared) * max(0.0, 1.0 - words / BARE_WORDING),
+    }
+
+
+PLACED = ("place", "near", "adjacent")
+SAME_THING_WORDING = 0.6  # one object, conflicting faults: only wording this alike outvotes
+
+
+def ruled_apart(values: dict[str, float]) -> bool:
+    """insight.md's rule before any weighing: one thing with another fault (水压低 / 水发黄)
+    is another case, unless the two are worded nearly alike (the lexicon misread a fault)."""
+    return bool(values["same_object_other_fault"]) and values["wording"] < SAME_THING_WORDING
+
+
+def placed_probability(new: Features, old: Features, place: str) -> float | None:
+    """P(same problem) of two reports at one place, by the shipped pair model; 0 for one object
+    with conflicting faults; None when both name objects and none is shared or related: two
+    problems (the SQL index does not even fetch such a case, so it must not weigh in a group's
+    mean either)."""
+    values = pair_features(new, old, place)
+    if values["obj_disjoint"]:
+        return None
+    if ruled_apart(values):
+        return 0.0
+    return round(pair_model.shipped().probability(values), 4)
+
+
+def _group_means(
+    candidates: list[Candidate], probabilities: dict[int, float | None]
+) -> dict[int, float]:
+    """Per group, the mean probability over its reports at this place: a report joins a group
+    it is like on the whole, not one whose single vaguest member it happens to resemble."""
+    found: dict[int, list[float]] = {}
+    for cand in candidates:
+        p = probabilities.get(cand.case_id)
+        if p is not None:
+            found.setdefault(cand.root_id, []).append(p)
+    return {root: sum(ps) / len(ps) for root, ps in found.items()}
+
+
 def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) -> Match | None:
     """The group this message belongs to, or the case it recurs, or None.
 
@@ -409,8 +492,16 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
     # groups an unplaced message could join: sure (score ≥ threshold_no_place) and, only
     # when no group is sure, those its loose place fits at threshold_hinted
     unknown_roots: tuple[set[int], set[int]] = (set(), set())
-    for cand in candidates:
-        place = same_place(new, cand.features, cfg)
+    found = list(candidates)
+    places = [same_place(new, cand.features, cfg) for cand in found]
+    probabilities = {
+        cand.case_id: placed_probability(new, cand.features, place)
+        for cand, place in zip(found, places, strict=True)
+        if place in PLACED
+    }
+    means = _group_means(found, probabilities)
+    threshold = cfg.threshold or pair_model.shipped().threshold
+    for cand, place in zip(found, places, strict=True):
         if place is None:
             continue
         if not _fits_group(new, cand) and wording_score(new, cand.features) < TUNE["veto_wording"]:
@@ -418,9 +509,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         days = (new.at - cand.root_at).total_seconds() / 86400
         if days < 0 or days > cfg.recurrence_days:
             continue
-        score = problem_score(new, cand.features)
-        if place in ("place", "near"):
-            score += category_bonus(new, cand.features) + place_bonus(new, cand.features)
+        placed = probabilities.get(cand.case_id, 0.0) if place in PLACED else None
+        score = problem_score(new, cand.features) if placed is None else (placed or 0.0)
         in_episode = days <= cfg.episode_days
         if place == "unknown":
             tier = _unknown_tier(new, cand.features, score, in_episode, cfg)
@@ -429,8 +519,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
             unknown_roots[tier].add(cand.root_id)
         elif place == "adjacent" and not new.objects & cand.features.objects:
             continue  # beside the named place: only the same named object (this pothole)
-        elif score < cfg.threshold + (cfg.adjacent_margin if place == "adjacent" else 0.0):
-            continue
+        elif score < threshold or means.get(cand.root_id, 0.0) < threshold:
+            continue  # unlike this report, or unlike its group on the whole
         kind = "same" if in_episode else "recurrence"
         rank = (place != "unknown", kind == "same", score, -days)
         if best is None or rank > _rank(best):

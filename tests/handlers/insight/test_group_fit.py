@@ -9,14 +9,18 @@ from datetime import datetime, timedelta, timezone
 from handlers.insight.analysis import Analysis, analyse
 from handlers.insight.memory_index import MemoryIndex
 from handlers.insight.normalise import normalise
+from handlers.insight.pair_model import shipped
 from handlers.insight.similar import (
     Candidate,
     Settings,
     best_match,
+    placed_probability,
     problem_score,
     wording_score,
 )
 from tests.handlers.insight.support import gazetteer
+
+ACCEPT = shipped().threshold  # what the pair model needs at one place
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 G = gazetteer()
@@ -39,7 +43,8 @@ def _candidate(group_objects: frozenset[str]) -> Candidate:
 def test_object_report_does_not_join_another_objects_group_through_a_vague_member() -> None:
     new = _a(MANHOLE, days=1).features
     cfg = Settings()
-    assert problem_score(new, _a(VAGUE).features) >= cfg.threshold  # alone, the pair passes
+    # alone, the pair passes
+    assert (placed_probability(new, _a(VAGUE).features, "place") or 0.0) >= ACCEPT
     assert wording_score(new, _a(VAGUE).features) < 0.6
     # the vague report joined the streetlight group: the manhole is another problem
     assert best_match(new, [_candidate(frozenset({"streetlight"}))], cfg) is None
@@ -79,8 +84,8 @@ def test_related_objects_are_a_weaker_shared_object() -> None:
     ditch = _a("阳光花园门口的水沟堵了 臭得很").features
     drain = _a("阳光花园门口下水道堵了 一股臭味", days=1).features
     lamp = _a("阳光花园门口路灯堵了 臭得很").features
-    assert problem_score(ditch, drain) >= Settings().threshold
-    assert problem_score(ditch, lamp) < Settings().threshold
+    assert (placed_probability(drain, ditch, "place") or 0.0) >= ACCEPT
+    assert (placed_probability(lamp, ditch, "place") or 0.0) < ACCEPT
 
 
 def test_dialect_words_are_read_as_mandarin() -> None:
@@ -104,5 +109,5 @@ def test_a_harm_object_is_compared_as_that_harm() -> None:
     dust = _a("阳光花园旁边粮库烘干的时候粉尘扬得到处都是", days=1).features
     other_dust = _a("阳光花园门口灰尘太大了 车一过全是灰", days=1).features
     assert dust.faults == frozenset()  # stored as read: no fault named
-    assert problem_score(noise, dust) < Settings().threshold
-    assert problem_score(dust, other_dust) >= Settings().threshold
+    assert (placed_probability(dust, noise, "place") or 0.0) < ACCEPT
+    assert (placed_probability(other_dust, dust, "place") or 0.0) >= ACCEPT

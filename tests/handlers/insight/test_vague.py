@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.insight.analysis import analyse
 from handlers.insight.normalise import normalise
+from handlers.insight.pair_model import shipped
 from handlers.insight.places import Gazetteer, PlaceInfo
 from handlers.insight.similar import (
     Candidate,
@@ -15,6 +16,7 @@ from handlers.insight.similar import (
     Settings,
     best_match,
     features,
+    placed_probability,
     problem_score,
 )
 from tests.handlers.insight.support import place_id
@@ -148,7 +150,12 @@ def test_compatible_faults_alone_with_no_wording_alike_do_not_match() -> None:
     # 垂下来 (sag) and 断了 (broken) are compatible; nothing else is alike
     cable = features(normalise("那根光纤线垂下来了"), G.resolve(""), T0)
     rail = features(normalise("那座小桥的栏杆断了一截"), G.resolve(""), T0)
-    assert problem_score(cable, rail) < Settings().threshold
+    assert problem_score(cable, rail) < Settings().threshold_no_place
+    # at one place, with their predicted categories, the pair model keeps them apart too
+    cable, rail = (
+        analyse(G, t, T0).features for t in ("那根光纤线垂下来了", "那座小桥的栏杆断了一截")
+    )
+    assert (placed_probability(rail, cable, "place") or 0.0) < shipped().threshold
 
 
 def test_the_writers_vehicle_is_not_the_problem_object() -> None:
