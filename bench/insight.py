@@ -1,7 +1,7 @@
 """Benchmark of 民情大脑 on the labelled fixture sets, and its cost at intake.
 
 For each set (tests/fixtures/insight/main, /holdout, /handwritten, /fresh2, and the blind
-/fresh4 to /fresh12): a fresh database, its gazetteer imported with the directory importer,
+/fresh4 to /fresh14): a fresh database, its gazetteer imported with the directory importer,
 then the batch (the code path of `lianxin insight cluster`) with and without the messages'
 locations. Prints pairwise precision/recall/F1, false merges per trap kind, category accuracy
 and macro-F1, place accuracy.
@@ -63,6 +63,8 @@ SETS = (
     "fresh10",
     "fresh11",
     "fresh12",
+    "fresh13",
+    "fresh14",
 )
 
 

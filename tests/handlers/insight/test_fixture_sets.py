@@ -39,8 +39,21 @@ SETS = [
     "fresh10",
     "fresh11",
     "fresh12",
+    "fresh13",
+    "fresh14",
 ]
-BLIND = ["fresh4", "fresh5", "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12"]
+BLIND = [
+    "fresh4",
+    "fresh5",
+    "fresh7",
+    "fresh8",
+    "fresh9",
+    "fresh10",
+    "fresh11",
+    "fresh12",
+    "fresh13",
+    "fresh14",
+]
 
 
 @pytest.mark.parametrize("which", SETS)
