@@ -1,16 +1,20 @@
-"""Shared by the bench scripts: throwaway databases, free ports, gunicorn, CPU accounting."""
+"""Shared by the bench scripts: throwaway databases, free ports, gunicorn, CPU accounting, the
+labelled insight sets."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import requests
 from sqlalchemy import create_engine, text
@@ -23,6 +27,9 @@ if str(ROOT) not in sys.path:
 
 from storage import migrate  # noqa: E402
 from storage.db import make_engine  # noqa: E402
+
+if TYPE_CHECKING:
+    from handlers.insight.places import Gazetteer
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -126,3 +133,29 @@ def gunicorn(
 def load_line() -> str:
     """How busy the machine was (other work shows in the latency)."""
     return "load average (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+INSIGHT_FIXTURES = ROOT / "tests" / "fixtures" / "insight"
+
+
+def insight_labelled(which: str) -> list[dict[str, Any]]:
+    """The labelled lines of one insight set (tests/fixtures/insight/<which>/messages.jsonl)."""
+    lines = (INSIGHT_FIXTURES / which / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def insight_gazetteer(which: str) -> Gazetteer:
+    """One insight set's places, imported into a throwaway SQLite database and loaded."""
+    from handlers.insight.gazetteer import load_gazetteer
+    from storage.db import make_session_factory
+    from storage.directory import import_directory
+
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp(prefix='lianxin-insight-')}/q.db")
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        import_directory(session, INSIGHT_FIXTURES / which / "places.yaml")
+    with sessions() as session:
+        gazetteer = load_gazetteer(session)
+    engine.dispose()
+    return gazetteer

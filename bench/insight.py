@@ -17,7 +17,6 @@ as a new case (analyse + indexed candidate query + store), rolled back after eac
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -34,6 +33,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from bench.common import insight_labelled  # noqa: E402
 from handlers.context import HandlerContext  # noqa: E402
 from handlers.insight import annotate_case  # noqa: E402
 from handlers.insight.analysis import analyse  # noqa: E402
@@ -102,18 +102,13 @@ def _sessions(url: str) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def _labelled(which: str) -> list[dict[str, Any]]:
-    lines = (FIXTURES / which / "messages.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 def quality(which: str, sessions: sessionmaker[Session]) -> None:
     """Figures of one labelled set, with and without locations."""
     with sessions.begin() as session:
         import_directory(session, FIXTURES / which / "places.yaml")
     with sessions() as session:
         gazetteer = load_gazetteer(session)
-    rows = _labelled(which)
+    rows = insight_labelled(which)
     groups = len({r["group"] for r in rows})
     multi = sum(1 for g in {r["group"] for r in rows} if sum(r["group"] == g for r in rows) > 1)
     located = sum(1 for r in rows if r.get("lat") is not None)
@@ -148,7 +143,7 @@ def quality(which: str, sessions: sessionmaker[Session]) -> None:
 def intake_cost(sessions: sessionmaker[Session], open_cases: int, seed: int = 7) -> None:
     """Milliseconds `annotate_case` adds per message with `open_cases` open cases stored."""
     rng = random.Random(seed)
-    rows = _labelled("main")
+    rows = insight_labelled("main")
     now = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
     with sessions.begin() as session:
         import_directory(session, FIXTURES / "main" / "places.yaml")

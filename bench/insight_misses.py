@@ -10,9 +10,7 @@ resolved to, the time apart, the problem score and its parts, the categories.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from collections import Counter
 from datetime import datetime
 from itertools import combinations
@@ -22,34 +20,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import insight_gazetteer, insight_labelled  # noqa: E402
 from handlers.insight.analysis import Analysis, analyse  # noqa: E402
 from handlers.insight.cluster import InputMessage, cluster  # noqa: E402
-from handlers.insight.gazetteer import load_gazetteer  # noqa: E402
+from handlers.insight.pair_model import shipped  # noqa: E402
 from handlers.insight.places import Gazetteer  # noqa: E402
 from handlers.insight.similar import (  # noqa: E402
+    PLACED,
     Settings,
-    category_bonus,
-    place_bonus,
+    placed_probability,
     problem_score,
     same_place,
     wording_score,
 )
-from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.directory import import_directory  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures" / "insight"
-
-
-def _gazetteer(which: str) -> Gazetteer:
-    folder = Path(tempfile.mkdtemp(prefix="lianxin-misses-"))
-    engine = make_engine(f"sqlite:///{folder / 'q.db'}")
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
-    with sessions.begin() as session:
-        import_directory(session, FIXTURES / which / "places.yaml")
-    with sessions() as session:
-        return load_gazetteer(session)
 
 
 def _names(g: Gazetteer, ids: frozenset[int]) -> str:
@@ -61,9 +44,12 @@ def classify(a: Analysis, b: Analysis, cfg: Settings, merged: bool) -> tuple[str
     fa, fb = a.features, b.features
     place = same_place(fa, fb, cfg)
     days = abs((fa.at - fb.at).total_seconds()) / 86400
-    score = problem_score(fa, fb)
-    if place in ("place", "near"):
-        score += category_bonus(fa, fb) + place_bonus(fa, fb)
+    # as best_match decides: the pair model at a known place, the hand score elsewhere
+    if place in PLACED:
+        probability = placed_probability(fa, fb, place)
+        score, threshold = (probability or 0.0), shipped().threshold
+    else:
+        score, threshold = problem_score(fa, fb), cfg.threshold_no_place
     info = {
         "place": place,
         "days": round(days, 1),
@@ -83,7 +69,7 @@ def classify(a: Analysis, b: Analysis, cfg: Settings, merged: bool) -> tuple[str
         return "places differ", info
     if days > cfg.episode_days:
         return "time window", info
-    if score < cfg.threshold:
+    if score < threshold:
         if a.category.category != b.category.category:
             return "wording below threshold + category disagrees", info
         return "wording below threshold", info
@@ -92,8 +78,8 @@ def classify(a: Analysis, b: Analysis, cfg: Settings, merged: bool) -> tuple[str
 
 def run(which: str, locations: bool, summary: bool) -> Counter[str]:
     """Print misses and false merges of a set; return counts by class."""
-    g = _gazetteer(which)
-    rows = [json.loads(x) for x in (FIXTURES / which / "messages.jsonl").read_text().splitlines()]
+    g = insight_gazetteer(which)
+    rows = insight_labelled(which)
     msgs = [
         InputMessage(
             r["id"],

@@ -7,8 +7,8 @@ recurrence are left out (the same problem, but another episode), and so are pair
 decides before the model (`placed_probability`: unrelated objects; one object, other faults).
 A pair with another problem's trap report weighs `TRAP_WEIGHT`. The fitted coefficients are
 written to `handlers/insight/data/pair_model.yaml` with `--write`; the pair-level precision,
-recall and F1 of the model and of the hand-weighted score are printed for every set, so the
-held-out sets (not trained on) show what the model adds on wording it has not seen.
+recall and F1 of the model are printed for every set, so the held-out sets (not trained on)
+show how it does on wording it has not seen.
 
     .venv/bin/python bench/insight_pair_model.py            # fit and print, write nothing
     .venv/bin/python bench/insight_pair_model.py --write    # and ship the coefficients
@@ -17,9 +17,7 @@ held-out sets (not trained on) show what the model adds on wording it has not se
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,24 +29,17 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from bench.common import INSIGHT_FIXTURES, insight_gazetteer, insight_labelled  # noqa: E402
 from handlers.insight.analysis import analyse  # noqa: E402
-from handlers.insight.gazetteer import load_gazetteer  # noqa: E402
 from handlers.insight.pair_model import FEATURES  # noqa: E402
-from handlers.insight.places import Gazetteer  # noqa: E402
 from handlers.insight.similar import (  # noqa: E402
+    PLACED,
     Settings,
-    category_bonus,
     pair_features,
-    place_bonus,
-    problem_score,
     ruled_apart,
     same_place,
 )
-from storage import migrate  # noqa: E402
-from storage.db import make_engine, make_session_factory  # noqa: E402
-from storage.directory import import_directory  # noqa: E402
 
-FIXTURES = ROOT / "tests" / "fixtures" / "insight"
 MODEL = ROOT / "handlers" / "insight" / "data" / "pair_model.yaml"
 TRAIN = (
     "main", "holdout", "handwritten", "fresh2", "fresh3", "dev4", "fresh4", "fresh5",
@@ -59,37 +50,23 @@ C = 1.0  # L2 strength of scikit-learn's default; the features are few and in [0
 # a false merge of another problem at the place costs more than a missed pair: weigh those
 # (2 against 1: figures in docs/insight.md, "Pair model")
 TRAP_WEIGHT = 2.0
-HAND_THRESHOLD = 0.42  # what problem_score + bonuses needed before the model
 
 
 @dataclass(frozen=True)
 class Pairs:
-    """One set's examples: feature rows, labels, and the hand-weighted verdicts."""
+    """One set's examples: feature rows, labels, and their weights in the fit."""
 
     x: np.ndarray
     y: np.ndarray
-    hand: np.ndarray
     weight: np.ndarray
-
-
-def _gazetteer(which: str) -> Gazetteer:
-    folder = Path(tempfile.mkdtemp(prefix="lianxin-pairs-"))
-    engine = make_engine(f"sqlite:///{folder / 'q.db'}")
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
-    with sessions.begin() as session:
-        import_directory(session, FIXTURES / which / "places.yaml")
-    with sessions() as session:
-        return load_gazetteer(session)
 
 
 def pairs(which: str) -> Pairs:
     """The examples of one labelled set, both modes."""
     cfg = Settings()
-    gazetteer = _gazetteer(which)
-    lines = (FIXTURES / which / "messages.jsonl").read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
-    xs, ys, hand, weight = [], [], [], []
+    gazetteer = insight_gazetteer(which)
+    rows = insight_labelled(which)
+    xs, ys, weight = [], [], []
     for located in (False, True):
         seen = []
         for r in rows:
@@ -102,7 +79,7 @@ def pairs(which: str) -> Pairs:
                 if (new.at - old.at).total_seconds() > cfg.episode_days * 86400:
                     continue
                 place = same_place(new, old, cfg)
-                if place not in ("place", "near", "adjacent"):
+                if place not in PLACED:
                     continue
                 same = ra["group"] == rb["group"]
                 if not same and "later" in (ra.get("trap"), rb.get("trap")):
@@ -114,14 +91,9 @@ def pairs(which: str) -> Pairs:
                 ys.append(same)
                 trap = "other_problem" in (ra.get("trap"), rb.get("trap"))
                 weight.append(TRAP_WEIGHT if trap and not same else 1.0)
-                score = problem_score(new, old)
-                if place != "adjacent":
-                    score += category_bonus(new, old) + place_bonus(new, old)
-                hand.append(score >= HAND_THRESHOLD)
     return Pairs(
         np.array(xs, dtype=float),
         np.array(ys, dtype=bool),
-        np.array(hand, dtype=bool),
         np.array(weight, dtype=float),
     )
 
@@ -140,7 +112,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write data/pair_model.yaml")
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
-    data = {s: pairs(s) for s in (*TRAIN, *HELD_OUT) if (FIXTURES / s).is_dir()}
+    data = {s: pairs(s) for s in (*TRAIN, *HELD_OUT) if (INSIGHT_FIXTURES / s).is_dir()}
     x = np.vstack([data[s].x for s in TRAIN])
     y = np.concatenate([data[s].y for s in TRAIN])
     w = np.concatenate([data[s].weight for s in TRAIN])
@@ -151,10 +123,7 @@ def main() -> None:
     for name, d in data.items():
         seen = "trained" if name in TRAIN else "held out"
         verdict = model.predict_proba(d.x)[:, 1] >= args.threshold
-        print(
-            f"{name:12} {seen:8} {len(d.y):5} pairs  model {_prf(d.y, verdict)}"
-            f"   hand {_prf(d.y, d.hand)}"
-        )
+        print(f"{name:12} {seen:8} {len(d.y):5} pairs  model {_prf(d.y, verdict)}")
     if args.write:
         doc = {
             "trained_on": list(TRAIN),

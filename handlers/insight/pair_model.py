@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from handlers.insight.data_files import load_yaml
 
+# `pair_features` also gives obj_disjoint (both name objects, none shared or related): a rule
+# decides those pairs before the model, so it is no feature of it
 FEATURES = (
     "obj_shared",  # both name objects and share one
     "obj_related",  # both name objects, none shared, two names of one thing (水沟 / 下水道)
-    "obj_disjoint",  # both name objects, none shared or related
     "obj_one",  # one side names an object, the other none
     "fault_shared",
     "fault_compatible",

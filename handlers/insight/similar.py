@@ -309,16 +309,12 @@ def same_place(a: Features, b: Features, cfg: Settings) -> str | None:
 TUNE: dict[str, float] = {
     "anchor": 0.8,
     "cos": 2.5,
-    "cat": 0.05,
-    "cat_floor": 0.3,
     "cat_penalty": 0.15,
     "cat_sure": 0.7,
     "bare_wording": 0.04,
     "bare_factor": 0.85,
     "related": 0.6,
     "veto_wording": 0.6,
-    "place_cat": 0.08,  # most the unknown-problem bonus adds at one place
-    "place_cat_w": 0.4,  # … as this much more weight on the wording
 }
 
 
@@ -380,30 +376,6 @@ def problem_score(a: Features, b: Features) -> float:
         sure = min(a.confidence or 1.0, b.confidence or 1.0)
         score *= 1.0 - TUNE["cat_penalty"] * min(1.0, sure / TUNE["cat_sure"])
     return round(score, 4)
-
-
-def category_bonus(a: Features, b: Features) -> float:
-    """Both confidently in one category: at one place, likely one problem (斑马线 / 人行横道线)."""
-    if a.category is None or a.category != b.category:
-        return 0.0
-    if a.confidence is None or b.confidence is None:
-        return 0.0
-    if _fault_agreement(a.faults, b.faults) == 0.0:
-        return 0.0  # one category, conflicting faults (水压低 / 水发黄): two problems
-    return round(TUNE["cat"] * max(0.0, min(a.confidence, b.confidence) - TUNE["cat_floor"]), 4)
-
-
-def place_bonus(a: Features, b: Features) -> float:
-    """At one place, one predicted category, neither side naming a known object and no
-    conflicting fault: the lexicon cannot compare the problems, so their own wording counts
-    more (冰溜子 / 结冰 on one street, 没大夫 / 值班 at one clinic)."""
-    if a.category is None or a.category != b.category:
-        return 0.0
-    if a.objects or b.objects:
-        return 0.0  # a known object decides (shared, or two things: the other-problem trap)
-    if _fault_agreement(_stated_faults(a, b), _stated_faults(b, a)) == 0.0:
-        return 0.0  # conflicting faults (水压低 / 水发黄): two problems
-    return min(TUNE["place_cat"], TUNE["place_cat_w"] * wording_score(a, b))
 
 
 BARE_WORDING = 0.2  # wording below this, with nothing else shared, is no evidence at all
@@ -500,17 +472,17 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         if place in PLACED
     }
     means = _group_means(found, probabilities)
-    threshold = cfg.threshold or pair_model.shipped().threshold
+    threshold = pair_model.shipped().threshold if cfg.threshold is None else cfg.threshold
     for cand, place in zip(found, places, strict=True):
-        if place is None:
-            continue
+        if place is None or (place in PLACED and probabilities[cand.case_id] is None):
+            continue  # another place, or two unrelated objects: two problems
         if not _fits_group(new, cand) and wording_score(new, cand.features) < TUNE["veto_wording"]:
             continue
         days = (new.at - cand.root_at).total_seconds() / 86400
         if days < 0 or days > cfg.recurrence_days:
             continue
-        placed = probabilities.get(cand.case_id, 0.0) if place in PLACED else None
-        score = problem_score(new, cand.features) if placed is None else (placed or 0.0)
+        placed = probabilities.get(cand.case_id)
+        score = problem_score(new, cand.features) if placed is None else placed
         in_episode = days <= cfg.episode_days
         if place == "unknown":
             tier = _unknown_tier(new, cand.features, score, in_episode, cfg)

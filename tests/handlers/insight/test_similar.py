@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.insight.analysis import Analysis, analyse
 from handlers.insight.memory_index import MemoryIndex
-from handlers.insight.similar import Settings, best_match, place_bonus, same_place
+from handlers.insight.pair_model import shipped
+from handlers.insight.similar import Settings, best_match, placed_probability, same_place
 from tests.handlers.insight.support import gazetteer
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -84,22 +85,23 @@ def test_a_road_and_a_landmark_beside_it_match_only_the_same_problem() -> None:
 
 
 def test_unknown_problem_in_one_category_at_one_place_leans_on_the_wording() -> None:
-    # no object or fault the lexicon knows on either side: place, episode and category agree,
-    # so the wording (冰 … 滑) is weighted more and the two join
+    # no object or fault the lexicon knows on either side: place, episode, category and the
+    # wording (冰 … 滑) agree, and the two join
     first = _a("阳光花园门口那段人行道结了厚厚一层冰 老人走路直打滑")
     second = _a("阳光花园外面的冰好几天没人铲 早上出门滑倒了", days=1)
     assert not first.features.objects and not second.features.objects
-    assert place_bonus(second.features, first.features) > 0
+    assert (placed_probability(second.features, first.features, "place") or 0.0) >= 0.9
     match = _match([first], second)
     assert match is not None and match.kind == "same"
 
 
-def test_no_wording_bonus_when_a_side_names_a_known_object() -> None:
+def test_a_known_object_on_one_side_and_nothing_shared_stays_apart() -> None:
     # the other-problem trap: a roof's leak and a falling tile at one estate
     roof = _a("阳光花园7幢楼顶漏水 顶楼天花板天天滴水")
     tiles = _a("阳光花园外墙的瓷砖往下掉 差点砸到人", days=1)
     assert roof.features.objects
-    assert place_bonus(tiles.features, roof.features) == 0.0
+    assert (placed_probability(tiles.features, roof.features, "place") or 0.0) < shipped().threshold
+    assert _match([roof], tiles) is None
 
 
 def test_a_sag_is_read_only_for_objects_that_can_sag() -> None:
