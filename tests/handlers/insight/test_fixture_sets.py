@@ -42,6 +42,7 @@ SETS = [
     "fresh13",
     "fresh14",
     "fresh15",
+    "fresh16",
 ]
 BLIND = [
     "fresh4",
@@ -55,6 +56,7 @@ BLIND = [
     "fresh13",
     "fresh14",
     "fresh15",
+    "fresh16",
 ]
 
 
