@@ -65,6 +65,8 @@ SETS = (
     "fresh12",
     "fresh13",
     "fresh14",
+    "fresh15",
+    "fresh16",
 )
 
 
