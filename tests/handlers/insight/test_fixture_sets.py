@@ -43,6 +43,7 @@ SETS = [
     "fresh14",
     "fresh15",
     "fresh16",
+    "fresh17",
 ]
 BLIND = [
     "fresh4",
@@ -57,6 +58,7 @@ BLIND = [
     "fresh14",
     "fresh15",
     "fresh16",
+    "fresh17",
 ]
 
 
