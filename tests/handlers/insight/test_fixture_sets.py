@@ -44,6 +44,7 @@ SETS = [
     "fresh15",
     "fresh16",
     "fresh17",
+    "fresh18",
 ]
 BLIND = [
     "fresh4",
@@ -59,6 +60,7 @@ BLIND = [
     "fresh15",
     "fresh16",
     "fresh17",
+    "fresh18",
 ]
 
 
