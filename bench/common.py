@@ -144,6 +144,19 @@ def insight_labelled(which: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+@contextmanager
+def categories_without(which: str) -> Iterator[None]:
+    """Categorise with the default set trained without `which`'s own messages (the shipped
+    examples include our labelled sets): a set's figures must not come from training on it."""
+    from handlers.insight.category_set import default_set, use
+
+    use(default_set(frozenset({which})))
+    try:
+        yield
+    finally:
+        use(None)
+
+
 def insight_gazetteer(which: str) -> Gazetteer:
     """One insight set's places, imported into a throwaway SQLite database and loaded."""
     from handlers.insight.gazetteer import load_gazetteer

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import insight_gazetteer, insight_labelled  # noqa: E402
+from bench.common import categories_without, insight_gazetteer, insight_labelled  # noqa: E402
 from handlers.insight.analysis import Analysis, analyse  # noqa: E402
 from handlers.insight.cluster import InputMessage, cluster  # noqa: E402
 from handlers.insight.pair_model import shipped  # noqa: E402
@@ -126,7 +126,8 @@ def main() -> int:
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     for which in args.sets:
-        counts = run(which, args.locations, args.summary)
+        with categories_without(which):
+            counts = run(which, args.locations, args.summary)
         print(f"\n== {which} ({'with locations' if args.locations else 'text'})")
         for cls, n in counts.most_common():
             print(f"  {n:4d}  {cls}")

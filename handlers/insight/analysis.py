@@ -47,7 +47,7 @@ def analyse(
     clean = normalise(text)
     resolution = gazetteer.resolve(clean, lat, lng, plate, station_text)
     cat = categorise(text)
-    feats = features(clean, resolution, at, lat, lng, cat.category, cat.confidence)
+    feats = features(clean, resolution, at, lat, lng, cat.category, cat.confidence, cat.scores)
     return Analysis(clean, resolution, cat, feats)
 
 

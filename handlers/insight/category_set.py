@@ -74,17 +74,25 @@ class CategorySet:
         return {c.name: dict(c.words) for c in self.categories if c.words}
 
 
-def default_set() -> CategorySet:
-    """insight.md's twelve categories with the shipped lexicon and examples."""
-    return _default()
+def default_set(leave_out: frozenset[str] = frozenset()) -> CategorySet:
+    """insight.md's twelve categories with the shipped lexicon and examples; `leave_out` drops
+    the examples taken from those labelled sets (a bench scoring a set must not train on it)."""
+    return _default(leave_out)
+
+
+# the messages of our labelled sets (tests/fixtures/insight), written by
+# bench/insight_category_examples.py: more varied wording than the hand-written examples
+LABELLED_EXAMPLES = "category_examples_sets.jsonl"
 
 
 @functools.cache
-def _default() -> CategorySet:
+def _default(leave_out: frozenset[str]) -> CategorySet:
     data = load_yaml("category_lexicon.yaml")
     examples: dict[str, list[str]] = {}
-    for row in load_jsonl("category_examples.jsonl"):
-        examples.setdefault(row["category"], []).append(row["text"])
+    rows = load_jsonl("category_examples.jsonl") + load_jsonl(LABELLED_EXAMPLES)
+    for row in rows:
+        if row.get("set") not in leave_out:
+            examples.setdefault(row["category"], []).append(row["text"])
     terms = data["terms"]
     cats = tuple(
         CategoryDef(

@@ -33,6 +33,7 @@ FEATURES = (
     "dice",
     "same_category",  # the lower confidence when both predictions agree, else 0
     "other_category",  # the lower confidence when they differ, else 0
+    "category_overlap",  # the shares of the likeliest categories both predictions hold
     "near",  # the same place by location only
     "adjacent",  # a road and a landmark beside it
     "days",  # days apart / 10, at most 1

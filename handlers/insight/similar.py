@@ -52,6 +52,8 @@ class Features:
     nearby: frozenset[int] = frozenset()
     # no place resolved: the places a loose mention fits (我们小区 → the estates); stored
     hints: frozenset[int] = frozenset()
+    # the category model's likeliest categories and shares (category.Categorised.scores)
+    category_scores: tuple[tuple[str, float], ...] = ()
 
     @property
     def key(self) -> str:
@@ -254,6 +256,7 @@ def features(
     lng: float | None = None,
     category: str | None = None,
     confidence: float | None = None,
+    category_scores: tuple[tuple[str, float], ...] = (),
 ) -> Features:
     """Features of normalised `text`; place names (resolution.spans) are cut out first."""
     kept = list(text)
@@ -282,6 +285,7 @@ def features(
         confidence=confidence,
         nearby=resolution.adjacent,
         hints=resolution.hints,
+        category_scores=category_scores,
     )
 
 
@@ -381,6 +385,20 @@ def problem_score(a: Features, b: Features) -> float:
 BARE_WORDING = 0.2  # wording below this, with nothing else shared, is no evidence at all
 
 
+def _shares(f: Features) -> dict[str, float]:
+    # a case stored before the shares were kept, or corrected by hand: its one category
+    if f.category_scores and f.category_scores[0][0] == f.category:
+        return dict(f.category_scores)
+    return {f.category: f.confidence or 0.0} if f.category else {}
+
+
+def category_overlap(a: Features, b: Features) -> float:
+    """How much of the two category predictions agree, in [0, 1]: the sum over categories of
+    the smaller share (the first choices alone agree or not; the shares say how nearly)."""
+    mine, theirs = _shares(a), _shares(b)
+    return round(sum(min(p, theirs[c]) for c, p in mine.items() if c in theirs), 4)
+
+
 def pair_features(new: Features, old: Features, place: str) -> dict[str, float]:
     """The evidence `pair_model` weighs for two reports at one place (`same_place`'s kind)."""
     fault = _fault_agreement(_stated_faults(new, old), _stated_faults(old, new))
@@ -408,6 +426,7 @@ def pair_features(new: Features, old: Features, place: str) -> dict[str, float]:
         "dice": dice,
         "same_category": sure if agree else 0.0,
         "other_category": 0.0 if agree else sure,
+        "category_overlap": category_overlap(new, old),
         "near": float(place == "near"),
         "adjacent": float(place == "adjacent"),
         # trained on pairs within one episode: a recurrence months later is judged as if at

@@ -31,6 +31,7 @@ def features_to_json(feats: Features) -> dict[str, Any]:
         "category": feats.category,
         "words": sorted(feats.words),
         "confidence": feats.confidence,
+        "category_scores": [list(pair) for pair in feats.category_scores],
     } | ({"hints": sorted(feats.hints)} if feats.hints else {})
 
 
@@ -55,6 +56,7 @@ def _features(row: Any) -> Features:
         # a corrected category is certain (1.0); the column follows corrections
         confidence=row.category_confidence,
         hints=frozenset(data.get("hints", ())),
+        category_scores=tuple((str(c), float(p)) for c, p in data.get("category_scores", ())),
     )
 
 

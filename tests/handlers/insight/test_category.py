@@ -16,7 +16,13 @@ from handlers.insight.category import (
     training_examples,
     warm_up,
 )
-from handlers.insight.category_set import CategoryChange, CategorySet, build_set, use
+from handlers.insight.category_set import (
+    CategoryChange,
+    CategorySet,
+    build_set,
+    default_set,
+    use,
+)
 from handlers.insight.evaluate import macro_f1
 from tests.handlers.insight.support import labelled
 
@@ -53,13 +59,36 @@ def test_confidence_and_source() -> None:
     assert result.source in ("model", "lexicon")
 
 
-def test_accuracy_on_the_labelled_set() -> None:
-    rows = labelled("main")
-    predicted = [categorise(r["text"]).category for r in rows]
+def test_accuracy_on_a_labelled_set_it_was_not_trained_on() -> None:
+    # the shipped examples hold our labelled sets: leave this one's messages out, as a
+    # deployment's own messages are (0.944 / 0.943 when written)
+    cats = default_set(frozenset({"fresh14"}))
+    rows = labelled("fresh14")
+    assert not {r["text"] for r in rows} & {t for t, _ in cats.training()}
+    predicted = [categorise(r["text"], cats).category for r in rows]
     truth = [r["category"] for r in rows]
     accuracy = sum(p == t for p, t in zip(predicted, truth, strict=True)) / len(rows)
-    assert accuracy >= 0.9
-    assert macro_f1(truth, predicted) >= 0.88
+    assert accuracy >= 0.92
+    assert macro_f1(truth, predicted) >= 0.92
+
+
+def test_the_labelled_sets_train_the_default_model_too() -> None:
+    rows = labelled("fresh14")
+    texts = {t for t, _ in default_set().training()}
+    assert {r["text"] for r in rows} <= texts
+    left_out = {t for t, _ in default_set(frozenset({"fresh14"})).training()}
+    assert len(texts) - len(left_out) >= len({r["text"] for r in rows}) - 5  # a few repeat
+
+
+def test_scores_are_the_likeliest_categories_best_first() -> None:
+    result = categorise("小区门口那段路晚上黑漆漆的 路灯坏了一个礼拜")
+    names = [c for c, _ in result.scores]
+    shares = [p for _, p in result.scores]
+    assert names[0] == result.category and shares[0] == result.confidence
+    assert len(names) == 3 and len(set(names)) == 3
+    assert shares == sorted(shares, reverse=True) and sum(shares) <= 1.0 + 1e-6
+    decided = categorise("小区井盖松了")  # a borderline rule decides: one category, sure
+    assert decided.scores == ((decided.category, decided.confidence),)
 
 
 def _tiny_set(word: str, extra: int = 0, tail: str = "") -> CategorySet:

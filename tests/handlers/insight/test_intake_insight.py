@@ -34,6 +34,10 @@ def test_new_case_gets_category_place_and_similar_link(world: World) -> None:
     assert case.category == "市政设施(路灯/井盖)"
     assert case.category_source in ("model", "lexicon") and case.category_confidence
     assert case.place_how == "text" and case.similar_to_id is None
+    # the category shares are stored with the features, so later cases weigh them
+    assert case.insight is not None
+    shares = case.insight["category_scores"]
+    assert shares[0] == [case.category, case.category_confidence] and len(shares) == 3
     world.tick(days=2)
     world.enter("s1", who="wm-bob")
     world.say("那个 阳光花园小区 路灯 嗯 一到晚上就不亮[捂脸]", who="wm-bob")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.insight.analysis import Analysis, analyse
 from handlers.insight.memory_index import MemoryIndex
 from handlers.insight.pair_model import shipped
-from handlers.insight.similar import Settings, best_match, placed_probability, same_place
+from handlers.insight.similar import (
+    Features,
+    Settings,
+    best_match,
+    category_overlap,
+    placed_probability,
+    same_place,
+)
 from tests.handlers.insight.support import gazetteer
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -90,7 +98,8 @@ def test_unknown_problem_in_one_category_at_one_place_leans_on_the_wording() -> 
     first = _a("阳光花园门口那段人行道结了厚厚一层冰 老人走路直打滑")
     second = _a("阳光花园外面的冰好几天没人铲 早上出门滑倒了", days=1)
     assert not first.features.objects and not second.features.objects
-    assert (placed_probability(second.features, first.features, "place") or 0.0) >= 0.9
+    p = placed_probability(second.features, first.features, "place")
+    assert p is not None and p >= shipped().threshold
     match = _match([first], second)
     assert match is not None and match.kind == "same"
 
@@ -109,3 +118,26 @@ def test_a_sag_is_read_only_for_objects_that_can_sag() -> None:
     line = _a("阳光花园的电线垂得很低 快碰到头了")
     assert "sag" not in gas.features.faults
     assert "sag" in line.features.faults
+
+
+def test_category_overlap_counts_the_shares_both_predictions_hold() -> None:
+    at = T0
+    base = Features(at, frozenset({1}), None, None, frozenset(), frozenset(), frozenset())
+    torn = replace(
+        base, category="停车", confidence=0.5, category_scores=(("停车", 0.5), ("道路交通", 0.4))
+    )
+    other = replace(
+        base,
+        category="道路交通",
+        confidence=0.6,
+        category_scores=(("道路交通", 0.6), ("停车", 0.3)),
+    )
+    sure = replace(base, category="噪音扰民", confidence=0.9, category_scores=(("噪音扰民", 0.9),))
+    assert category_overlap(torn, other) == 0.7  # 0.3 of 停车 and 0.4 of 道路交通
+    assert category_overlap(torn, sure) == 0.0
+    # a case corrected by hand (its category is not the model's first choice) is its category
+    corrected = replace(other, category="停车", confidence=1.0)
+    assert category_overlap(torn, corrected) == 0.5
+    # stored before the shares were kept: the first choice and its confidence
+    old = replace(base, category="停车", confidence=0.8)
+    assert category_overlap(torn, old) == 0.5
