@@ -47,6 +47,7 @@ SETS = [
     "fresh16",
     "fresh17",
     "fresh18",
+    "fresh19",
 ]
 BLIND = [
     "fresh4",
@@ -63,6 +64,7 @@ BLIND = [
     "fresh16",
     "fresh17",
     "fresh18",
+    "fresh19",
 ]
 
 
