@@ -48,6 +48,7 @@ SETS = [
     "fresh17",
     "fresh18",
     "fresh19",
+    "fresh20",
 ]
 BLIND = [
     "fresh4",
@@ -65,6 +66,7 @@ BLIND = [
     "fresh17",
     "fresh18",
     "fresh19",
+    "fresh20",
 ]
 
 
