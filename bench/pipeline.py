@@ -313,6 +313,7 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         ]
         with workers(rt, count, tmp / "workers.log") as pids:
             before = cpu_split(pids)
+            redis_before = redis_commands(rt)
             calls_before = len(sims.dingtalk.calls)
             start = time.monotonic()
             # one page of sync_msg holds a burst of many constituents, interleaved
@@ -320,6 +321,7 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
             wait_quiet(rt, args.timeout)
             elapsed = time.monotonic() - start
             used = {k: v - before[k] for k, v in cpu_split(pids).items()}
+            redis_used = redis_commands(rt) - redis_before
             ding = Counter(path for _m, path, _b in sims.dingtalk.calls[calls_before:])
         rows = 4 * len(people)
         lat = card_latencies(rt)
@@ -344,6 +346,12 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
             f"({busiest_calls} calls on the busiest API for {rows} events)",
             flush=True,
         )
+    top_redis = ", ".join(f"{c} {n / rows:.1f}" for c, n in redis_used.most_common(6))
+    print(
+        f"   Redis commands per event: {sum(redis_used.values()) / rows:.1f} "
+        f"(server side, Lua scripts' calls included; idle workers' polling too): {top_redis}",
+        flush=True,
+    )
     total = sum(used.values())
     parts = ", ".join(f"{k} {1000 * v / rows:.1f}" for k, v in used.items())
     cpus = os.cpu_count() or 1
@@ -353,6 +361,12 @@ def drain(args: argparse.Namespace, sims: Platforms, tmp: Path, count: int) -> f
         flush=True,
     )
     return rate
+
+
+def redis_commands(rt: Runtime) -> Counter[str]:
+    """Commands the Redis server has run so far, by command (INFO commandstats)."""
+    stats = rt.redis.info("commandstats")
+    return Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()})
 
 
 def cpu_split(worker_pids: list[int]) -> dict[str, float]:

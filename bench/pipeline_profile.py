@@ -37,6 +37,7 @@ from bench.pipeline import (  # noqa: E402
     platforms,
     quiet,
     record,
+    redis_commands,
     seed,
 )
 from bot import queue as q  # noqa: E402
@@ -126,6 +127,7 @@ def main() -> int:
             ]
             record(rt, [m for n in range(4) for msgs in batch for m in msgs[n : n + 1]])
             queues = [rt.queue(n) for n in q.ALL_QUEUES]
+            redis_before = redis_commands(rt)
             prof = cProfile.Profile()
             start = time.perf_counter()
             prof.enable()
@@ -140,6 +142,7 @@ def main() -> int:
                     time.sleep(0.2)
             prof.disable()
             wall = time.perf_counter() - start
+            redis_used = redis_commands(rt) - redis_before
             calls = Counter(path for path, _body in sims.wecom.calls)
             calls.update(path for _method, path, _body in sims.dingtalk.calls)
             if args.show_calls:
@@ -155,6 +158,12 @@ def main() -> int:
         print(
             f" SQL statements: {total_sql} = {total_sql / rows:.1f} per event, "
             f"{total_sql / args.conversations:.0f} per conversation"
+        )
+        total_redis = sum(redis_used.values())
+        top_redis = ", ".join(f"{c} {n / rows:.1f}" for c, n in redis_used.most_common(8))
+        print(
+            f" Redis commands (server side, Lua scripts' own calls included): {total_redis} = "
+            f"{total_redis / rows:.1f} per event; per event: {top_redis}"
         )
         print(" platform calls per conversation (the DingTalk limiter allows qps_limit per path):")
         for path, n in calls.most_common():

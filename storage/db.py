@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -127,9 +127,27 @@ def insert_unless_present(session: Session, model: type[M], values: dict[str, An
     One INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint to catch the duplicate, which
     cost two round trips on every event.
     """
-    insert = upsert_insert(session.get_bind().dialect.name)
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(model)
-    return session.scalars(stmt).one_or_none()
+    stmt = _unless_present(session.get_bind().dialect.name, model, frozenset(values))
+    params = {f"b_{k}": v for k, v in values.items()}
+    return session.scalars(stmt, params).one_or_none()
+
+
+_UNLESS_PRESENT: dict[tuple[str, type, frozenset[str]], Any] = {}
+
+
+def _unless_present(dialect: str, model: type, fields: frozenset[str]) -> Any:
+    """The INSERT of `fields` (bound by name), built once per dialect, model and fields: every
+    event records its message, and building the statement per call cost more CPU than running
+    it."""
+    key = (dialect, model, fields)
+    stmt = _UNLESS_PRESENT.get(key)
+    if stmt is None:
+        columns = model.__table__.c  # type: ignore[attr-defined]
+        values = {f: bindparam(f"b_{f}", type_=columns[f].type) for f in fields}
+        stmt = _UNLESS_PRESENT[key] = (
+            upsert_insert(dialect)(model).values(values).on_conflict_do_nothing().returning(model)
+        )
+    return stmt
 
 
 def upsert_insert(dialect: str) -> Any:

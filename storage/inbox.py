@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     CursorResult,
     Dialect,
     Engine,
     Insert,
+    Update,
     bindparam,
     func,
     or_,
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import relax_commit, upsert_insert
 from storage.models import InboxItem
+from storage.models.base import UTCDateTime
 from storage.timeutil import utcnow
 
 
@@ -195,7 +198,7 @@ def is_replay(db: Session | Connection, *, source: str, key: str, nonce: str) ->
     return row is not None and (row.source, row.key) != (source, key)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     return or_(InboxItem.lease_until.is_(None), InboxItem.lease_until < now)
 
 
@@ -210,27 +213,50 @@ def claim_head(
     continues with the next row.
     """
     now = utcnow()
-    head = (
-        select(func.min(InboxItem.id))
-        .where(InboxItem.conversation == conversation, InboxItem.status == "pending")
-        .scalar_subquery()
-    )
-    target = select(InboxItem.id).where(
-        InboxItem.id == head, InboxItem.status == "pending", _claimable(now)
-    )
-    if skip_locked:
-        target = target.with_for_update(skip_locked=True)
-    stmt = (
-        update(InboxItem)
-        .where(InboxItem.id == target.scalar_subquery())
-        .values(attempts=InboxItem.attempts + 1, lease_until=now + lease)
-        .returning(InboxItem)
-        .execution_options(synchronize_session=False)
-    )
-    item = session.scalars(stmt).one_or_none()
+    params = {"b_conversation": conversation, "now": now, "until": now + lease}
+    item = session.scalars(_CLAIM_HEAD[skip_locked], params).one_or_none()
     if item is not None:
         relax_commit(session)  # a lost lease only makes the row claimable again
     return item
+
+
+def _claim_head_statement(skip_locked: bool) -> Update:
+    head = (
+        select(func.min(InboxItem.id))
+        .where(InboxItem.conversation == bindparam("b_conversation"), InboxItem.status == "pending")
+        .scalar_subquery()
+    )
+    target = select(InboxItem.id).where(
+        InboxItem.id == head, InboxItem.status == "pending", _claimable(_at("now"))
+    )
+    if skip_locked:
+        target = target.with_for_update(skip_locked=True)
+    return (
+        update(InboxItem)
+        .where(InboxItem.id == target.scalar_subquery())
+        .values(attempts=InboxItem.attempts + 1, lease_until=_at("until"))
+        .returning(InboxItem)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _at(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=UTCDateTime())
+
+
+# Built once: every event runs both, and building a statement (and its cache key) per call
+# cost more CPU than executing it
+_CLAIM_HEAD = {skip: _claim_head_statement(skip) for skip in (False, True)}
+_FINISH_LEASED = (
+    update(InboxItem)
+    .where(
+        InboxItem.id == bindparam("inbox_id"),
+        InboxItem.status == "pending",
+        InboxItem.attempts == bindparam("b_attempts"),
+    )
+    .values(status="done", processed_at=_at("b_processed_at"), lease_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 def finish_leased(session: Session, item: InboxItem) -> bool:
@@ -239,17 +265,8 @@ def finish_leased(session: Session, item: InboxItem) -> bool:
     Commit it with the row's effects. False when another worker took the row over after the
     lease ran out: roll the effects back, the row is that worker's now.
     """
-    stmt = (
-        update(InboxItem)
-        .where(
-            InboxItem.id == item.id,
-            InboxItem.status == "pending",
-            InboxItem.attempts == item.attempts,
-        )
-        .values(status="done", processed_at=utcnow(), lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    result = cast(CursorResult[Any], session.execute(stmt))
+    params = {"inbox_id": item.id, "b_attempts": item.attempts, "b_processed_at": utcnow()}
+    result = cast(CursorResult[Any], session.execute(_FINISH_LEASED, params))
     return result.rowcount == 1
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Update, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxItem
+from storage.models.base import UTCDateTime
 from storage.timeutil import utcnow
 
 NEW_OUTBOX_KEY = "lianxin.new_outbox_ids"
@@ -57,7 +58,7 @@ def take_new_outbox_ids(session: Session) -> list[int]:
     return ids
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """Ready to (re)send: pending and due, or `sending` whose worker lease has run out."""
     return or_(
         (OutboxItem.status == "pending") & (OutboxItem.next_attempt_at <= now),
@@ -80,6 +81,11 @@ def lease_due(
     None when another worker holds it, it is not due, or a predecessor must go first (whose
     success enqueues this one, see `next_in_order`).
     """
+    params = {"outbox_id": outbox_id, "now": now, "until": until}
+    return session.scalars(_LEASE_DUE, params).one_or_none()
+
+
+def _lease_due_statement() -> Update:
     earlier = aliased(OutboxItem)
     predecessor = (
         select(earlier.id)
@@ -90,47 +96,73 @@ def lease_due(
         )
         .exists()
     )
-    stmt = (
+    return (
         update(OutboxItem)
-        .where(OutboxItem.id == outbox_id, _due(now), ~predecessor)
-        .values(status="sending", attempts=OutboxItem.attempts + 1, lease_until=until)
+        .where(OutboxItem.id == bindparam("outbox_id"), _due(_at("now")), ~predecessor)
+        .values(status="sending", attempts=OutboxItem.attempts + 1, lease_until=_at("until"))
         .returning(OutboxItem)
         .execution_options(synchronize_session=False)
     )
-    return session.scalars(stmt).one_or_none()
+
+
+def _at(name: str) -> BindParameter[datetime]:
+    return bindparam(name, type_=UTCDateTime())
+
+
+# Built once: a send runs these on every row, and building a statement (and its cache key)
+# per call cost more CPU than executing it (bench/pipeline.py's workers are CPU-bound).
+_LEASE_DUE = _lease_due_statement()
 
 
 def settle(session: Session, outbox_id: int, **values: Any) -> str | None:
     """Set a leased row's outcome (status and its fields) in one UPDATE; its ordering key."""
-    stmt = (
-        update(OutboxItem)
-        .where(OutboxItem.id == outbox_id)
-        .values(lease_until=None, **values)
-        .returning(OutboxItem.ordering_key)
-        .execution_options(synchronize_session=False)
-    )
-    row = session.execute(stmt).one_or_none()
-    if row is None:
+    params = {"outbox_id": outbox_id, **{f"b_{k}": v for k, v in values.items()}}
+    row = session.execute(_settle_statement(frozenset(values)), params)
+    found = row.one_or_none()
+    if found is None:
         raise LookupError(f"outbox row {outbox_id} is gone")
-    key: str | None = row[0]
+    key: str | None = found[0]
     return key
+
+
+_SETTLE: dict[frozenset[str], Update] = {}
+
+
+def _settle_statement(fields: frozenset[str]) -> Update:
+    """The UPDATE setting `fields` (bound by name) of one row, built once per set of fields."""
+    stmt = _SETTLE.get(fields)
+    if stmt is None:
+        columns = OutboxItem.__table__.c
+        stmt = _SETTLE[fields] = (
+            update(OutboxItem)
+            .where(OutboxItem.id == bindparam("outbox_id"))
+            .values(
+                lease_until=None, **{f: bindparam(f"b_{f}", type_=columns[f].type) for f in fields}
+            )
+            .returning(OutboxItem.ordering_key)
+            .execution_options(synchronize_session=False)
+        )
+    return stmt
 
 
 def next_in_order(session: Session, ordering_key: str | None, after_id: int) -> int | None:
     """The next unsent row after `after_id` with the same ordering key."""
     if ordering_key is None:
         return None
-    stmt = (
-        select(OutboxItem.id)
-        .where(
-            OutboxItem.ordering_key == ordering_key,
-            OutboxItem.id > after_id,
-            OutboxItem.status == "pending",
-        )
-        .order_by(OutboxItem.id)
-        .limit(1)
+    params = {"b_ordering_key": ordering_key, "after_id": after_id}
+    return session.scalars(_NEXT_IN_ORDER, params).first()
+
+
+_NEXT_IN_ORDER = (
+    select(OutboxItem.id)
+    .where(
+        OutboxItem.ordering_key == bindparam("b_ordering_key"),
+        OutboxItem.id > bindparam("after_id"),
+        OutboxItem.status == "pending",
     )
-    return session.scalars(stmt).first()
+    .order_by(OutboxItem.id)
+    .limit(1)
+)
 
 
 def fold_followers(session: Session, item: OutboxItem, *, limit: int = 20) -> list[int]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.pipeline.registry import SendError
@@ -172,11 +172,18 @@ def on_inbound(
     are uncertain (see the module doc) — unless the message is a tap on a menu we sent
     (`menu_id`): everything we sent up to that menu came before it.
     """
+    # A row sent before the message's stamp (less a second) counts in no window it opens, so
+    # the sent history is read back only as far as one window: this stays flat as a
+    # constituent's history grows. Held and in-flight rows are read whatever their age.
+    sent_since = sent_at - WINDOW
     rows = session.scalars(
         select(OutboxItem).where(
             OutboxItem.ordering_key == f"constituent:{person.id}",
             OutboxItem.channel == KF_CHANNEL,
-            OutboxItem.status.in_(("sent", "sending", "held")),
+            or_(
+                OutboxItem.status.in_(("sending", "held")),
+                (OutboxItem.status == "sent") & (OutboxItem.sent_at >= sent_since),
+            ),
         )
     ).all()
     released: list[int] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.runtime import Runtime
 from bot.wecom import budget
@@ -145,3 +145,33 @@ def test_a_tap_on_our_menu_comes_after_everything_sent_up_to_that_menu(rt: Runti
         budget.on_inbound(s, person, second, second, "from_msgid_2", "rate:1:1:ok")
     assert _usage(rt, cid) == (0, 0)  # the tap answers our menu: all of it came before
     assert _judge(rt, cid, "info", 3).ok
+
+
+def test_a_long_old_history_is_not_read_back_and_an_old_held_row_is_still_released(
+    rt: Runtime,
+) -> None:
+    cid = _person(rt)
+    now = utcnow().replace(microsecond=0)
+    _writes(rt, cid, "from_msgid_a", now - timedelta(seconds=60))
+    with rt.sessions.begin() as s:  # a year of sent messages, and one held since last month
+        old = [
+            queue_notice(s, ToConstituent(cid, f"旧消息 {n}", purpose="info"))  # type: ignore[arg-type]
+            for n in range(200)
+        ]
+        held = queue_notice(s, ToConstituent(cid, "暂存的答复", purpose="answer"))  # type: ignore[arg-type]
+        s.flush()
+        for n, row in enumerate(old):
+            row.status, row.sent_at = "sent", now - timedelta(days=3 + n)
+            row.result = {"msgids": [f"lx{row.id}"], "spent_budget": 1}
+        held.status = "held"
+        old_ids, held_id = [row.id for row in old], held.id
+    _we_send(rt, cid, "ack", now + timedelta(seconds=5))  # WeCom had the next message first
+    with rt.sessions.begin() as s:
+        person = s.get(Constituent, cid)
+        assert person is not None
+        loaded: set[int] = set()
+        event.listen(s, "loaded_as_persistent", lambda _s, obj: loaded.add(obj.id))
+        released = budget.on_inbound(s, person, now, person.last_inbound_at, "from_msgid_b")
+    assert released == [held_id]
+    assert _usage(rt, cid) == (1, 0)
+    assert not loaded & set(old_ids)  # sent before the window: never read back
