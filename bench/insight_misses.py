@@ -29,8 +29,8 @@ from handlers.insight.similar import (  # noqa: E402
     PLACED,
     Settings,
     placed_probability,
-    problem_score,
     same_place,
+    unplaced_probability,
     wording_score,
 )
 
@@ -44,12 +44,13 @@ def classify(a: Analysis, b: Analysis, cfg: Settings, merged: bool) -> tuple[str
     fa, fb = a.features, b.features
     place = same_place(fa, fb, cfg)
     days = abs((fa.at - fb.at).total_seconds()) / 86400
-    # as best_match decides: the pair model at a known place, the hand score elsewhere
+    # as best_match decides: the pair model at a known place, the unplaced model elsewhere
     if place in PLACED:
         probability = placed_probability(fa, fb, place)
         score, threshold = (probability or 0.0), shipped().threshold
     else:
-        score, threshold = problem_score(fa, fb), cfg.threshold_no_place
+        new, old = (fa, fb) if fa.at >= fb.at else (fb, fa)
+        score, threshold = unplaced_probability(new, old), cfg.threshold_no_place
     info = {
         "place": place,
         "days": round(days, 1),

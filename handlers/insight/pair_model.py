@@ -40,6 +40,14 @@ FEATURES = (
     "same_object_other_fault",  # one object, conflicting faults (水压低 / 水发黄)
     "bare",  # nothing in common but the place: no shared object or fault, wording near 0
 )
+# a report that names no place and has no location against an earlier one (`unplaced_model`)
+UNPLACED_FEATURES = (
+    *FEATURES,
+    "obj_disjoint",  # both name objects, none shared or related (no rule decides here)
+    "old_placed",  # the earlier report has a place or a location
+    "hinted",  # the new report's loose place (我们小区) fits the earlier one's place
+    "hand",  # similar.problem_score, the hand-weighted score of object, fault and wording
+)
 
 
 @dataclass(frozen=True)
@@ -49,19 +57,30 @@ class PairModel:
     weights: Mapping[str, float]
     intercept: float
     threshold: float
+    features: tuple[str, ...] = FEATURES
 
     def probability(self, values: Mapping[str, float]) -> float:
         """P(same problem) of one pair's feature values."""
-        z = self.intercept + sum(self.weights[k] * values[k] for k in FEATURES)
+        z = self.intercept + sum(self.weights[k] * values[k] for k in self.features)
         return 1.0 / (1.0 + math.exp(-z))
+
+
+def _load(name: str, features: tuple[str, ...]) -> PairModel:
+    data = load_yaml(name)
+    weights = {str(k): float(v) for k, v in data["weights"].items()}
+    missing = set(features) - set(weights)
+    if missing:
+        raise ValueError(f"{name} lacks weights for {sorted(missing)}")
+    return PairModel(weights, float(data["intercept"]), float(data["threshold"]), features)
 
 
 @functools.cache
 def shipped() -> PairModel:
-    """The model of data/pair_model.yaml."""
-    data = load_yaml("pair_model.yaml")
-    weights = {str(k): float(v) for k, v in data["weights"].items()}
-    missing = set(FEATURES) - set(weights)
-    if missing:
-        raise ValueError(f"pair_model.yaml lacks weights for {sorted(missing)}")
-    return PairModel(weights, float(data["intercept"]), float(data["threshold"]))
+    """The model of two reports at one place (data/pair_model.yaml)."""
+    return _load("pair_model.yaml", FEATURES)
+
+
+@functools.cache
+def shipped_unplaced() -> PairModel:
+    """The model of a report with no place against an earlier one (pair_model_unplaced.yaml)."""
+    return _load("pair_model_unplaced.yaml", UNPLACED_FEATURES)

@@ -30,8 +30,10 @@ class Settings:
     near_m: float = 100.0
     # same place: the pair model's probability that accepts (None: the model's own, 0.5)
     threshold: float | None = None
-    threshold_no_place: float = 0.5  # one side names no place and has no location (and unique)
-    threshold_hinted: float = 0.45  # the same, but its loose place (我们小区) fits the other's
+    # a report with no place and no location: unplaced_probability that accepts (when only one
+    # group is that sure), and the lower one when its loose place (我们小区) fits the other's
+    threshold_no_place: float = 0.6
+    threshold_hinted: float = 0.55
 
 
 @dataclass(frozen=True)
@@ -460,6 +462,23 @@ def placed_probability(new: Features, old: Features, place: str) -> float | None
     return round(pair_model.shipped().probability(values), 4)
 
 
+def unplaced_features(new: Features, old: Features) -> dict[str, float]:
+    """The evidence `pair_model.shipped_unplaced` weighs for a report with no place (`new`)."""
+    values = pair_features(new, old, "unknown")
+    return values | {
+        "old_placed": float(bool(old.places) or old.lat is not None),
+        "hinted": float(bool(new.hints & old.places)),
+        "hand": problem_score(new, old),
+    }
+
+
+def unplaced_probability(new: Features, old: Features) -> float:
+    """P(same problem) of a report that names no place and has no location and an earlier one:
+    with no place to go by, only the problem and the time speak (a trained model, as at one
+    place; trained on such pairs, of which few are the same problem)."""
+    return round(pair_model.shipped_unplaced().probability(unplaced_features(new, old)), 4)
+
+
 def _group_means(
     candidates: list[Candidate], probabilities: dict[int, float | None]
 ) -> dict[int, float]:
@@ -500,18 +519,24 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         days = (new.at - cand.root_at).total_seconds() / 86400
         if days < 0 or days > cfg.recurrence_days:
             continue
-        placed = probabilities.get(cand.case_id)
-        score = problem_score(new, cand.features) if placed is None else placed
         in_episode = days <= cfg.episode_days
+        placed = probabilities.get(cand.case_id)
         if place == "unknown":
-            tier = _unknown_tier(new, cand.features, score, in_episode, cfg)
+            if new.places or new.lat is not None or not in_episode:
+                continue  # a placed report joins placed ones; a recurrence needs a place
+            score = unplaced_probability(new, cand.features)
+            tier = _unknown_tier(new, cand.features, score, cfg)
             if tier is None:
                 continue
             unknown_roots[tier].add(cand.root_id)
-        elif place == "adjacent" and not new.objects & cand.features.objects:
-            continue  # beside the named place: only the same named object (this pothole)
-        elif score < threshold or means.get(cand.root_id, 0.0) < threshold:
-            continue  # unlike this report, or unlike its group on the whole
+        else:
+            if placed is None:
+                continue  # PLACED pairs without a probability were skipped above
+            if place == "adjacent" and not new.objects & cand.features.objects:
+                continue  # beside the named place: only the same named object (this pothole)
+            if placed < threshold or means.get(cand.root_id, 0.0) < threshold:
+                continue  # unlike this report, or unlike its group on the whole
+            score = placed
         kind = "same" if in_episode else "recurrence"
         rank = (place != "unknown", kind == "same", score, -days)
         if best is None or rank > _rank(best):
@@ -547,17 +572,12 @@ def _fits_group(new: Features, cand: Candidate) -> bool:
     return any((x, y) in related for x in new.objects for y in group)
 
 
-def _unknown_tier(
-    new: Features, old: Features, score: float, in_episode: bool, cfg: Settings
-) -> int | None:
-    """0 (sure) or 1 (only by its loose place) when an unplaced message may join `old`."""
-    if new.places or new.lat is not None:
-        return None  # a placed report joins placed reports, not a group of unknowns
-    if not in_episode:
-        return None  # a recurrence needs a known place
+def _unknown_tier(new: Features, old: Features, score: float, cfg: Settings) -> int | None:
+    """0 (sure) or 1 (only by its loose place) when an unplaced message in `old`'s episode
+    may join it."""
     if not hints_fit(new, old):
         return None  # 我们小区 cannot be a road's case, 我们村 not an estate's
-    if _categories_disagree(new, old):
+    if categories_disagree(new, old):
         return None  # with no place to go by, two sure categories are two problems
     if score >= cfg.threshold_no_place:
         return 0
@@ -568,7 +588,7 @@ def _unknown_tier(
 UNKNOWN_CATEGORY_SURE = 0.45  # both predictions this sure and different: no unplaced join
 
 
-def _categories_disagree(a: Features, b: Features) -> bool:
+def categories_disagree(a: Features, b: Features) -> bool:
     """Both confidently predicted, in different categories."""
     if a.category is None or b.category is None or a.category == b.category:
         return False

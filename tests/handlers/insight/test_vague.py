@@ -17,7 +17,7 @@ from handlers.insight.similar import (
     best_match,
     features,
     placed_probability,
-    problem_score,
+    unplaced_probability,
 )
 from tests.handlers.insight.support import place_id
 
@@ -133,24 +133,31 @@ def _bare(faults: set[str], grams: set[str]) -> Features:
 
 
 def test_a_hinted_unplaced_report_joins_at_the_lower_threshold() -> None:
-    # no object either side and one shared fault: 0.45·0.5 + 0.25 = 0.475, between 0.45 and 0.5
+    # no object either side and one shared fault; thresholds set around the model's verdicts
     old = replace(_bare({"noise"}, {"甲乙"}), places=frozenset({1}))
-    assert 0.45 <= problem_score(old, _bare({"noise"}, {"丙丁"})) < 0.5
-    hinted = replace(_bare({"noise"}, {"丙丁"}), hints=frozenset({1, 2}))
-    assert best_match(hinted, [_cand(1, old)], Settings()) is not None
-    assert best_match(_bare({"noise"}, {"丙丁"}), [_cand(1, old)], Settings()) is None
-    # a sure group elsewhere makes the hinted one not enough (two groups could be meant)
-    sure = replace(_bare({"noise"}, {"丙丁", "戊己"}), places=frozenset({2}))
-    assert problem_score(hinted, sure) >= 0.5
-    match = best_match(hinted, [_cand(1, old), _cand(2, sure)], Settings())
-    assert match is not None and match.case_id == 2
+    bare = _bare({"noise"}, {"丙丁"})
+    hinted = replace(bare, hints=frozenset({1, 2}))
+    p_bare, p_hinted = unplaced_probability(bare, old), unplaced_probability(hinted, old)
+    assert p_bare < p_hinted  # a loose place that fits is evidence too
+    cfg = Settings(threshold_no_place=p_hinted + 0.01, threshold_hinted=p_hinted - 0.01)
+    assert best_match(hinted, [_cand(1, old)], cfg) is not None
+    assert best_match(bare, [_cand(1, old)], cfg) is None
+    # two groups its loose place fits as well: either could be meant, so neither
+    twin = replace(old, places=frozenset({2}))
+    assert best_match(hinted, [_cand(1, old), _cand(2, twin)], cfg) is None
+    # unless one is sure (at threshold_no_place): then it is that one
+    sure = Settings(threshold_no_place=p_hinted, threshold_hinted=p_hinted - 0.01)
+    lone = replace(twin, places=frozenset({3}))  # not where the loose place fits
+    assert unplaced_probability(hinted, lone) < p_hinted
+    match = best_match(hinted, [_cand(1, old), _cand(3, lone)], sure)
+    assert match is not None and match.case_id == 1
 
 
 def test_compatible_faults_alone_with_no_wording_alike_do_not_match() -> None:
     # 垂下来 (sag) and 断了 (broken) are compatible; nothing else is alike
     cable = features(normalise("那根光纤线垂下来了"), G.resolve(""), T0)
     rail = features(normalise("那座小桥的栏杆断了一截"), G.resolve(""), T0)
-    assert problem_score(cable, rail) < Settings().threshold_no_place
+    assert unplaced_probability(cable, rail) < Settings().threshold_no_place
     # at one place, with their predicted categories, the pair model keeps them apart too
     cable, rail = (
         analyse(G, t, T0).features for t in ("那根光纤线垂下来了", "那座小桥的栏杆断了一截")
