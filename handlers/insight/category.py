@@ -30,7 +30,7 @@ from handlers.insight.normalise import compact
 
 LEXICON_WEIGHT = 0.06  # one lexicon point in units of model probability
 # the model's parameters; a change here must change the cache key too (it is part of it)
-# (saga: 1–2 s of CPU on the ~3,300 examples where lbfgs took 15–20, to the same optimum)
+# (saga: 1–2 s of CPU on the ~4,300 examples where lbfgs took 15–20, to the same optimum)
 _PARAMS = {"ngram_range": (1, 3), "C": 20.0, "solver": "saga", "max_iter": 1000, "tol": 1e-4}
 _LOCK = threading.Lock()
 log = logging.getLogger(__name__)

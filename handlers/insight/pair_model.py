@@ -1,4 +1,5 @@
-"""A trained logistic model of "the same problem" for two reports at one place.
+"""Trained logistic models of "the same problem": two reports at one place, and a report that
+names no place against an earlier one.
 
 The hand-weighted `problem_score` trusts the object/fault lexicon: where its words are missing
 or misread (黑漆漆 as darkness against 停电 as an outage), two reports of one problem at one
@@ -6,7 +7,9 @@ place score low. This model weighs the same evidence by what it predicted on lab
 every pair of reports at one named place (or within `near_m`) within one episode, in the sets
 `bench/insight_pair_model.py` names, fitted by scikit-learn's logistic regression. The shipped
 coefficients (`data/pair_model.yaml`) are applied here by a dot product, so nothing trains at
-run time.
+run time. The second model (`data/pair_model_unplaced.yaml`) is fitted the same way on the
+pairs whose newer report has no place and no location, where the place says nothing and far
+fewer pairs are the same problem.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ FEATURES = (
     "same_object_other_fault",  # one object, conflicting faults (水压低 / 水发黄)
     "bare",  # nothing in common but the place: no shared object or fault, wording near 0
 )
-# a report that names no place and has no location against an earlier one (`unplaced_model`)
+# a report that names no place and has no location against an earlier one
+# (`similar.unplaced_probability`)
 UNPLACED_FEATURES = (
     *FEATURES,
     "obj_disjoint",  # both name objects, none shared or related (no rule decides here)
