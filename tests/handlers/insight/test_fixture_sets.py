@@ -49,6 +49,7 @@ SETS = [
     "fresh18",
     "fresh19",
     "fresh20",
+    "fresh21",
 ]
 BLIND = [
     "fresh4",
@@ -67,6 +68,7 @@ BLIND = [
     "fresh18",
     "fresh19",
     "fresh20",
+    "fresh21",
 ]
 
 
