@@ -41,6 +41,7 @@ SETS = [
     "fresh12",
     "fresh13",
     "fresh14",
+    "fresh22",
 ]
 BLIND = [
     "fresh4",
@@ -53,6 +54,7 @@ BLIND = [
     "fresh12",
     "fresh13",
     "fresh14",
+    "fresh22",
 ]
 
 
