@@ -50,6 +50,7 @@ SETS = [
     "fresh19",
     "fresh20",
     "fresh21",
+    "fresh22",
 ]
 BLIND = [
     "fresh4",
@@ -69,6 +70,7 @@ BLIND = [
     "fresh19",
     "fresh20",
     "fresh21",
+    "fresh22",
 ]
 
 
