@@ -1,7 +1,7 @@
 """Benchmark of 民情大脑 on the labelled fixture sets, and its cost at intake.
 
 For each set (tests/fixtures/insight/main, /holdout, /handwritten, /fresh2, and the blind
-/fresh4 to /fresh20): a fresh database, its gazetteer imported with the directory importer,
+/fresh4 to /fresh22): a fresh database, its gazetteer imported with the directory importer,
 then the batch (the code path of `lianxin insight cluster`) with and without the messages'
 locations. Prints pairwise precision/recall/F1, false merges per trap kind, category accuracy
 and macro-F1, place accuracy.
@@ -71,6 +71,8 @@ SETS = (
     "fresh18",
     "fresh19",
     "fresh20",
+    "fresh21",
+    "fresh22",
 )
 
 
