@@ -35,7 +35,7 @@ OUT = ROOT / "handlers" / "insight" / "data" / LABELLED_EXAMPLES
 SOURCES = (
     "main", "holdout", "handwritten", "fresh2", "fresh3", "dev4", "fresh4", "fresh5", "fresh6",
     "fresh7", "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14",
-    "fresh15", "fresh16", "fresh17", "fresh18",
+    "fresh15", "fresh16", "fresh17", "fresh18", "fresh19", "fresh20", "fresh21", "fresh22",
 )  # fmt: skip
 
 
