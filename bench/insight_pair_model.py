@@ -45,12 +45,11 @@ from handlers.insight.similar import (  # noqa: E402
     PLACED,
     Features,
     Settings,
-    categories_disagree,
-    hints_fit,
     pair_features,
     ruled_apart,
     same_place,
     unplaced_features,
+    unplaced_may_join,
 )
 
 DATA = ROOT / "handlers" / "insight" / "data"
@@ -122,9 +121,7 @@ def _pairs(which: str) -> tuple[Pairs, Pairs]:
 def unplaced_pair(new: Features, old: Features) -> bool:
     """Whether best_match would weigh this pair with the unplaced model: the newer report has
     no place and no location, and no rule keeps them apart first."""
-    if new.places or new.lat is not None:
-        return False
-    return hints_fit(new, old) and not categories_disagree(new, old)
+    return not (new.places or new.lat is not None) and unplaced_may_join(new, old)
 
 
 def _as_pairs(rows: list[tuple[list[float], bool, float]], width: int) -> Pairs:

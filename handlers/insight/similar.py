@@ -524,6 +524,8 @@ def best_match(new: Features, candidates: Iterable[Candidate], cfg: Settings) ->
         if place == "unknown":
             if new.places or new.lat is not None or not in_episode:
                 continue  # a placed report joins placed ones; a recurrence needs a place
+            if not unplaced_may_join(new, cand.features):
+                continue
             score = unplaced_probability(new, cand.features)
             tier = _unknown_tier(new, cand.features, score, cfg)
             if tier is None:
@@ -572,13 +574,18 @@ def _fits_group(new: Features, cand: Candidate) -> bool:
     return any((x, y) in related for x in new.objects for y in group)
 
 
-def _unknown_tier(new: Features, old: Features, score: float, cfg: Settings) -> int | None:
-    """0 (sure) or 1 (only by its loose place) when an unplaced message in `old`'s episode
-    may join it."""
+def unplaced_may_join(new: Features, old: Features) -> bool:
+    """The rules before any weighing for a report with no place: its loose place must fit the
+    other's, and two sure categories that differ are two problems. (Cheap, so they run before
+    the model: an unplaced report meets every recent case of its region.)"""
     if not hints_fit(new, old):
-        return None  # 我们小区 cannot be a road's case, 我们村 not an estate's
-    if categories_disagree(new, old):
-        return None  # with no place to go by, two sure categories are two problems
+        return False  # 我们小区 cannot be a road's case, 我们村 not an estate's
+    return not categories_disagree(new, old)  # with no place to go by, two problems
+
+
+def _unknown_tier(new: Features, old: Features, score: float, cfg: Settings) -> int | None:
+    """0 (sure) or 1 (only by its loose place) when an unplaced message that may join `old`
+    (`unplaced_may_join`) scores `score` against it."""
     if score >= cfg.threshold_no_place:
         return 0
     # a loose place that fits the other's (我们小区 and an estate) is half a place
