@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from bench.common import categories_without, insight_labelled  # noqa: E402
+from bench.common import INSIGHT_FIXTURES, categories_without, insight_labelled  # noqa: E402
 from handlers.context import HandlerContext  # noqa: E402
 from handlers.insight import annotate_case  # noqa: E402
 from handlers.insight.analysis import analyse  # noqa: E402
@@ -46,7 +46,6 @@ from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.directory import import_directory  # noqa: E402
 from storage.models import Case, CasePlace, Constituent  # noqa: E402
 
-FIXTURES = ROOT / "tests" / "fixtures" / "insight"
 SETS = (
     "main",
     "holdout",
@@ -119,7 +118,7 @@ def quality(which: str, sessions: sessionmaker[Session]) -> None:
 
 def _quality(which: str, sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        import_directory(session, FIXTURES / which / "places.yaml")
+        import_directory(session, INSIGHT_FIXTURES / which / "places.yaml")
     with sessions() as session:
         gazetteer = load_gazetteer(session)
     rows = insight_labelled(which)
@@ -160,7 +159,7 @@ def intake_cost(sessions: sessionmaker[Session], open_cases: int, seed: int = 7)
     rows = insight_labelled("main")
     now = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
     with sessions.begin() as session:
-        import_directory(session, FIXTURES / "main" / "places.yaml")
+        import_directory(session, INSIGHT_FIXTURES / "main" / "places.yaml")
     with sessions() as session:
         gazetteer = load_gazetteer(session)
     places = list(gazetteer.places.values())

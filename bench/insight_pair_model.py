@@ -9,9 +9,8 @@ A pair with another problem's trap report weighs `TRAP_WEIGHT`. The second model
 same way on the pairs whose newer report has no place and no location (`unplaced_probability`:
 with the rules `best_match` applies first). The fitted coefficients are written to
 `handlers/insight/data/pair_model.yaml` and `pair_model_unplaced.yaml` with `--write`; the
-pair-level precision,
-recall and F1 of the model are printed for every set, so the held-out sets (not trained on)
-show how it does on wording it has not seen.
+pair-level precision, recall and F1 of the model are printed for every set, so the held-out
+sets (not trained on) show how it does on wording it has not seen.
 
     .venv/bin/python bench/insight_pair_model.py            # fit and print, write nothing
     .venv/bin/python bench/insight_pair_model.py --write    # and ship the coefficients
@@ -70,11 +69,12 @@ TRAP_WEIGHT = 3.0
 
 @dataclass(frozen=True)
 class Pairs:
-    """One set's examples: feature rows, labels, and their weights in the fit."""
+    """One set's examples: feature rows, labels, and which rows pair another problem's trap
+    report with a report it is not (weighed more in the fit)."""
 
     x: np.ndarray
     y: np.ndarray
-    weight: np.ndarray
+    trap: np.ndarray
 
 
 def pairs(which: str) -> tuple[Pairs, Pairs]:
@@ -88,8 +88,8 @@ def _pairs(which: str) -> tuple[Pairs, Pairs]:
     cfg = Settings()
     gazetteer = insight_gazetteer(which)
     rows = insight_labelled(which)
-    placed: list[tuple[list[float], bool, float]] = []
-    unplaced: list[tuple[list[float], bool, float]] = []
+    placed: list[tuple[list[float], bool, bool]] = []
+    unplaced: list[tuple[list[float], bool, bool]] = []
     for located in (False, True):
         seen = []
         for r in rows:
@@ -105,16 +105,15 @@ def _pairs(which: str) -> tuple[Pairs, Pairs]:
                 same = ra["group"] == rb["group"]
                 if not same and "later" in (ra.get("trap"), rb.get("trap")):
                     continue  # the same problem in another episode: neither label fits
-                trap = "other_problem" in (ra.get("trap"), rb.get("trap"))
-                weight = TRAP_WEIGHT if trap and not same else 1.0
+                trap = not same and "other_problem" in (ra.get("trap"), rb.get("trap"))
                 if place in PLACED:
                     values = pair_features(new, old, place)
                     if values["obj_disjoint"] or ruled_apart(values):
                         continue  # decided by rule before the model (placed_probability)
-                    placed.append(([values[k] for k in FEATURES], same, weight))
+                    placed.append(([values[k] for k in FEATURES], same, trap))
                 elif place == "unknown" and unplaced_pair(new, old):
                     values = unplaced_features(new, old)
-                    unplaced.append(([values[k] for k in UNPLACED_FEATURES], same, 1.0))
+                    unplaced.append(([values[k] for k in UNPLACED_FEATURES], same, trap))
     return _as_pairs(placed, len(FEATURES)), _as_pairs(unplaced, len(UNPLACED_FEATURES))
 
 
@@ -124,11 +123,11 @@ def unplaced_pair(new: Features, old: Features) -> bool:
     return not (new.places or new.lat is not None) and unplaced_may_join(new, old)
 
 
-def _as_pairs(rows: list[tuple[list[float], bool, float]], width: int) -> Pairs:
+def _as_pairs(rows: list[tuple[list[float], bool, bool]], width: int) -> Pairs:
     return Pairs(
         np.array([x for x, _, _ in rows], dtype=float).reshape(-1, width),
         np.array([y for _, y, _ in rows], dtype=bool),
-        np.array([w for _, _, w in rows], dtype=float),
+        np.array([t for _, _, t in rows], dtype=bool),
     )
 
 
@@ -146,8 +145,7 @@ def fit(
     """Fit one model on TRAIN's pairs, print its figures per set, return the file's content."""
     x = np.vstack([data[s].x for s in TRAIN])
     y = np.concatenate([data[s].y for s in TRAIN])
-    # the examples carry TRAP_WEIGHT; a different --trap-weight rescales those rows
-    w = np.where(np.concatenate([data[s].weight for s in TRAIN]) > 1.0, trap_weight, 1.0)
+    w = np.where(np.concatenate([data[s].trap for s in TRAIN]), trap_weight, 1.0)
     model = LogisticRegression(C=C, max_iter=5000).fit(x, y, sample_weight=w)
     weights = {k: round(float(v), 4) for k, v in zip(features, model.coef_[0], strict=True)}
     print(f"{len(y)} training pairs ({int(y.sum())} same), intercept {model.intercept_[0]:.3f}")

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import relax_commit, upsert_insert
 from storage.models import InboxItem
-from storage.models.base import UTCDateTime
+from storage.models.base import utc_param
 from storage.timeutil import utcnow
 
 
@@ -227,21 +227,17 @@ def _claim_head_statement(skip_locked: bool) -> Update:
         .scalar_subquery()
     )
     target = select(InboxItem.id).where(
-        InboxItem.id == head, InboxItem.status == "pending", _claimable(_at("now"))
+        InboxItem.id == head, InboxItem.status == "pending", _claimable(utc_param("now"))
     )
     if skip_locked:
         target = target.with_for_update(skip_locked=True)
     return (
         update(InboxItem)
         .where(InboxItem.id == target.scalar_subquery())
-        .values(attempts=InboxItem.attempts + 1, lease_until=_at("until"))
+        .values(attempts=InboxItem.attempts + 1, lease_until=utc_param("until"))
         .returning(InboxItem)
         .execution_options(synchronize_session=False)
     )
-
-
-def _at(name: str) -> BindParameter[datetime]:
-    return bindparam(name, type_=UTCDateTime())
 
 
 # Built once: every event runs both, and building a statement (and its cache key) per call
@@ -254,7 +250,7 @@ _FINISH_LEASED = (
         InboxItem.status == "pending",
         InboxItem.attempts == bindparam("b_attempts"),
     )
-    .values(status="done", processed_at=_at("b_processed_at"), lease_until=None)
+    .values(status="done", processed_at=utc_param("b_processed_at"), lease_until=None)
     .execution_options(synchronize_session=False)
 )
 

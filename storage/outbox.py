@@ -9,7 +9,7 @@ from sqlalchemy import BindParameter, ColumnElement, Update, bindparam, or_, sel
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import OutboxItem
-from storage.models.base import UTCDateTime
+from storage.models.base import utc_param
 from storage.timeutil import utcnow
 
 NEW_OUTBOX_KEY = "lianxin.new_outbox_ids"
@@ -98,15 +98,11 @@ def _lease_due_statement() -> Update:
     )
     return (
         update(OutboxItem)
-        .where(OutboxItem.id == bindparam("outbox_id"), _due(_at("now")), ~predecessor)
-        .values(status="sending", attempts=OutboxItem.attempts + 1, lease_until=_at("until"))
+        .where(OutboxItem.id == bindparam("outbox_id"), _due(utc_param("now")), ~predecessor)
+        .values(status="sending", attempts=OutboxItem.attempts + 1, lease_until=utc_param("until"))
         .returning(OutboxItem)
         .execution_options(synchronize_session=False)
     )
-
-
-def _at(name: str) -> BindParameter[datetime]:
-    return bindparam(name, type_=UTCDateTime())
 
 
 # Built once: a send runs these on every row, and building a statement (and its cache key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, BindParameter, DateTime, bindparam
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -35,3 +35,8 @@ class Base(DeclarativeBase):
     """Declarative base for every lianxin table."""
 
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def utc_param(name: str) -> BindParameter[datetime]:
+    """A named bound parameter typed as UTCDateTime (for statements built once and reused)."""
+    return bindparam(name, type_=UTCDateTime())
